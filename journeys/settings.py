@@ -53,11 +53,14 @@ class Settings:
     max_event_future_s: int = 86_400
     """Events whose occurred_at is further than this past the ingestion clock are dead-lettered."""
 
-    ingest_batch_max_messages: int = 50_000
-    """Largest micro-batch the ingester writes in one DuckDB transaction."""
+    ingest_chunk_messages: int = 10_000
+    """Messages per chunk: the unit of decoding and of one DuckDB transaction (rows + offsets)."""
 
-    ingest_batch_max_wait_s: float = 2.0
-    """Longest time the ingester buffers messages before writing a micro-batch."""
+    ingest_batch_max_wait_s: float = 1.0
+    """Longest time the ingester buffers messages before writing them (the latency bound)."""
+
+    ingest_decode_workers: int = 2
+    """Processes that decode Avro in parallel with consuming; 0 decodes in the consuming process."""
 
     publish_interval_s: float = 300.0
     """In follow mode, how often the ingester publishes a fresh read-only copy."""

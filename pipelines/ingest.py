@@ -3,27 +3,33 @@
 The consumer does not rely on Kafka's group coordination for correctness: it assigns itself
 every partition and seeks to the offsets stored in DuckDB, which are written in the same
 transaction as the rows (see raw_writer). Offsets are also committed to the Kafka group after
-each batch, for lag monitoring only. A `kill -9` between the DuckDB commit and the Kafka commit
-therefore loses nothing: on restart the DuckDB offsets win.
+each batch, for lag monitoring only. A `kill -9` at any point therefore loses nothing and
+duplicates nothing: on restart the DuckDB offsets win.
+
+Three stages overlap: this process polls Kafka; a process pool decodes chunks of messages
+(decode_worker); a writer thread writes decoded chunks, in order, to DuckDB. The writer keeps
+the warehouse open while chunks are waiting and releases it when it catches up, so builds and
+bulk loads get their turn between bursts.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import queue
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import pyarrow as pa
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from journeys import warehouse
+from journeys.pipelines import decode_worker
 from journeys.pipelines.kafka_config import client_config
-from journeys.pipelines.raw_writer import INCOMING_SCHEMA, create_raw_tables, stored_offsets, write_batch
+from journeys.pipelines.raw_writer import create_raw_tables, stored_offsets, write_batch
 from journeys.schemas.contract import DEAD_LETTER_TOPIC, TOPIC_PREFIX
-from journeys.schemas.registry import DecodeError, SchemaRegistry
 from journeys.settings import Settings
 
 DEFAULT_GROUP_ID = "journeys-ingest"
@@ -37,7 +43,6 @@ class IngestReport:
     n_dead_lettered: int = 0
     n_batches: int = 0
     elapsed_s: float = 0.0
-    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         rate = self.n_consumed / self.elapsed_s if self.elapsed_s else 0.0
@@ -45,41 +50,43 @@ class IngestReport:
                 f"in {self.n_batches} batches, {self.elapsed_s:.1f} s ({rate:,.0f} msg/s)")
 
 
+class _Inline:
+    """Stands in for an AsyncResult when decoding runs in-process (decode_workers = 0)."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def get(self):
+        return self._value
+
+
 class Ingester:
-    def __init__(self, settings: Settings, group_id: str = DEFAULT_GROUP_ID, registry: SchemaRegistry | None = None,
-                 poll_timeout_ms: int = 200):
+    def __init__(self, settings: Settings, group_id: str = DEFAULT_GROUP_ID, decode_workers: int | None = None,
+                 extra_schemas: list[dict] | None = None, reader_schema: dict | None = None, poll_timeout_ms: int = 200):
         self.settings = settings
         self.group_id = group_id
-        self.registry = registry or SchemaRegistry()
+        self.decode_workers = settings.ingest_decode_workers if decode_workers is None else decode_workers
         self.poll_timeout_ms = poll_timeout_ms
+        self._schemas = (extra_schemas, reader_schema)
         self._stop = threading.Event()
-        self.consumer = KafkaConsumer(
-            **client_config(),
-            group_id=group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=10_000,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            fetch_max_wait_ms=100,
-        )
 
     def stop(self) -> None:
         self._stop.set()
 
     def install_signal_handlers(self) -> None:
-        """Ctrl-C / SIGTERM finish the current batch and exit cleanly."""
+        """Ctrl-C / SIGTERM finish the chunks already read and exit cleanly."""
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self.stop())
 
     # ---- partition bookkeeping -------------------------------------------------------------
-    def _assign(self, resume: dict[tuple[str, int], int]) -> list[TopicPartition]:
-        topics = sorted(t for t in self.consumer.topics() if t.startswith(TOPIC_PREFIX))
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(self.consumer.partitions_for_topic(t) or ())]
-        self.consumer.assign(partitions)
-        beginnings = self.consumer.beginning_offsets(partitions) if partitions else {}
+    def _assign(self, consumer: KafkaConsumer, resume: dict[tuple[str, int], int]) -> list[TopicPartition]:
+        topics = sorted(t for t in consumer.topics() if t.startswith(TOPIC_PREFIX))
+        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(partitions)
+        beginnings = consumer.beginning_offsets(partitions) if partitions else {}
         for tp in partitions:
             # Never seek before the log start (retention may have deleted what we never read).
-            self.consumer.seek(tp, max(resume.get((tp.topic, tp.partition), 0), beginnings[tp]))
+            consumer.seek(tp, max(resume.get((tp.topic, tp.partition), 0), beginnings[tp]))
         return partitions
 
     # ---- the loop ------------------------------------------------------------------------
@@ -89,83 +96,127 @@ class Ingester:
         with warehouse.writer(self.settings) as con:
             create_raw_tables(con)
             resume = stored_offsets(con)
-        partitions = self._assign(resume)
-        end_offsets = self.consumer.end_offsets(partitions) if once and partitions else {}
-        position = {tp: self.consumer.position(tp) for tp in partitions}
+        pool = None
+        if self.decode_workers > 0:
+            # spawn, not fork: the parent holds Kafka sockets and DuckDB's threads.
+            pool = multiprocessing.get_context("spawn").Pool(
+                self.decode_workers, initializer=decode_worker.init_worker, initargs=self._schemas)
+        else:
+            decode_worker.init_worker(*self._schemas)
+        consumer = KafkaConsumer(**client_config(), group_id=self.group_id, enable_auto_commit=False,
+                                 auto_offset_reset="earliest", max_poll_records=10_000,
+                                 max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=100)
+        chunks: queue.Queue = queue.Queue(maxsize=max(2, 2 * self.decode_workers))
+        self._durable: queue.Queue = queue.Queue()  # offsets the writer committed, for the group commit
+        writer_errors: list[BaseException] = []
+        writer_thread = threading.Thread(target=self._write_loop, args=(chunks, report, writer_errors),
+                                         name="warehouse-writer", daemon=True)
+        writer_thread.start()
+        try:
+            self._consume(consumer, pool, chunks, resume, once, progress, writer_errors)
+        finally:
+            chunks.put(None)
+            writer_thread.join()
+            self._commit_group_offsets(consumer)
+            consumer.close(autocommit=False)
+            if pool is not None:
+                pool.terminate()
+        if writer_errors:
+            raise RuntimeError(f"writing to the warehouse failed: {writer_errors[0]}") from writer_errors[0]
+        report.elapsed_s = time.monotonic() - started
+        return report
+
+    def _consume(self, consumer, pool, chunks, resume, once, progress, writer_errors) -> None:
+        partitions = self._assign(consumer, resume)
+        end_offsets = consumer.end_offsets(partitions) if once and partitions else {}
+        position = {tp: consumer.position(tp) for tp in partitions}
         if progress is not None and once:
             progress.reset(total=sum(max(end_offsets[tp] - position[tp], 0) for tp in partitions))
-        last_topic_refresh = time.monotonic()
-
-        records: list[dict] = []
-        undecodable: list[tuple] = []
+        last_topic_refresh = last_publish = chunk_started = time.monotonic()
+        buffer: list[decode_worker.RawMessage] = []
         next_offsets: dict[tuple[str, int], int] = {}
-        batch_started = time.monotonic()
+        chunk_size = self.settings.ingest_chunk_messages
 
         def caught_up() -> bool:
             return all(position[tp] >= end_offsets[tp] for tp in partitions)
 
-        while not self._stop.is_set():
+        def submit() -> None:
+            nonlocal buffer, next_offsets, chunk_started
+            pending = pool.apply_async(decode_worker.decode_chunk, (buffer,)) if pool else _Inline(
+                decode_worker.decode_chunk(buffer))
+            chunks.put((pending, next_offsets))
+            buffer, next_offsets, chunk_started = [], {}, time.monotonic()
+
+        while not self._stop.is_set() and not writer_errors:
             if once and caught_up():
                 break
-            polled = self.consumer.poll(timeout_ms=self.poll_timeout_ms)
-            for tp, messages in polled.items():
-                for message in messages:
-                    self._decode_into(message, records, undecodable)
+            for tp, messages in consumer.poll(timeout_ms=self.poll_timeout_ms).items():
+                if tp.topic == DEAD_LETTER_TOPIC:
+                    buffer.extend((m.topic, m.partition, m.offset, m.value,
+                                   dict(m.headers or []).get("reason", b"no reason given").decode(errors="replace"))
+                                  for m in messages)
+                else:
+                    buffer.extend((m.topic, m.partition, m.offset, m.value, None) for m in messages)
                 if messages:
                     position[tp] = messages[-1].offset + 1
                     next_offsets[(tp.topic, tp.partition)] = position[tp]
                     if progress is not None:
                         progress.update(len(messages))
-            n_buffered = len(records) + len(undecodable)
-            full = n_buffered >= self.settings.ingest_batch_max_messages
-            waited = time.monotonic() - batch_started >= self.settings.ingest_batch_max_wait_s
-            if n_buffered and (full or waited or (once and caught_up())):
-                self._flush(records, undecodable, next_offsets, report)
-                records, undecodable, next_offsets = [], [], {}
-                batch_started = time.monotonic()
+                if len(buffer) >= chunk_size:
+                    submit()
+            waited = time.monotonic() - chunk_started >= self.settings.ingest_batch_max_wait_s
+            if buffer and (waited or (once and caught_up())):
+                submit()
+            self._commit_group_offsets(consumer)
+            if not once and time.monotonic() - last_publish > self.settings.publish_interval_s:
+                warehouse.publish(self.settings)
+                last_publish = time.monotonic()
             if not once and time.monotonic() - last_topic_refresh > 30:
-                known = set(partitions)
-                partitions = self._assign({**resume, **{(tp.topic, tp.partition): position[tp] for tp in position}})
-                position.update({tp: self.consumer.position(tp) for tp in partitions if tp not in known})
+                partitions = self._assign(consumer, {**resume, **{(tp.topic, tp.partition): o for tp, o in position.items()}})
+                position.update({tp: consumer.position(tp) for tp in partitions if tp not in position})
                 last_topic_refresh = time.monotonic()
-        if records or undecodable:
-            self._flush(records, undecodable, next_offsets, report)
-        self.consumer.close(autocommit=False)
-        report.elapsed_s = time.monotonic() - started
-        return report
+        if buffer and not writer_errors:
+            submit()
 
-    def _decode_into(self, message, records: list[dict], undecodable: list[tuple]) -> None:
-        if message.topic == DEAD_LETTER_TOPIC:
-            reason = dict(message.headers or []).get("reason", b"no reason given").decode(errors="replace")
-            undecodable.append((message.topic, message.partition, message.offset, message.value,
-                                f"rejected by producer: {reason}"))
+    def _write_loop(self, chunks: queue.Queue, report: IngestReport, errors: list) -> None:
+        """Writes chunks in the order they were read; holds the warehouse only while chunks wait."""
+        item = chunks.get()
+        while item is not None:
+            try:
+                with warehouse.writer(self.settings) as con:
+                    while item is not None:
+                        pending, next_offsets = item
+                        table, undecodable = pending.get()
+                        result = write_batch(con, self.settings, table, undecodable, next_offsets)
+                        report.n_consumed += result.n_consumed
+                        report.n_loaded += result.n_loaded
+                        report.n_dead_lettered += result.n_dead_lettered
+                        report.n_batches += 1
+                        self._durable.put(next_offsets)
+                        try:
+                            item = chunks.get_nowait()
+                        except queue.Empty:
+                            break
+                if item is not None:
+                    item = chunks.get()
+            except BaseException as exc:  # nothing of the failed chunk was committed
+                errors.append(exc)
+                while chunks.get() is not None:  # unblock the consumer, then stop
+                    pass
+                return
+
+    def _commit_group_offsets(self, consumer) -> None:
+        """Commits what the writer made durable to the Kafka group, for lag monitoring only.
+        Runs in the consuming thread: kafka-python's consumer is not thread-safe."""
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        while not self._durable.empty():
+            for (topic, partition), offset in self._durable.get_nowait().items():
+                offsets[TopicPartition(topic, partition)] = OffsetAndMetadata(offset, "", -1)
+        if not offsets:
             return
         try:
-            record = self.registry.decode(message.value)
-        except DecodeError as exc:
-            undecodable.append((message.topic, message.partition, message.offset, message.value, str(exc)))
-            return
-        record["source_topic"] = message.topic
-        record["source_partition"] = message.partition
-        record["source_offset"] = message.offset
-        record["payload"] = message.value
-        records.append(record)
-
-    def _flush(self, records, undecodable, next_offsets, report: IngestReport) -> None:
-        table = pa.Table.from_pylist(records, schema=INCOMING_SCHEMA) if records else None
-        with warehouse.writer(self.settings) as con:
-            result = write_batch(con, self.settings, table, undecodable, next_offsets)
-        report.n_consumed += result.n_consumed
-        report.n_loaded += result.n_loaded
-        report.n_dead_lettered += result.n_dead_lettered
-        report.n_batches += 1
-        self._commit_group_offsets(next_offsets)
-
-    def _commit_group_offsets(self, next_offsets: dict[tuple[str, int], int]) -> None:
-        """For lag monitoring only; DuckDB holds the offsets that count."""
-        try:
-            self.consumer.commit({TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in next_offsets.items()})
-        except Exception as exc:  # a broker hiccup here must not fail a batch that is already durable
+            consumer.commit(offsets)
+        except Exception as exc:  # a broker hiccup here must not fail chunks that are already durable
             log.warning("could not commit group offsets for lag monitoring (rows are safe in DuckDB): %s", exc)
 
 

@@ -53,13 +53,13 @@ def utc_now() -> dt.datetime:
 def write_batch(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
-    incoming: pa.Table | duckdb.DuckDBPyRelation | None,
+    incoming: pa.Table | str | None,
     undecodable: list[tuple[str, int | None, int | None, bytes, str]] = (),
     next_offsets: dict[tuple[str, int], int] | None = None,
     kind: str = "ingest",
     source: str = "kafka",
 ) -> BatchResult:
-    """Validate `incoming`, append valid rows to raw.touchpoints and the rest (plus `undecodable`
+    """Validate `incoming` (an Arrow table or a SELECT in the INCOMING_SCHEMA shape), append valid rows to raw.touchpoints and the rest (plus `undecodable`
     messages: topic, partition, offset, bytes, reason) to raw.dead_letters, store `next_offsets`,
     and log the batch in raw.load_runs — all in one transaction."""
     load_id = f"{kind}-{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
@@ -71,9 +71,12 @@ def write_batch(
     try:
         n_loaded = n_rejected = 0
         if incoming is not None:
-            con.register("incoming", incoming)
+            if isinstance(incoming, str):  # a SELECT, e.g. over a file
+                con.execute(f"create or replace temp view incoming as {incoming}")
+            else:
+                con.register("incoming", incoming)
             con.execute(f"create or replace temp table _validated as {validate_sql}", params)
-            con.unregister("incoming")
+            con.execute("drop view incoming") if isinstance(incoming, str) else con.unregister("incoming")
             n_loaded, n_rejected = con.execute(
                 "select count(*) filter (reject_reason is null), count(*) filter (reject_reason is not null) from _validated"
             ).fetchone()

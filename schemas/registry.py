@@ -36,6 +36,22 @@ def load_schema(version: int = CURRENT_VERSION, folder: Path = SCHEMA_DIR) -> di
     return json.loads((folder / f"touchpoint.v{version}.avsc").read_text())
 
 
+def physical_schema(schema: dict) -> dict:
+    """The same schema with timestamp logical types read as plain longs (microseconds).
+
+    The wire bytes and the fingerprint (taken over the canonical form, which drops logical
+    types) are unchanged; decoding skips building a datetime per field, which the warehouse
+    would only take apart again. Arrow turns the longs into timestamps column-wise.
+    """
+    fields = []
+    for f in schema["fields"]:
+        kind = f["type"]
+        if isinstance(kind, dict) and kind.get("logicalType", "").startswith("timestamp"):
+            f = {**f, "type": {"type": kind["type"]}}
+        fields.append(f)
+    return {**schema, "fields": fields}
+
+
 @dataclass
 class _Known:
     parsed: dict
@@ -43,11 +59,16 @@ class _Known:
 
 
 class SchemaRegistry:
-    """Known writer schemas by fingerprint, and one reader schema to decode them into."""
+    """Known writer schemas by fingerprint, and one reader schema to decode them into.
 
-    def __init__(self, reader_schema: dict | None = None, folder: Path = SCHEMA_DIR):
+    `timestamps_as_micros=True` returns timestamps as microseconds since the epoch (the ingester's
+    fast path); otherwise as timezone-aware datetimes.
+    """
+
+    def __init__(self, reader_schema: dict | None = None, folder: Path = SCHEMA_DIR, timestamps_as_micros: bool = False):
         self.reader_schema = reader_schema or load_schema(CURRENT_VERSION, folder)
-        self._reader_parsed = parse_schema(self.reader_schema)
+        self._shape = physical_schema if timestamps_as_micros else (lambda schema: schema)
+        self._reader_parsed = parse_schema(self._shape(self.reader_schema))
         self._reader_fp = schema_fingerprint(self.reader_schema)
         self._known: dict[bytes, _Known] = {}
         for path in sorted(folder.glob("touchpoint.v*.avsc")):
@@ -59,7 +80,7 @@ class SchemaRegistry:
         fp = schema_fingerprint(writer_schema)
         same = fp == self._reader_fp
         # Resolution costs about a third of decode speed: skip it when writer == reader.
-        self._known[fp] = _Known(self._reader_parsed if same else parse_schema(writer_schema), not same)
+        self._known[fp] = _Known(self._reader_parsed if same else parse_schema(self._shape(writer_schema)), not same)
         return fp
 
     @property
