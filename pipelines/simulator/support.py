@@ -38,9 +38,9 @@ def ticket(p: Plan, rng: random.Random, c: Customer, channel: str, gap_s: float,
     ticket_fields = {"ticket_id": c.new_ticket_id(), "order_id": order_id}
     props = {"issue_category": category, "actor": "customer"}
     agent_props = {"issue_category": category, "actor": "agent"}
-    p.add("ticket_opened", channel, gap_s, ticket_fields, props)
     if channel == "call_center":
         p.verified = True  # the agent checks who is calling before opening a ticket on the account
+    p.add("ticket_opened", channel, gap_s, ticket_fields, props)
     first_response_s = _lognormal_s(rng, FIRST_RESPONSE_MEDIAN_S[channel], 1.2, 60.0, 30 * HOUR)
     p.add("support_call" if channel == "call_center" else "chat_reply", channel, first_response_s, ticket_fields, agent_props)
     resolution_s = first_response_s + _lognormal_s(rng, RESOLUTION_MEDIAN_S, 1.0, 10 * MINUTE, 6 * DAY)
@@ -50,4 +50,4 @@ def ticket(p: Plan, rng: random.Random, c: Customer, channel: str, gap_s: float,
         answer = scores(rng, quality, ask_nps=rng.random() < 0.25, ask_csat=True, ask_ces=rng.random() < 0.7)
         survey(p, rng, survey_channel, hours_s(rng, 0.5, 30), {"ticket_id": ticket_fields["ticket_id"]}, "post_support", answer)
     if repeat_allowed and rng.random() < REPEAT_CONTACT_RATE:
-        ticket(p, rng, c, channel, hours_s(rng, 4, 6 * 24), order_id, survey_channel, category, repeat_allowed=False)
+        ticket(p, rng, c, channel, hours_s(rng, 4, 5 * 24), order_id, survey_channel, category, repeat_allowed=False)

@@ -1,0 +1,90 @@
+-- One row per event (event_id): raw.touchpoints without redeliveries, with normalised types.
+-- Kafka redelivers and files get loaded twice, so raw can hold several copies of an event: the
+-- copy received first is kept, ties broken by ingestion time, topic, partition, offset and load,
+-- so every rebuild keeps the same copy. Every build starts again from raw, which is how late
+-- events (a nightly store batch) land where their occurred_at puts them in the journey.
+-- columns:
+--   event_id: unique per event (trimmed)
+--   occurred_at: when the contact happened, UTC
+--   received_at: when the source system handed the kept copy over, UTC
+--   channel: web, email, call_center, store, mobile_app, social, chat or sms (lower-case, trimmed)
+--   event_type: what happened (lower-case, trimmed): page_view, purchase, support_call, ...
+--   customer_id: known customer (CRM) id, trimmed; empty means NULL
+--   anonymous_id: device or cookie id, trimmed; empty means NULL
+--   email_hash: salted SHA-256 of the normalised e-mail address; empty means NULL
+--   phone_hash: salted SHA-256 of the normalised phone number; empty means NULL
+--   loyalty_id: loyalty card number, trimmed; empty means NULL
+--   session_id: web or app session, trimmed; empty means NULL
+--   order_id: order the event belongs to; empty means NULL
+--   revenue: order value in currency, never negative
+--   currency: ISO 4217 code, upper-case
+--   campaign: marketing campaign; empty means NULL
+--   source: traffic source (utm_source); empty means NULL
+--   medium: traffic medium (utm_medium); empty means NULL
+--   product_id: product the event is about; empty means NULL
+--   ticket_id: support ticket the event belongs to; empty means NULL
+--   nps_score: would-recommend score 0-10, on survey events
+--   csat_score: satisfaction score 1-5, on survey events
+--   ces_score: customer effort score 1-7 (lower is easier), on survey events
+--   persona: properties['persona'], the segment a CRM or survey assigned; empty means NULL
+--   issue_category: properties['issue_category'], what a support contact was about; empty means NULL
+--   properties: every property as sent, including persona and issue_category
+--   n_deliveries: copies of the event in raw (1 = delivered once)
+--   source_topic: Kafka topic (or file:<name>) of the kept copy
+--   source_partition: Kafka partition of the kept copy
+--   source_offset: Kafka offset (or file row number) of the kept copy
+--   ingested_at: when the kept copy was written to raw, UTC
+--   load_id: ingest micro-batch or bulk load that wrote the kept copy
+with raw_touchpoints as (
+    select * from raw.touchpoints
+),
+
+deduplicated as (
+    select
+        *,
+        count(*) over by_event as n_deliveries
+    from raw_touchpoints
+    window by_event as (
+        partition by trim(event_id)
+        order by received_at asc nulls last, ingested_at, source_topic, source_partition, source_offset, load_id
+    )
+    qualify row_number() over by_event = 1
+),
+
+final as (
+    select
+        trim(event_id) as event_id,
+        occurred_at,
+        received_at,
+        nullif(lower(trim(channel)), '') as channel,
+        nullif(lower(trim(event_type)), '') as event_type,
+        nullif(trim(customer_id), '') as customer_id,
+        nullif(trim(anonymous_id), '') as anonymous_id,
+        nullif(trim(email_hash), '') as email_hash,
+        nullif(trim(phone_hash), '') as phone_hash,
+        nullif(trim(loyalty_id), '') as loyalty_id,
+        nullif(trim(session_id), '') as session_id,
+        nullif(trim(order_id), '') as order_id,
+        revenue,
+        nullif(upper(trim(currency)), '') as currency,
+        nullif(trim(campaign), '') as campaign,
+        nullif(trim(source), '') as source,
+        nullif(trim(medium), '') as medium,
+        nullif(trim(product_id), '') as product_id,
+        nullif(trim(ticket_id), '') as ticket_id,
+        nps_score,
+        csat_score,
+        ces_score,
+        nullif(trim(properties['persona']), '') as persona,
+        nullif(trim(properties['issue_category']), '') as issue_category,
+        properties,
+        n_deliveries,
+        source_topic,
+        source_partition,
+        source_offset,
+        ingested_at,
+        load_id
+    from deduplicated
+)
+
+select * from final
