@@ -303,11 +303,22 @@ def test_predicted_transactions_match_the_following_year():
     assert result.customers["probability_alive"].between(0, 1).all()
 
 
+def test_time_unit_does_not_change_predictions():
+    """Days or weeks only rescale alpha (by 7); every customer's prediction stays the same."""
+    as_of = pd.Timestamp("2024-01-01")
+    shop = simulate_shop(3_000, seed=9, as_of=as_of)
+    weeks, days = predict_clv(shop, as_of, time_unit="week"), predict_clv(shop, as_of, time_unit="day")
+    alpha = {r.time_unit: r.value for r in pd.concat([weeks.params, days.params]).itertuples() if r.parameter == "alpha"}
+    assert alpha["day"] == pytest.approx(7 * alpha["week"], rel=1e-4)
+    for column in ("probability_alive", "expected_transactions_12m", "predicted_clv_12m"):
+        assert days.customers[column].to_numpy() == pytest.approx(weeks.customers[column].to_numpy(), rel=1e-4)
+
+
 def test_too_few_repeat_buyers_falls_back_to_last_12_months_revenue():
     """Only Alice buys again, so no model: CLV is revenue in the 365 days up to as_of, probability alive is NULL."""
     shop = pd.concat([SHOP, purchases("erin 2023-01-10T10:00 50")])  # more than a year before as_of
     result = predict_clv(shop, AS_OF)
-    assert "only 1 repeat buyers (< 30)" in result.status
+    assert result.status.startswith("only 1 repeat buyer (< 30): no model fitted")
     assert "falls back to historical value" in result.status
     assert set(result.customers["clv_method"]) == {"historical_fallback"}
     assert result.customers["probability_alive"].isna().all()

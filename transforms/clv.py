@@ -95,7 +95,7 @@ def predict_clv(
         return _fallback(summary, transactions, as_of, horizon_months, why, correlation)
 
     if n_repeat < min_repeat_customers:
-        return fallback(f"only {n_repeat:,} repeat buyers (< {min_repeat_customers})")
+        return fallback(f"only {_buyers(n_repeat)} (< {min_repeat_customers})")
 
     x, t_x, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
     (ux, ut_x, uT), weights, inverse = bg_nbd.collapse(x, t_x, T)
@@ -107,13 +107,15 @@ def predict_clv(
     spenders = (x > 0) & (mbar > 0)
     gg_fit = gamma_gamma.fit_gamma_gamma(x[spenders], mbar[spenders])
     if gg_fit.n_customers < min_repeat_customers:
-        return fallback(f"only {gg_fit.n_customers:,} repeat buyers with positive spend (< {min_repeat_customers})")
+        return fallback(f"only {_buyers(gg_fit.n_customers)} with positive spend (< {min_repeat_customers})")
     if not gg_fit.converged:
         return fallback(f"Gamma-Gamma fit failed ({gg_fit.message})")
 
     # Predict once per distinct (x, t_x, T): customers sharing them share every BG/NBD prediction.
     months_in_unit = np.arange(1, horizon_months + 1) * DAYS_PER_MONTH / unit_days(time_unit)
     cumulative = bg_nbd.expected_transactions(bg_fit.params, months_in_unit[None, :], ux[:, None], ut_x[:, None], uT[:, None])
+    if not np.isfinite(cumulative).all():
+        return fallback("BG/NBD predictions are not finite at the fitted parameters")
     alive = bg_nbd.probability_alive(bg_fit.params, ux, ut_x, uT)[inverse]
     value = gamma_gamma.expected_transaction_value(gg_fit.params, x, mbar)
     clv = discounted_value(cumulative[inverse], value, annual_discount_rate)
@@ -152,8 +154,13 @@ def _fallback(summary, transactions, as_of, horizon_months, why, correlation) ->
     return ClvResult(customers, _no_params(), status, correlation)
 
 
+def _buyers(n: int) -> str:
+    return f"{n:,} repeat buyer{'' if n == 1 else 's'}"
+
+
 def _no_params() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype=float if c in ("value", "log_likelihood") else object) for c in PARAM_COLUMNS})
+    dtypes = {"value": float, "log_likelihood": float, "n_customers": np.int64, "as_of": "datetime64[ns]"}
+    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, object)) for c in PARAM_COLUMNS})
 
 
 def _params_frame(bg_fit, gg_fit, time_unit, as_of) -> pd.DataFrame:

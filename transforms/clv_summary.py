@@ -59,7 +59,7 @@ def _eligible(transactions: pd.DataFrame, as_of) -> pd.DataFrame:
     if missing and len(transactions):
         raise ValueError(f"transactions lack columns {sorted(missing)}")
     if missing:
-        return pd.DataFrame({"customer_id": [], "occurred_at": pd.Series([], dtype="datetime64[ns]"), "revenue": []})
+        return pd.DataFrame({"customer_id": pd.Series([], dtype=object), "occurred_at": pd.Series([], dtype="datetime64[ns]"), "revenue": []})
     frame = pd.DataFrame({
         "customer_id": transactions["customer_id"].to_numpy(),
         "occurred_at": to_utc(transactions["occurred_at"]).to_numpy(),
@@ -74,12 +74,8 @@ def rfm_summary(transactions: pd.DataFrame, as_of: dt.datetime, time_unit: str =
     unit = unit_days(time_unit)
     frame = _eligible(transactions, as_of)
     if frame.empty:
-        return pd.DataFrame({
-            "customer_id": pd.Series([], dtype=transactions["customer_id"].dtype if "customer_id" in transactions else object),
-            "first_purchase_at": pd.Series([], dtype="datetime64[ns]"),
-            "n_purchase_days": pd.Series([], dtype=np.int64),
-            **{c: pd.Series([], dtype=np.int64 if c == "frequency" else float) for c in SUMMARY_COLUMNS[3:]},
-        })
+        dtypes = {"customer_id": object, "first_purchase_at": "datetime64[ns]", "n_purchase_days": np.int64, "frequency": np.int64}
+        return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, float)) for c in SUMMARY_COLUMNS})
     frame = frame.assign(day=_epoch_day(frame["occurred_at"]))
     days = (
         frame.groupby(["customer_id", "day"], sort=True)
@@ -96,8 +92,7 @@ def rfm_summary(transactions: pd.DataFrame, as_of: dt.datetime, time_unit: str =
     )
     frequency = per_customer["n_purchase_days"].to_numpy(np.int64) - 1
     repeat_revenue = per_customer["total_revenue"].to_numpy() - per_customer["first_day_revenue"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, repeat_revenue / np.maximum(frequency, 1), np.nan)
+    monetary = np.where(frequency > 0, repeat_revenue / np.maximum(frequency, 1), np.nan)
     as_of_day = _epoch_day(to_utc(as_of))
     return pd.DataFrame({
         "customer_id": per_customer.index.to_numpy(),

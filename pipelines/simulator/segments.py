@@ -16,8 +16,8 @@ from .plan import Plan
 from .surveys import purchase_quality, scores, survey
 from .timing import DAY, click_s, days_s, hours_s, minutes_s
 
-WISHLIST_RATE = 0.06
-COUPON_RATE = 0.2
+WISHLIST_RATE = 0.05
+COUPON_RATE = 0.12
 """Rates of the two event types the stage models do not know (wishlist_add, coupon_applied):
 real trackers always send some, and the classifier must ignore them."""
 
@@ -60,7 +60,7 @@ def awareness(p: Plan, rng: random.Random, shop: str, media: str | None) -> dict
 def landing(p: Plan, rng: random.Random, shop: str, utm: dict | None) -> None:
     """A few pages on arrival; the first carries the campaign of the click, as a utm-tagged URL would."""
     p.add("page_view", shop, click_s(rng) if utm else hours_s(rng, 0.2, 8), utm, rng.choice(_PAGES))
-    for _ in range(rng.randint(0, 4)):
+    for _ in range(rng.randint(1, 7)):
         p.add("page_view", shop, click_s(rng), None, rng.choice(_PAGES))
 
 
@@ -74,9 +74,11 @@ def browse(p: Plan, rng: random.Random, c: Customer, shop: str, channels: set[st
         c.ensure_loyalty_card()
         p.add("store_visit", "store", gap_s, {"product_id": product[0]}, {"store": f"S{rng.randrange(1, 40):02d}"})
         return product
-    for i in range(rng.randint(1, 4)):
-        product = pick_product(rng, B2C_PRODUCTS)
-        p.add("product_view", shop, gap_s if i == 0 else click_s(rng), {"product_id": product[0]})
+    for visit in range(rng.choice((1, 1, 2, 3))):  # later visits land straight on product pages
+        for i in range(rng.randint(2, 6)):
+            product = pick_product(rng, B2C_PRODUCTS)
+            first_gap_s = gap_s if visit == 0 else c.persona.next_visit_s(rng)
+            p.add("product_view", shop, first_gap_s if i == 0 else click_s(rng), {"product_id": product[0]})
     options = [(kind, ch) for ch in sorted(channels) if ch in B2C_DETOURS for kind in B2C_DETOURS[ch]]
     for _ in range(n_detours):
         kind, channel = rng.choice(options)
@@ -154,13 +156,13 @@ def unsubscribe(p: Plan, rng: random.Random, rate: float) -> None:
 
 
 def usage(p: Plan, rng: random.Random, channel: str, until_s: float, active_days_share: float) -> None:
-    """Product use in sessions of one to three events, on about `active_days_share` of the days."""
+    """Product use in sessions of one to four events, on about `active_days_share` of the days."""
     while True:
         gap = rng.expovariate(active_days_share / DAY) + 60.0
         if p.t_s + gap >= until_s:
             return
         p.add("product_usage", channel, gap, None, rng.choice(_FEATURES))
-        for _ in range(rng.randint(0, 2)):
+        for _ in range(rng.randint(0, 3)):
             p.add("product_usage", channel, minutes_s(rng, 1, 20), None, rng.choice(_FEATURES))
 
 
