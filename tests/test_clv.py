@@ -189,9 +189,10 @@ def test_collapsing_identical_customers_into_weights_gives_the_same_fit():
 def test_bg_nbd_recovers_known_parameters(seed):
     """20,000 customers simulated from the CDNOW values, observed for 39-104 weeks; the fit lands near the truth.
 
-    Across 100 seeds the relative error had a standard deviation of 1.4% (r), 2.7% (alpha),
-    5.1% (a) and 6.6% (b): a and b are the hard ones, only dropouts after repeat purchases
-    inform them. Tolerances are about 3.5 of those standard deviations.
+    Across 300 other seeds the relative error had a standard deviation of 1.4% (r), 2.5%
+    (alpha), 5.2% (a) and 6.9% (b), with a long upper tail for b (worst 26.5%): a and b are the
+    hard ones, only dropouts after repeat purchases inform them, while the mean dropout
+    probability a / (a + b) is pinned down to about 2%. Tolerances are about 4 standard deviations.
     """
     rng = np.random.default_rng(seed)
     truth = bg_nbd.BgNbdParams(r=0.24, alpha=4.41, a=0.79, b=2.43)
@@ -199,10 +200,12 @@ def test_bg_nbd_recovers_known_parameters(seed):
     x, t_x = simulate_bg_nbd(20_000, truth, T, rng)
     fit = bg_nbd.fit_bg_nbd(x, t_x, T)
     assert fit.converged, fit.message
-    assert fit.params.r == pytest.approx(truth.r, rel=0.05)
+    assert fit.params.r == pytest.approx(truth.r, rel=0.06)
     assert fit.params.alpha == pytest.approx(truth.alpha, rel=0.10)
     assert fit.params.a == pytest.approx(truth.a, rel=0.20)
-    assert fit.params.b == pytest.approx(truth.b, rel=0.25)
+    assert fit.params.b == pytest.approx(truth.b, rel=0.30)
+    mean_dropout = fit.params.a / (fit.params.a + fit.params.b)
+    assert mean_dropout == pytest.approx(0.79 / (0.79 + 2.43), rel=0.08)
 
 
 # --- Gamma-Gamma --------------------------------------------------------------------------
@@ -227,9 +230,10 @@ def test_expected_transaction_value_shrinks_towards_the_population_mean():
 def test_gamma_gamma_recovers_known_parameters(seed):
     """20,000 repeat buyers with 1 + Poisson(1) repeat purchases and CDNOW spend parameters.
 
-    The mean of x Gamma(p, nu) values is Gamma(p x, rate nu x). Across 100 seeds the relative
-    error had a standard deviation of 3.9% (p), 1.6% (q) and 5.6% (gamma): p and gamma trade
-    off, their product is what the data pins down. Tolerances are about 3.5 of those.
+    The mean of x Gamma(p, nu) values is Gamma(p x, rate nu x). Across 300 other seeds the
+    relative error had a standard deviation of 4.4% (p), 1.8% (q) and 6.2% (gamma), worst 12%,
+    5% and 19%: p and gamma trade off, since mean spend alone carries little of the
+    within-customer spread that identifies p. Tolerances are about 4 standard deviations.
     """
     rng = np.random.default_rng(seed)
     truth = gamma_gamma.GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
@@ -238,9 +242,9 @@ def test_gamma_gamma_recovers_known_parameters(seed):
     mbar = rng.gamma(truth.p * x, 1 / (nu * x))
     fit = gamma_gamma.fit_gamma_gamma(x, mbar)
     assert fit.converged, fit.message
-    assert fit.params.p == pytest.approx(truth.p, rel=0.15)
-    assert fit.params.q == pytest.approx(truth.q, rel=0.06)
-    assert fit.params.gamma == pytest.approx(truth.gamma, rel=0.20)
+    assert fit.params.p == pytest.approx(truth.p, rel=0.18)
+    assert fit.params.q == pytest.approx(truth.q, rel=0.07)
+    assert fit.params.gamma == pytest.approx(truth.gamma, rel=0.25)
 
 
 # --- CLV ----------------------------------------------------------------------------------

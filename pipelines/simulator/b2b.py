@@ -40,16 +40,18 @@ def _research(p: Plan, rng: random.Random, c: Customer, social: bool, email: boo
         for _ in range(rng.randint(1, 3)):
             p.add("ad_impression", "social", days_s(rng, 0.2, 4), utm)
         p.add("ad_click", "social", hours_s(rng, 0.1, 30), utm)
-    if web:
-        p.add("page_view", "web", click_s(rng) if utm else visit(rng), utm, rng.choice(_TOPICS))
-        for _ in range(rng.randint(0, 3)):
-            p.add("page_view", "web", click_s(rng), None, rng.choice(_TOPICS))
+    if web:  # several visits of several pages: colleagues read up over the weeks
+        for v in range(rng.randint(1, 3)):
+            gap_s = (click_s(rng) if utm else visit(rng)) if v == 0 else visit(rng)
+            for i in range(rng.randint(2, 6)):
+                p.add("page_view", "web", gap_s if i == 0 else click_s(rng), utm if v == i == 0 else None, rng.choice(_TOPICS))
     if email and rng.random() < 0.6:
         p.add("email_click", "email", visit(rng), rng.choice(CAMPAIGNS["b2b_email"]))
     product = pick_product(rng, B2B_PRODUCTS)
     if web:
-        for i in range(rng.randint(1, 3)):
-            p.add("product_view", "web", visit(rng) if i == 0 else click_s(rng), {"product_id": product[0]})
+        for v in range(rng.randint(1, 3)):
+            for i in range(rng.randint(1, 4)):
+                p.add("product_view", "web", visit(rng) if i == 0 else click_s(rng), {"product_id": product[0]})
     for kind in detours:
         channel = DETOUR_CHANNEL[kind]
         p.add(kind, channel, visit(rng), {"product_id": product[0]}, rng.choice(_TOPICS))

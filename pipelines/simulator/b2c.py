@@ -105,8 +105,8 @@ def _repeat_buyer(rng: random.Random, c: Customer, horizon_s: float) -> Plan:
     channels = {shop, media} - {None}
     p = _plan(rng, c, shop)
     _forward(p, rng, c, shop, media, True, n_detours=rng.choice((0, 0, 1)), survey_rate=0.3, unsubscribe_rate=0.0)
-    for round_ in range(rng.randint(1, 3)):
-        gap_s = days_s(rng, 7, 45)
+    for round_ in range(rng.randint(1, 4)):
+        gap_s = days_s(rng, 7, 35)
         if round_ > 0 and p.t_s + gap_s > horizon_s:
             break
         if media == "email":

@@ -32,7 +32,7 @@ def awareness(p: Plan, rng: random.Random, shop: str, media: str | None) -> dict
     """First contact with the brand. Returns the campaign whose click brought the person in, if any."""
     if media == "social":
         utm = rng.choice(CAMPAIGNS["paid_social"])
-        for _ in range(rng.randint(1, 3)):
+        for _ in range(rng.randint(2, 8)):  # frequency capping allows a handful per person
             p.add("ad_impression", "social", hours_s(rng, 0.5, 20), utm)
         if rng.random() < 0.35:
             p.add("social_view", "social", hours_s(rng, 0.2, 10), rng.choice(CAMPAIGNS["organic_social"]))
@@ -48,20 +48,25 @@ def awareness(p: Plan, rng: random.Random, shop: str, media: str | None) -> dict
     utm = None
     if shop == "web":
         if rng.random() < 0.35:
-            p.add("ad_impression", "web", hours_s(rng, 0.5, 12), rng.choice(CAMPAIGNS["display"]))
+            utm = rng.choice(CAMPAIGNS["display"])
+            for _ in range(rng.randint(1, 5)):
+                p.add("ad_impression", "web", hours_s(rng, 0.5, 12), utm)
+            utm = None
         if rng.random() < 0.6:
             utm = rng.choice(CAMPAIGNS["search"])
             p.add("ad_click", "web", hours_s(rng, 0.2, 24), utm)
     elif shop == "mobile_app" and rng.random() < 0.3:
-        p.add("ad_impression", "mobile_app", hours_s(rng, 0.5, 12), rng.choice(CAMPAIGNS["in_app"]))
+        for _ in range(rng.randint(1, 4)):
+            p.add("ad_impression", "mobile_app", hours_s(rng, 0.5, 12), CAMPAIGNS["in_app"][0])
     return utm
 
 
 def landing(p: Plan, rng: random.Random, shop: str, utm: dict | None) -> None:
     """A few pages on arrival; the first carries the campaign of the click, as a utm-tagged URL would."""
     p.add("page_view", shop, click_s(rng) if utm else hours_s(rng, 0.2, 8), utm, rng.choice(_PAGES))
-    for _ in range(rng.randint(1, 7)):
-        p.add("page_view", shop, click_s(rng), None, rng.choice(_PAGES))
+    for visit in range(rng.choice((1, 1, 2))):
+        for i in range(rng.randint(1, 8)):
+            p.add("page_view", shop, hours_s(rng, 1, 20) if visit and not i else click_s(rng), None, rng.choice(_PAGES))
 
 
 def browse(p: Plan, rng: random.Random, c: Customer, shop: str, channels: set[str], n_detours: int,
@@ -74,7 +79,7 @@ def browse(p: Plan, rng: random.Random, c: Customer, shop: str, channels: set[st
         c.ensure_loyalty_card()
         p.add("store_visit", "store", gap_s, {"product_id": product[0]}, {"store": f"S{rng.randrange(1, 40):02d}"})
         return product
-    for visit in range(rng.choice((1, 1, 2, 3))):  # later visits land straight on product pages
+    for visit in range(rng.choice((1, 2, 2, 3, 4))):  # later visits land straight on product pages
         for i in range(rng.randint(2, 6)):
             product = pick_product(rng, B2C_PRODUCTS)
             first_gap_s = gap_s if visit == 0 else c.persona.next_visit_s(rng)
@@ -156,13 +161,13 @@ def unsubscribe(p: Plan, rng: random.Random, rate: float) -> None:
 
 
 def usage(p: Plan, rng: random.Random, channel: str, until_s: float, active_days_share: float) -> None:
-    """Product use in sessions of one to four events, on about `active_days_share` of the days."""
+    """Product use in sessions of one to five events, on about `active_days_share` of the days."""
     while True:
         gap = rng.expovariate(active_days_share / DAY) + 60.0
         if p.t_s + gap >= until_s:
             return
         p.add("product_usage", channel, gap, None, rng.choice(_FEATURES))
-        for _ in range(rng.randint(0, 3)):
+        for _ in range(rng.randint(0, 4)):
             p.add("product_usage", channel, minutes_s(rng, 1, 20), None, rng.choice(_FEATURES))
 
 
@@ -181,7 +186,7 @@ def subscribe(p: Plan, rng: random.Random, c: Customer, shop: str, notice_channe
     p.add("subscription_start", shop, click_s(rng), charge(c, product_id, price), sub)
     started_s = p.t_s
     p.add("onboarding", onboarding_channel, hours_s(rng, 0.2, 30), None, sub)
-    active = rng.uniform(0.15, 0.8)
+    active = rng.uniform(0.25, 0.9)
     month = 1
     while True:
         renew_s = started_s + month * 30 * DAY

@@ -1,0 +1,49 @@
+-- One row per touchpoint of a journey, in journey order: what path, attribution and satisfaction
+-- analyses read. Repeats (same event type and channel as the step before) are kept as rows and
+-- flagged; the journey's shape is classified on the collapsed steps.
+-- columns:
+--   journey_id: the journey (see marts.journeys)
+--   person_id: the stitched person
+--   event_id: the touchpoint
+--   step_number: 1..n in journey order (occurred_at, then event_id)
+--   occurred_at: when the contact happened, UTC
+--   channel: web, email, call_center, store, mobile_app, social, chat or sms
+--   event_type: what happened
+--   stage: stage of the event type in the active stage model; NULL when unmapped
+--   stage_rank: position of the stage in the model, 1 = first; NULL when unmapped
+--   stage_kind: main, detour, exit or unmapped
+--   is_conversion: the event type is a conversion of the model
+--   cycle_number: 1 + restarts so far: which cycle of the journey the touchpoint falls in
+--   seconds_since_previous_step: seconds since the previous touchpoint of the journey; NULL for the first
+--   is_repeat: same event type and channel as the previous touchpoint: collapsed into it for classification
+--   is_return: a step back to a lower stage before the cycle converted
+--   is_restart: a step back to a lower stage after the cycle converted: a new cycle begins here
+--   is_detour: a detour-kind step, or a non-consecutive revisit of an event type seen earlier in the cycle
+--   session_id: web or app session
+--   order_id: order the event belongs to
+--   revenue: order value in currency
+--   currency: ISO 4217 code
+--   campaign: marketing campaign
+--   source: traffic source
+--   medium: traffic medium
+--   product_id: product the event is about
+--   ticket_id: support ticket the event belongs to
+--   nps_score: would-recommend score 0-10
+--   csat_score: satisfaction score 1-5
+--   ces_score: customer effort score 1-7, lower is easier
+--   issue_category: what a support contact was about
+with journey_steps as (
+    select * from intermediate.int_journey_steps
+),
+
+final as (
+    select
+        journey_id, person_id, event_id, step_number, occurred_at, channel, event_type,
+        stage, stage_rank, stage_kind, is_conversion, cycle_number, seconds_since_previous_step,
+        is_repeat, is_return, is_restart, is_detour,
+        session_id, order_id, revenue, currency, campaign, source, medium, product_id, ticket_id,
+        nps_score, csat_score, ces_score, issue_category
+    from journey_steps
+)
+
+select * from final
