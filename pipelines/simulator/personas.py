@@ -38,7 +38,7 @@ class Persona:
         return rng.choices(SHAPES, self.shape_weights)[0]
 
 
-B2C = Persona("b2c", share=0.8, shape_weights=(0.25, 0.26, 0.24, 0.25), conversion_rate=0.5, comeback_rate=0.5,
+B2C = Persona("b2c", share=0.8, shape_weights=(0.24, 0.25, 0.27, 0.24), conversion_rate=0.5, comeback_rate=0.5,
               visit_gap_min_s=40 * MINUTE, visit_gap_mean_s=14 * HOUR)
 B2B = Persona("b2b", share=0.2, shape_weights=(0.12, 0.33, 0.20, 0.35), conversion_rate=0.45, comeback_rate=0.4,
               visit_gap_min_s=0.5 * DAY, visit_gap_mean_s=3.5 * DAY)

@@ -40,7 +40,7 @@ STORE_MARGIN_S = 27 * HOUR
 STREAM_MARGIN_S = 2 * MINUTE
 COOKIE_LOSS_RATE = 0.5
 """Chance a returning customer's browser no longer has the old cookie."""
-EXISTING_CUSTOMER_SHARE = 0.3
+EXISTING_CUSTOMER_SHARE = 0.4
 """Customers already in a journey when the window opens; the others arrive evenly over it."""
 
 

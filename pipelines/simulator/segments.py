@@ -126,10 +126,16 @@ def checkout(p: Plan, rng: random.Random, c: Customer, shop: str, product: tuple
 
 
 def deliver(p: Plan, rng: random.Random, order: dict, channel: str, pickup: bool = False) -> None:
-    """Retention starts when the goods arrive: a notification on e-mail, SMS or app, or a store pick-up."""
+    """Retention starts with fulfilment: status notifications (shipped, out_for_delivery, delivered in
+    properties['status']) on e-mail, SMS or app, or a click-and-collect pick-up scanned in the store."""
     fields = {"order_id": order["order_id"], "product_id": order["product_id"]}
-    how = {"fulfilment": "click_and_collect" if pickup else "home_delivery"}
-    p.add("delivery", channel, hours_s(rng, 4, 48) if pickup else days_s(rng, 1, 4), fields, how)
+    if pickup:
+        p.add("delivery", channel, hours_s(rng, 4, 48), fields, {"fulfilment": "click_and_collect", "status": "collected"})
+        return
+    p.add("delivery", channel, hours_s(rng, 2, 30), fields, {"fulfilment": "home_delivery", "status": "shipped"})
+    if rng.random() < 0.7:
+        p.add("delivery", channel, days_s(rng, 0.5, 3), fields, {"fulfilment": "home_delivery", "status": "out_for_delivery"})
+    p.add("delivery", channel, hours_s(rng, 1, 10), fields, {"fulfilment": "home_delivery", "status": "delivered"})
 
 
 def purchase_survey(p: Plan, rng: random.Random, order: dict, channel: str) -> None:
@@ -185,7 +191,8 @@ def subscribe(p: Plan, rng: random.Random, c: Customer, shop: str, notice_channe
     p.login(shop)
     p.add("subscription_start", shop, click_s(rng), charge(c, product_id, price), sub)
     started_s = p.t_s
-    p.add("onboarding", onboarding_channel, hours_s(rng, 0.2, 30), None, sub)
+    for i in range(rng.randint(1, 3)):  # a welcome series
+        p.add("onboarding", onboarding_channel, hours_s(rng, 0.2, 30) if i == 0 else days_s(rng, 1, 4), None, sub)
     active = rng.uniform(0.25, 0.9)
     month = 1
     while True:
@@ -196,6 +203,8 @@ def subscribe(p: Plan, rng: random.Random, c: Customer, shop: str, notice_channe
             return
         usage(p, rng, shop, notice_s, active)
         p.add("renewal_notice", notice_channel, notice_s - p.t_s, None, sub)
+        if rng.random() < 0.5:  # a reminder the day before
+            p.add("renewal_notice", notice_channel, max(1.0, renew_s - DAY - p.t_s), None, sub)
         if month > 1:
             fate = rng.random()
             if fate < cancel_rate:

@@ -11,7 +11,7 @@ import random
 MINUTE = 60.0
 HOUR = 3600.0
 DAY = 86400.0
-QUIET_BEFORE_COMEBACK_S = (95 * DAY, 160 * DAY)
+QUIET_BEFORE_COMEBACK_S = (92 * DAY, 140 * DAY)
 """A returning customer's silence: always longer than the 90-day journey gap, so it is a new journey."""
 
 

@@ -1,0 +1,82 @@
+"""Benchmark phases, each run in its own process so its peak memory (ru_maxrss) is its own.
+
+    python benchmarks/phases.py PHASE HOME [ARGS...]  ->  prints one JSON line {seconds, peak_rss_mb, ...}
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def run_phase(phase: str, home: Path, *args: str) -> dict:
+    """Runs a phase in a child process and returns its JSON report."""
+    out = subprocess.run([sys.executable, __file__, phase, str(home), *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _settings(home: str):
+    from journeys.settings import load_settings
+
+    return load_settings(home=Path(home))
+
+
+def phase_simulate(home: str, path: str, customers: str, days: str, seed: str) -> dict:
+    from journeys.pipelines.sim_files import write_simulation
+
+    return {"events": write_simulation(Path(path), int(customers), int(days), int(seed))}
+
+
+def phase_load(home: str, path: str) -> dict:
+    from journeys.pipelines.loader import load_file
+
+    result = load_file(_settings(home), Path(path))
+    return {"loaded": result.n_loaded, "dead_lettered": result.n_dead_lettered}
+
+
+def phase_sort_floor(home: str) -> dict:
+    """DuckDB's own time to sort the raw events by (customer key, time) with one window function."""
+    from journeys import warehouse
+
+    with warehouse.writer(_settings(home)) as con:
+        con.execute("""
+            create or replace table bench_floor as
+            select *, occurred_at - lag(occurred_at) over (
+                partition by coalesce(customer_id, loyalty_id, email_hash, phone_hash, anonymous_id)
+                order by occurred_at) as gap
+            from raw.touchpoints""")
+        con.execute("drop table bench_floor")
+    return {}
+
+
+def phase_journey_model(home: str) -> dict:
+    from journeys import warehouse
+    from journeys.transforms.journey_model import build_journey_model
+
+    with warehouse.writer(_settings(home)) as con:
+        build_journey_model(con, _settings(home))
+        return {"journeys": con.execute("select count(*) from marts.journeys").fetchone()[0]}
+
+
+def phase_metrics(home: str) -> dict:
+    from journeys import warehouse
+    from journeys.transforms.metrics_model import build_metrics
+
+    with warehouse.writer(_settings(home)) as con:
+        build_metrics(con, _settings(home))
+    return {}
+
+
+PHASES = {name[len("phase_"):]: fn for name, fn in globals().items() if name.startswith("phase_")}
+
+if __name__ == "__main__":
+    name, home, *rest = sys.argv[1:]
+    started = time.perf_counter()
+    report = PHASES[name](home, *rest)
+    report.update(seconds=round(time.perf_counter() - started, 2),
+                  peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    print(json.dumps(report))

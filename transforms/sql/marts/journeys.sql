@@ -1,0 +1,181 @@
+-- One row per journey: a person's touchpoints with no gap longer than journey_gap_days, with its
+-- outcome (conversion, revenue, time to convert) and its shape. The shape follows the rules in
+-- transforms/classification.py: complex when the customer went back to an earlier stage before
+-- converting or used many channels, else cyclical when it started over after converting
+-- (renewals, repeat purchases), else branching when it took detours, else linear;
+-- classification_reason says why in words. Touchpoints without a person are not in any journey.
+-- columns:
+--   journey_id: md5 of person_id and started_at: the same on every rebuild of the same data
+--   person_id: the stitched person (see marts.persons)
+--   customer_id: the person's known customer id; NULL for anonymous persons
+--   persona: the person's persona (latest one seen)
+--   started_at: occurred_at of the first touchpoint
+--   ended_at: occurred_at of the last touchpoint
+--   n_touchpoints: touchpoints in the journey
+--   channels: distinct channels, in order of first use
+--   n_channels: distinct channels used
+--   first_channel: channel of the first touchpoint
+--   last_channel: channel of the last touchpoint
+--   stages_reached: distinct stages reached, in stage order
+--   highest_stage: the furthest stage reached; NULL when no touchpoint maps to a stage
+--   highest_stage_rank: its rank in the stage model
+--   is_converted: at least one conversion touchpoint (purchase, subscription, renewal)
+--   first_converted_at: occurred_at of the first conversion
+--   time_to_convert_s: seconds from started_at to first_converted_at
+--   n_conversions: conversion touchpoints
+--   revenue: sum of the touchpoints' revenue (in their currencies)
+--   journey_type: linear, branching, cyclical or complex
+--   classification_reason: why, in words (e.g. '3 channels: web, store, call_center')
+--   n_steps: steps after collapsing consecutive touchpoints with the same event type and channel
+--   n_returns: steps back to a lower stage before the cycle converted
+--   n_restarts: steps back to a lower stage after the cycle converted (each starts a new cycle)
+--   n_detours: detour-kind steps plus non-consecutive revisits of an event type within a cycle
+--   n_cycles: 1 + n_restarts
+--   n_unmapped_touchpoints: touchpoints whose event type the stage model does not map
+with journey_steps as (
+    select * from intermediate.int_journey_steps
+),
+
+persons as (
+    select person_id, customer_id, persona from intermediate.int_persons
+),
+
+stages as (
+    select list(stage order by stage_rank) as stage_names from intermediate.int_stages
+),
+
+channels_in_order as (
+    select journey_id, list(channel order by first_step_number) as channels
+    from (
+        select journey_id, channel, min(step_number) as first_step_number
+        from journey_steps
+        group by journey_id, channel
+    )
+    group by journey_id
+),
+
+detours_in_order as (
+    select journey_id, list(detour order by first_step_number) as detours
+    from (
+        select
+            journey_id,
+            event_type || case when stage_kind = 'detour' then '' else ' (revisit)' end as detour,
+            min(step_number) as first_step_number
+        from journey_steps
+        where is_detour
+        group by all
+    )
+    group by journey_id
+),
+
+aggregated as (
+    select
+        journey_id,
+        any_value(person_id) as person_id,
+        min(occurred_at) as started_at,
+        max(occurred_at) as ended_at,
+        count(*) as n_touchpoints,
+        count(distinct channel) as n_channels,
+        arg_min(channel, step_number) as first_channel,
+        arg_max(channel, step_number) as last_channel,
+        coalesce(list_sort(list(distinct stage_rank) filter (where stage_rank is not null)), []) as stage_ranks_reached,
+        max(stage_rank) as highest_stage_rank,
+        bool_or(is_conversion) as is_converted,
+        min(occurred_at) filter (where is_conversion) as first_converted_at,
+        count(*) filter (where is_conversion) as n_conversions,
+        sum(revenue) as revenue,
+        count(*) filter (where not is_repeat) as n_steps,
+        count(*) filter (where is_return) as n_returns,
+        count(*) filter (where is_restart) as n_restarts,
+        count(*) filter (where is_detour) as n_detours,
+        max(cycle_number) as n_cycles,
+        count(*) filter (where stage_kind = 'unmapped') as n_unmapped_touchpoints,
+        arg_min(stage, step_number) filter (where is_return) as first_return_to_stage,
+        arg_min(previous_highest_stage_rank, step_number) filter (where is_return) as first_return_from_rank
+    from journey_steps
+    group by journey_id
+),
+
+classified as (
+    select
+        aggregated.*,
+        channels_in_order.channels,
+        coalesce(detours_in_order.detours, []) as detours,
+        stages.stage_names,
+        n_returns >= $journey_complex_min_returns as is_complex_by_returns,
+        n_channels >= $journey_complex_min_channels as is_complex_by_channels,
+        case
+            when n_returns >= $journey_complex_min_returns or n_channels >= $journey_complex_min_channels then 'complex'
+            when n_restarts >= $journey_cyclical_min_restarts then 'cyclical'
+            when n_detours >= $journey_branching_min_detours then 'branching'
+            else 'linear'
+        end as journey_type
+    from aggregated
+    left join channels_in_order on channels_in_order.journey_id = aggregated.journey_id
+    left join detours_in_order on detours_in_order.journey_id = aggregated.journey_id
+    cross join stages
+),
+
+explained as (
+    select
+        *,
+        case journey_type
+            when 'complex' then concat_ws('; ',
+                case when is_complex_by_channels
+                    then n_channels || ' channels: ' || array_to_string(channels, ', ') end,
+                case when is_complex_by_returns and n_returns = 1
+                    then 'returned from ' || stage_names[first_return_from_rank] || ' to ' || first_return_to_stage
+                         || ' before converting'
+                     when is_complex_by_returns
+                    then n_returns || ' returns to an earlier stage before converting, the first from '
+                         || stage_names[first_return_from_rank] || ' to ' || first_return_to_stage end)
+            when 'cyclical' then
+                n_restarts || ' restart' || case when n_restarts = 1 then '' else 's' end
+                || ' after conversion (' || n_cycles || ' cycles)'
+            when 'branching' then
+                n_detours || ' detour' || case when n_detours = 1 then '' else 's' end
+                || ': ' || array_to_string(detours, ', ')
+            else
+                case
+                    when n_touchpoints = 1 then 'single touchpoint'
+                    when highest_stage_rank is null then 'no touchpoint maps to a stage'
+                    else 'one forward path'
+                end
+        end as classification_reason
+    from classified
+),
+
+final as (
+    select
+        explained.journey_id,
+        explained.person_id,
+        persons.customer_id,
+        persons.persona,
+        explained.started_at,
+        explained.ended_at,
+        explained.n_touchpoints,
+        explained.channels,
+        explained.n_channels,
+        explained.first_channel,
+        explained.last_channel,
+        list_transform(explained.stage_ranks_reached, lambda r: explained.stage_names[r]) as stages_reached,
+        explained.stage_names[explained.highest_stage_rank] as highest_stage,
+        explained.highest_stage_rank,
+        explained.is_converted,
+        explained.first_converted_at,
+        epoch(explained.first_converted_at) - epoch(explained.started_at) as time_to_convert_s,
+        explained.n_conversions,
+        explained.revenue,
+        explained.journey_type,
+        explained.classification_reason,
+        explained.n_steps,
+        explained.n_returns,
+        explained.n_restarts,
+        explained.n_detours,
+        explained.n_cycles,
+        explained.n_unmapped_touchpoints
+    from explained
+    left join persons on persons.person_id = explained.person_id
+)
+
+select * from final
