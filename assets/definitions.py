@@ -3,7 +3,6 @@
 Lineage: raw (ingest) -> staging -> intermediate -> marts -> serving (published copy).
 """
 
-from __future__ import annotations
 
 from dagster import Definitions
 

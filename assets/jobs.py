@@ -1,6 +1,5 @@
 """Jobs, schedules and the consumer-lag sensor: "ingest, then rebuild", on a clock or on demand."""
 
-from __future__ import annotations
 
 import logging
 

@@ -1,6 +1,5 @@
 """Ingestion as an asset, so a schedule or the lag sensor can run "ingest, then rebuild"."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
 

@@ -1,6 +1,5 @@
 """Dagster resources: where the warehouse is and how to reach Kafka, swappable in tests."""
 
-from __future__ import annotations
 
 from dagster import ConfigurableResource
 

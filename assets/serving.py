@@ -1,6 +1,5 @@
 """Publishing: the last step of a build copies the warehouse to its read-only serving file."""
 
-from __future__ import annotations
 
 from collections.abc import Sequence
 

@@ -1,6 +1,5 @@
 """One Dagster asset per SQL model file: the asset only opens the writer and runs the model."""
 
-from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 

@@ -84,17 +84,13 @@ class Ingester:
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         consumer.assign(partitions)
         beginnings = consumer.beginning_offsets(partitions) if partitions else {}
-        ends = consumer.end_offsets(partitions) if partitions else {}
         for tp in partitions:
-            stored = resume.get((tp.topic, tp.partition), 0)
-            if stored > ends[tp]:
-                # The log is shorter than what we already loaded: the topic was recreated (or the
-                # in-memory embedded broker restarted). Its messages are new, so read them all.
-                log.warning("%s[%d]: stored offset %d is past the end %d; topic recreated, reading from its start",
-                            tp.topic, tp.partition, stored, ends[tp])
-                stored = 0
-            # Never seek before the log start (retention may have deleted what we never read).
-            consumer.seek(tp, max(stored, beginnings[tp]))
+            # Never seek before the log start (retention may have deleted what we never read). A
+            # stored offset past the log end means the topic was recreated (or the in-memory embedded
+            # broker restarted): the broker answers OFFSET_OUT_OF_RANGE and auto_offset_reset=earliest
+            # reads the new log from its start. We do not compare with end_offsets ourselves: tansu
+            # reports the last batch's base offset + 1 there, not the high watermark.
+            consumer.seek(tp, max(resume.get((tp.topic, tp.partition), 0), beginnings[tp]))
         return partitions
 
     # ---- the loop ------------------------------------------------------------------------

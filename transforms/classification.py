@@ -254,6 +254,7 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
       is_revisit: a non-consecutive revisit of an event type seen earlier in the cycle
       previous_highest_stage_rank: highest stage rank of the cycle before this step (0: none yet)
     """
+    con.complete()  # DuckDB 2.0: a half-read execute() result blocks register() and sql()
     steps = con.sql(
         """
         select rowid as row_key, journey_id, step_number, stage_rank, stage_kind = 'detour' as is_detour_kind,
@@ -276,4 +277,5 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
             doc=runner.parse_doc(build_int_journey_steps.__doc__),
         )
     finally:
+        con.complete()  # the row count's result, half read (DuckDB 2.0 refuses unregister until it is done)
         con.unregister("_journey_walk")

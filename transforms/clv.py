@@ -4,10 +4,11 @@ Grain of `ClvResult.customers`: one row per customer with a purchase on or befor
 `params`: one row per fitted model parameter.
 
 Why a fallback instead of an exception: the CLV table feeds dashboards that must refresh on a
-young shop or a thin test warehouse too. With fewer than `min_repeat_customers` repeat buyers
-(or an optimiser that does not converge) the models have nothing trustworthy to learn from, so
-every customer gets the historical value instead (revenue of the last `horizon_months`),
-`clv_method` says so, `status` explains why, and `params` is empty.
+young shop or a thin test warehouse too. With fewer than `min_repeat_customers` repeat buyers,
+or when either model fails to converge (degenerate data, e.g. every basket the same price),
+the models have nothing trustworthy to say, so every customer gets the historical value
+instead (revenue of the last `horizon_months`), `clv_method` says so, `status` explains why,
+and `params` is empty.
 
 The horizon defaults to 12 months; the `*_12m` column names keep the spec's names and cover
 `horizon_months` when it is set to something else. A month is 365/12 days.
@@ -52,7 +53,9 @@ def monthly_discount_rate(annual_rate: float) -> float:
     return (1.0 + annual_rate) ** (1.0 / 12) - 1.0
 
 
-def discounted_value(cumulative_transactions: np.ndarray, transaction_value: np.ndarray, annual_rate: float) -> np.ndarray:
+def discounted_value(
+    cumulative_transactions: np.ndarray, transaction_value: np.ndarray, annual_rate: float
+) -> np.ndarray:
     """Sum over months m of (E[Y(m)] - E[Y(m-1)]) * value / (1 + monthly rate)^m.
 
     cumulative_transactions: customers x months, E[Y(m)] for m = 1..H (E[Y(0)] = 0 is implied).
@@ -83,11 +86,13 @@ def predict_clv(
     min_repeat_customers: int = 30,
 ) -> ClvResult:
     """Fits BG/NBD and Gamma-Gamma on everything up to as_of and predicts each customer's next horizon_months."""
+    if horizon_months < 1:
+        raise ValueError(f"horizon_months must be at least 1, got {horizon_months}")
     summary = rfm_summary(transactions, as_of, time_unit)
     correlation = frequency_monetary_correlation(summary)
     if summary.empty:
-        return ClvResult(_with_predictions(summary, np.nan, np.nan, np.nan, 0.0, FALLBACK_METHOD), _no_params(),
-                         "no transactions on or before as_of: nothing to predict", correlation)
+        empty = _with_predictions(summary, np.nan, np.nan, np.nan, np.nan, FALLBACK_METHOD)
+        return ClvResult(empty, _no_params(), "no transactions on or before as_of: nothing to predict", correlation)
 
     n_repeat = int((summary["frequency"] > 0).sum())
 
@@ -113,7 +118,9 @@ def predict_clv(
 
     # Predict once per distinct (x, t_x, T): customers sharing them share every BG/NBD prediction.
     months_in_unit = np.arange(1, horizon_months + 1) * DAYS_PER_MONTH / unit_days(time_unit)
-    cumulative = bg_nbd.expected_transactions(bg_fit.params, months_in_unit[None, :], ux[:, None], ut_x[:, None], uT[:, None])
+    cumulative = bg_nbd.expected_transactions(
+        bg_fit.params, months_in_unit[None, :], ux[:, None], ut_x[:, None], uT[:, None]
+    )
     if not np.isfinite(cumulative).all():
         return fallback("BG/NBD predictions are not finite at the fitted parameters")
     alive = bg_nbd.probability_alive(bg_fit.params, ux, ut_x, uT)[inverse]
@@ -122,9 +129,9 @@ def predict_clv(
     customers = _with_predictions(summary, alive, cumulative[inverse, -1], value, clv, MODEL_METHOD)
 
     status = (
-        f"fitted BG/NBD on {bg_fit.n_customers:,} customers ({n_repeat:,} repeat buyers) and Gamma-Gamma on "
-        f"{gg_fit.n_customers:,} repeat buyers with positive spend (time unit {time_unit}); {horizon_months}-month CLV "
-        f"discounted at {annual_discount_rate:.0%}/year; frequency-monetary correlation {correlation:.2f}"
+        f"fitted BG/NBD on {bg_fit.n_customers:,} customers ({_buyers(n_repeat)}) and Gamma-Gamma on "
+        f"{_buyers(gg_fit.n_customers)} with positive spend (time unit {time_unit}); {horizon_months}-month CLV "
+        f"discounted at {annual_discount_rate * 100:g}%/year; frequency-monetary correlation {correlation:.2f}"
     )
     if abs(correlation) >= 0.3:
         status += " (Gamma-Gamma assumes independence: treat expected spend with care)"
@@ -165,10 +172,9 @@ def _no_params() -> pd.DataFrame:
 
 def _params_frame(bg_fit, gg_fit, time_unit, as_of) -> pd.DataFrame:
     rows = [
-        ("bg_nbd", name, getattr(bg_fit.params, name), bg_fit.log_likelihood, bg_fit.n_customers) for name in bg_nbd.PARAMETERS
-    ] + [
-        ("gamma_gamma", name, getattr(gg_fit.params, name), gg_fit.log_likelihood, gg_fit.n_customers)
-        for name in gamma_gamma.PARAMETERS
+        (model, name, getattr(fit.params, name), fit.log_likelihood, fit.n_customers)
+        for model, fit, names in (("bg_nbd", bg_fit, bg_nbd.PARAMETERS), ("gamma_gamma", gg_fit, gamma_gamma.PARAMETERS))
+        for name in names
     ]
     frame = pd.DataFrame(rows, columns=["model", "parameter", "value", "log_likelihood", "n_customers"])
     return frame.assign(time_unit=time_unit, as_of=to_utc(as_of))[PARAM_COLUMNS]

@@ -104,7 +104,7 @@ def fit_bg_nbd(x, t_x, T, weights=None) -> BgNbdFit:
     n = int(round(weights.sum()))
     if n == 0:
         return BgNbdFit(BgNbdParams(*[np.nan] * 4), np.nan, 0, False, "no customers")
-    # Start where the Poisson rate matches the observed repeat rate and half of buyers drop out early.
+    # Start with the mean purchase rate at the observed repeat rate and a mean dropout probability of 1/2.
     mean_rate = max((weights * x).sum() / max((weights * T).sum(), 1e-9), 1e-6)
     start = np.log([1.0, 1.0 / mean_rate, 1.0, 1.0])
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -134,9 +134,8 @@ def probability_alive(params: BgNbdParams, x, t_x, T) -> np.ndarray:
     """P(still alive at T | x, t_x, T): 1 without repeat purchases (nobody drops out before buying again)."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_odds_dead = (
-            np.log(params.a) - np.log(params.b + x - 1) + (params.r + x) * (np.log(params.alpha + T) - np.log(params.alpha + t_x))
-        )
+        silence = np.log(params.alpha + T) - np.log(params.alpha + t_x)
+        log_odds_dead = np.log(params.a) - np.log(params.b + x - 1) + (params.r + x) * silence
     return np.where(x > 0, expit(-log_odds_dead), 1.0)
 
 

@@ -72,14 +72,15 @@ def _negative_mean_ll_and_gradient(log_params, x, mbar, weights):
 
 
 def fit_gamma_gamma(x, mbar, weights=None) -> GammaGammaFit:
-    """Maximum-likelihood p, q, gamma from repeat buyers (x >= 1, mbar > 0); reports converged=False rather than raising."""
+    """Maximum-likelihood p, q, gamma from repeat buyers (x >= 1, mbar > 0); reports converged=False, never raises."""
     x, mbar = np.asarray(x, dtype=float), np.asarray(mbar, dtype=float)
     weights = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     usable = (x > 0) & (mbar > 0) & np.isfinite(mbar)
     x, mbar, weights = x[usable], mbar[usable], weights[usable]
     n = int(round(weights.sum()))
     if n < 2:
-        return GammaGammaFit(GammaGammaParams(np.nan, np.nan, np.nan), np.nan, n, False, "fewer than 2 repeat buyers with positive spend")
+        nothing = GammaGammaParams(np.nan, np.nan, np.nan)
+        return GammaGammaFit(nothing, np.nan, n, False, "fewer than 2 repeat buyers with positive spend")
     # Start at a population mean equal to the observed mean spend: p=1, q=2 gives mean gamma.
     start = np.log([1.0, 2.0, np.average(mbar, weights=weights)])
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):

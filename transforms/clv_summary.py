@@ -59,7 +59,8 @@ def _eligible(transactions: pd.DataFrame, as_of) -> pd.DataFrame:
     if missing and len(transactions):
         raise ValueError(f"transactions lack columns {sorted(missing)}")
     if missing:
-        return pd.DataFrame({"customer_id": pd.Series([], dtype=object), "occurred_at": pd.Series([], dtype="datetime64[ns]"), "revenue": []})
+        columns = {"customer_id": object, "occurred_at": "datetime64[ns]", "revenue": float}
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
     frame = pd.DataFrame({
         "customer_id": transactions["customer_id"].to_numpy(),
         "occurred_at": to_utc(transactions["occurred_at"]).to_numpy(),
@@ -74,7 +75,7 @@ def rfm_summary(transactions: pd.DataFrame, as_of: dt.datetime, time_unit: str =
     unit = unit_days(time_unit)
     frame = _eligible(transactions, as_of)
     if frame.empty:
-        dtypes = {"customer_id": object, "first_purchase_at": "datetime64[ns]", "n_purchase_days": np.int64, "frequency": np.int64}
+        dtypes = {"customer_id": object, "first_purchase_at": "datetime64[ns]", "n_purchase_days": int, "frequency": int}
         return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, float)) for c in SUMMARY_COLUMNS})
     frame = frame.assign(day=_epoch_day(frame["occurred_at"]))
     days = (

@@ -154,6 +154,7 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -
       is_shared: the value is over its type's person limit: it only identifies a profile of its own
       is_anchor: this identifier is the one the person_id is derived from
     """
+    con.complete()  # DuckDB 2.0: a half-read execute() result blocks register() and sql()
     identifiers = con.sql(
         """
         select identifier_key, identifier_type = 'customer_id' as is_customer_id, is_shared
@@ -176,7 +177,9 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -
     anchors = stitch(identifiers, links)
     con.register("_identity_anchors", anchors)
     try:
-        frame = con.sql(
+        return runner.replace_table(
+            con,
+            "intermediate.int_identity_map",
             """
             select
                 identifier.identifier_type,
@@ -187,9 +190,9 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -
             from _identity_anchors as anchors
             join intermediate.int_identifiers as identifier on identifier.identifier_key = anchors.identifier_key
             join intermediate.int_identifiers as anchor on anchor.identifier_key = anchors.anchor_key
-            """
-        ).to_arrow_table()
+            """,
+            doc=runner.parse_doc(build_int_identity_map.__doc__),
+        )
     finally:
+        con.complete()  # the row count's result, half read (DuckDB 2.0 refuses unregister until it is done)
         con.unregister("_identity_anchors")
-    return runner.replace_table_from_frame(con, "intermediate.int_identity_map", frame,
-                                           runner.parse_doc(build_int_identity_map.__doc__))

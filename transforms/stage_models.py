@@ -198,6 +198,19 @@ def stages_frame(model: StageModel) -> pd.DataFrame:
     })
 
 
+def _materialize(con: duckdb.DuckDBPyConnection, qualified: str, frame: pd.DataFrame, doc: str) -> int:
+    # runner.replace_table_from_frame, except that the count query's result is run to its end
+    # before unregistering: DuckDB 2.0 refuses register()/unregister()/sql() while an execute()
+    # result is half read.
+    con.complete()
+    con.register("_stage_model_frame", frame)
+    try:
+        return runner.replace_table(con, qualified, "select * from _stage_model_frame", None, runner.parse_doc(doc))
+    finally:
+        con.complete()
+        con.unregister("_stage_model_frame")
+
+
 def build_int_stage_model(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     """One row per event type of the active stage model (settings.stage_model): its stage and kind.
     Materialized so SQL can join it; event types not listed here are unmapped.
@@ -209,9 +222,8 @@ def build_int_stage_model(con: duckdb.DuckDBPyConnection, settings: Settings) ->
       stage_kind: main (forward path), detour (side path) or exit (the customer leaves)
       is_conversion: the event type counts as a conversion (a purchase, a subscription, a renewal)
     """
-    frame = stage_model_frame(active_model(settings))
-    return runner.replace_table_from_frame(con, "intermediate.int_stage_model", frame,
-                                           runner.parse_doc(build_int_stage_model.__doc__))
+    return _materialize(con, "intermediate.int_stage_model", stage_model_frame(active_model(settings)),
+                        build_int_stage_model.__doc__)
 
 
 def build_int_stages(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
@@ -222,14 +234,13 @@ def build_int_stages(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
       stage_rank: position in the model, 1 = first
       n_event_types: event types the model puts in this stage
     """
-    frame = stages_frame(active_model(settings))
-    return runner.replace_table_from_frame(con, "intermediate.int_stages", frame,
-                                           runner.parse_doc(build_int_stages.__doc__))
+    return _materialize(con, "intermediate.int_stages", stages_frame(active_model(settings)), build_int_stages.__doc__)
 
 
 def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Event types the active model does not know, most frequent first, with their share of all
     stitched touchpoints: what a quality check on the unmapped share reads."""
+    con.complete()
     return con.sql(
         f"""
         select event_type, count(*) as n_events,
@@ -244,6 +255,7 @@ def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def unmapped_share(con: duckdb.DuckDBPyConnection) -> float:
     """Share of stitched touchpoints whose event type the active model does not map (0 when empty)."""
+    con.complete()
     share = con.sql(
         f"select avg((stage_kind = '{UNMAPPED}')::double) from intermediate.int_touchpoints_stitched"
     ).fetchone()[0]

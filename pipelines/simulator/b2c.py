@@ -86,10 +86,30 @@ def linear(rng: random.Random, c: Customer, convert: bool, horizon_s: float) -> 
 
 
 def branching(rng: random.Random, c: Customer, convert: bool, horizon_s: float) -> Plan:
+    if c.shop != "store" and rng.random() < 0.2:
+        return _chat_helped(rng, c, convert)
     sets = tuple(s for s in FORWARD_SETS if s != ("store", "email"))  # a store has no side trips to take
     shop, media = _choose(rng, c, sets)
     p = _plan(rng, c, shop)
     _forward(p, rng, c, shop, media, convert, n_detours=rng.randint(1, 3), survey_rate=0.5)
+    return p
+
+
+def _chat_helped(rng: random.Random, c: Customer, convert: bool) -> Plan:
+    """Shop and chat widget only: a question before buying, or a ticket about the delivery after."""
+    shop = c.shop
+    p = _plan(rng, c, shop)
+    if rng.random() < 0.5:
+        p.login("chat")  # the widget shares the shop's sign-in
+    product = browse(p, rng, c, shop, {shop}, rng.randint(0, 1), _arrive(p, rng, c, shop, None))
+    if not convert or rng.random() < 0.3:
+        p.add("chat_inquiry", "chat", minutes_s(rng, 1, 20), {"product_id": product[0]}, {"topic": "product_question"})
+    order = checkout(p, rng, c, shop, product, convert)
+    if order is None:
+        return p
+    deliver(p, rng, order, shop)
+    ticket(p, rng, c, "chat", hours_s(rng, 2, 72), order["order_id"], None)
+    advocate(p, rng, c, {shop}, order)
     return p
 
 
@@ -138,9 +158,9 @@ def _subscriber(rng: random.Random, c: Customer, horizon_s: float) -> Plan:
 
 def complex_(rng: random.Random, c: Customer, convert: bool, horizon_s: float) -> Plan:
     roll = rng.random()
-    if roll < 0.45:
+    if roll < 0.4:
         p = _omnichannel(rng, c, convert)
-    elif roll < 0.75 or not convert:
+    elif roll < 0.7 or not convert:
         p = _second_thoughts(rng, c, convert)
     else:
         p = _service(rng, c)

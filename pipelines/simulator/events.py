@@ -87,9 +87,8 @@ class EventWriter:
                     ev["phone_hash"] = c.phone_hash
             elif channel == "social":
                 known = False
-                if plan.device == "web":
+                if plan.device == "web" and not c.shared_cookie:
                     ev["anonymous_id"] = c.cookie
-                    known = c.shared_cookie
                 elif plan.device == "mobile_app":
                     ev["anonymous_id"] = c.app_device
                 else:

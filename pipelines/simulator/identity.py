@@ -51,15 +51,15 @@ class Customer:
 
     def new_order_id(self) -> str:
         self.n_orders += 1
-        return f"O{self.index:07d}-{self.n_orders:03d}"
+        return f"O{self.index + 1:07d}-{self.n_orders:03d}"
 
     def new_ticket_id(self) -> str:
         self.n_tickets += 1
-        return f"T{self.index:07d}-{self.n_tickets:03d}"
+        return f"T{self.index + 1:07d}-{self.n_tickets:03d}"
 
     def new_subscription_id(self) -> str:
         self.n_subscriptions += 1
-        return f"S{self.index:07d}-{self.n_subscriptions:02d}"
+        return f"S{self.index + 1:07d}-{self.n_subscriptions:02d}"
 
     def ensure_loyalty_card(self) -> str:
         """Loyalty numbers are a bijection of the customer index, so they never collide."""
@@ -75,7 +75,7 @@ class Customer:
 def new_customer(index: int, rng: random.Random, persona: Persona, household_cookie: str | None) -> Customer:
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     if persona.name == "b2b":
-        raw_email = f"{first}.{last}@{rng.choice(COMPANIES)}{index % 97}.example"
+        raw_email = f"{first}.{last}{index}@{rng.choice(COMPANIES)}.example"
         shop = "web"
     else:
         raw_email = f"{first}.{last}{index}@mail{rng.randrange(3)}.example"

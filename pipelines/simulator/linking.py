@@ -20,6 +20,7 @@ from journeys.schemas.contract import IDENTIFIERS
 from .identity import PLACEHOLDER_BY_CHANNEL, Customer
 
 _SIGN_IN_CHANNELS = ("web", "mobile_app", "chat", "call_center", "store", "email", "sms")
+_EMAIL_CARRIERS = ("store", "web", "mobile_app")
 _OTHER_IDENTIFIERS = tuple(name for name in IDENTIFIERS if name != "customer_id")
 
 
@@ -54,22 +55,46 @@ def link_journeys(journeys: list[list[dict]], c: Customer, untrusted: frozenset[
             comps.union(_links(ev, untrusted))
     me = ("customer_id", c.customer_id)
     for events in journeys:
-        last_in: dict = {}
+        latest: dict = {}  # component root -> its latest event, preferring channels that can sign people in
         for ev in events:
             keys = _links(ev, untrusted)
             if not keys:  # only untrusted ids: the source must have resolved the customer itself
                 ev["customer_id"] = c.customer_id
                 keys = _links(ev, untrusted)
             root = comps.find(keys[0])
-            if root not in last_in or ev["channel"] in _SIGN_IN_CHANNELS:
-                last_in[root] = ev
-        if len(last_in) < 2:
+            if root not in latest or ev["channel"] in _SIGN_IN_CHANNELS:
+                latest[root] = ev
+        if len(latest) < 2:
             continue
         mine = comps.find(me) if me in comps.parent else None
-        for root, ev in last_in.items():
-            if root != mine:
+        if mine not in latest:  # nothing in this journey names the customer yet: sign in on one channel first
+            root, ev = max(latest.items(), key=lambda item: item[1]["channel"] in _SIGN_IN_CHANNELS)
+            ev["customer_id"] = c.customer_id
+            comps.union(_links(ev, untrusted))
+            mine = comps.find(me)
+        for root, ev in latest.items():
+            if root == mine:
+                continue
+            carrier = None if ev["channel"] in _SIGN_IN_CHANNELS else _email_carrier(events, ev, comps, mine, untrusted)
+            if carrier is not None:
+                carrier["email_hash"] = ev["email_hash"]
+                comps.union(_links(carrier, untrusted))
+            else:
                 ev["customer_id"] = c.customer_id
                 comps.union(_links(ev, untrusted))
+
+
+def _email_carrier(events: list[dict], stray: dict, comps: _Components, mine, untrusted: frozenset[str]) -> dict | None:
+    """A social touch matched by hashed e-mail only: the customer also gave that address at a till
+    (an e-receipt) or in a form, so the latest such event of the journey carries it."""
+    if not stray["email_hash"] or mine is None:
+        return None
+    for ev in reversed(events):
+        if ev["channel"] in _EMAIL_CARRIERS and not ev["email_hash"]:
+            keys = _links(ev, untrusted)
+            if keys and comps.find(keys[0]) == mine:
+                return ev
+    return None
 
 
 def add_placeholders(events: list[dict], rng: random.Random, rate: float, untrusted: frozenset[str]) -> None:

@@ -9,6 +9,7 @@ stream can be produced customer by customer in constant memory, and is identical
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -167,9 +168,15 @@ def simulate(customers: int, days: int, seed: int, start: dt.datetime = DEFAULT_
     label=True adds properties['sim_journey_id'] to every event, linking it to its ground-truth row."""
     run = _run(customers, days, seed, start, duplicate_share, label)
     events, rows = [], []
-    for customer_events, customer_rows in _customers(run, customers, progress):
-        events.extend(customer_events)
-        rows.extend(customer_rows)
+    collecting = gc.isenabled()
+    gc.disable()  # only containers are made here, none cyclic: full collections would rescan them all
+    try:
+        for customer_events, customer_rows in _customers(run, customers, progress):
+            events.extend(customer_events)
+            rows.extend(customer_rows)
+    finally:
+        if collecting:
+            gc.enable()
     events.sort(key=itemgetter("received_at"))
     journeys = pd.DataFrame(rows, columns=list(JOURNEY_COLUMNS))
     return SimulatedPopulation(events=events, journeys=journeys)

@@ -24,7 +24,7 @@ from .timing import DAY, HOUR, MINUTE, hours_s
 FIRST_RESPONSE_MEDIAN_S = {"call_center": 2 * HOUR, "chat": 8 * MINUTE}
 RESOLUTION_MEDIAN_S = 18 * HOUR
 REPEAT_CONTACT_RATE = 0.15
-SURVEY_RATE = 0.5
+SURVEY_RATE = 0.6
 
 
 def _lognormal_s(rng: random.Random, median_s: float, sigma: float, lo_s: float, hi_s: float) -> float:

@@ -17,13 +17,15 @@ def _clip01(x: float) -> float:
 
 
 def purchase_quality(rng: random.Random) -> float:
-    """Most buyers are happy; with this spread NPS lands near +15..+30, a typical retail figure."""
-    return _clip01(rng.gauss(0.74, 0.2))
+    """Most buyers are happy; with this spread NPS lands near +20, a typical retail figure."""
+    return _clip01(rng.gauss(0.8, 0.17))
 
 
 def support_quality(rng: random.Random, first_response_s: float, resolution_s: float) -> float:
-    """Each hour of waiting for a first answer costs more than an hour of waiting for the fix."""
-    return _clip01(rng.gauss(0.72, 0.17) - 0.02 * first_response_s / HOUR - 0.004 * resolution_s / HOUR)
+    """Each hour of waiting for a first answer costs more than an hour of waiting for the fix;
+    a quick answer and fix score like a good purchase."""
+    wait_h, fix_h = first_response_s / HOUR, resolution_s / HOUR
+    return _clip01(rng.gauss(0.85, 0.15) - 0.035 * min(wait_h, 12.0) - 0.003 * min(fix_h, 120.0))
 
 
 def scores(rng: random.Random, quality: float, ask_nps: bool, ask_csat: bool, ask_ces: bool) -> dict:

@@ -1,0 +1,148 @@
+"""A quality gate: a query that returns rows (or an aggregate of them) and the GX expectations
+those rows must meet, with a severity.
+
+ERROR gates run as blocking Dagster checks: a failure stops every asset downstream of the
+checked table, publishing included, so the last good published warehouse stays in place.
+WARN gates are reported (Dagster UI, `journeys build` output) and block nothing.
+
+Rules that are not a single GX built-in (funnel counts never increase, attribution shares sum
+to 1, a channel's volume did not collapse) are written as SQL that computes one row per thing
+judged (per stage, per journey and model, per channel), then validated with plain column
+expectations; the failing rows of that frame are the sample the check reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import duckdb
+import pandas as pd
+
+from journeys.quality.expect import Expect
+from journeys.quality.thresholds import Thresholds, thresholds
+from journeys.settings import Settings
+
+
+class Severity(enum.StrEnum):
+    ERROR = "ERROR"
+    WARN = "WARN"
+
+
+ERROR, WARN = Severity.ERROR, Severity.WARN
+
+
+@dataclass(frozen=True)
+class Gate:
+    table: str
+    """`layer.table` the gate sits beside; its Dagster asset key is [layer, table]."""
+    name: str
+    """Check name, unique per table (shown in the Dagster UI and in `journeys build`)."""
+    description: str
+    """What a failure means, in a sentence."""
+    sql: str
+    """Query returning the frame to validate; may use `$as_of`, `$checked_at`, settings and thresholds."""
+    expectations: tuple[Expect, ...]
+    severity: Severity = ERROR
+
+    @property
+    def asset_key(self) -> list[str]:
+        return self.table.split(".")
+
+
+def gate(table: str, name: str, description: str, sql: str, *expectations: Expect | Sequence[Expect],
+         severity: Severity = ERROR) -> Gate:
+    flat: list[Expect] = []
+    for e in expectations:
+        flat.extend([e] if isinstance(e, Expect) else e)
+    return Gate(table, name, description, sql.strip(), tuple(flat), severity)
+
+
+@dataclass
+class GateResult:
+    gate: Gate
+    passed: bool
+    rows_checked: int = 0
+    failing_rows: int = 0
+    failures: list[str] = field(default_factory=list)
+    """One line per failed expectation: what it required and how many rows broke it."""
+    sample: str = ""
+    """The first failing rows of the validated frame, as text."""
+
+    @property
+    def severity(self) -> Severity:
+        return self.gate.severity
+
+    def metadata(self) -> dict:
+        """What the Dagster UI and `journeys build` show: counts first, the sample last."""
+        meta: dict = {"rows_checked": self.rows_checked, "failing_rows": self.failing_rows}
+        if self.failures:
+            meta["failed"] = "; ".join(self.failures)
+        if self.sample:
+            meta["sample"] = self.sample
+        return meta
+
+    def line(self) -> str:
+        status = "passed" if self.passed else f"FAILED ({self.severity})"
+        return f"{self.gate.table}: {self.gate.name} {status}" + (f" — {'; '.join(self.failures)}" if self.failures else "")
+
+
+def gate_params(con: duckdb.DuckDBPyConnection, settings: Settings, limits: Thresholds | None = None) -> dict:
+    """Named parameters a gate's SQL may use: the models' own parameters, thresholds, the check time."""
+    from journeys.transforms.params import model_params
+
+    params = model_params(con, settings)
+    params.update(asdict(limits or thresholds(settings)))
+    params["checked_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return params
+
+
+def _sample(frame: pd.DataFrame, rows: list[int], n: int) -> str:
+    if not rows:
+        return ""
+    shown = frame.iloc[rows[:n]]
+    with pd.option_context("display.max_columns", 20, "display.width", 200, "display.max_colwidth", 40):
+        text = shown.to_string(index=False)
+    more = len(rows) - len(shown)
+    return text + (f"\n… and {more:,} more" if more > 0 else "")
+
+
+def resolve(expect: Expect, params: dict) -> Expect:
+    """Replace `"$name"` values (thresholds, settings) by the parameter's value."""
+    kwargs = {k: params[v[1:]] if isinstance(v, str) and v.startswith("$") else v for k, v in expect.kwargs.items()}
+    return Expect(expect.type, kwargs)
+
+
+def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows: int = 5) -> GateResult:
+    from journeys.quality.validate import validate_frame
+    from journeys.transforms.runner import bind
+
+    try:
+        frame = con.execute(g.sql, bind(g.sql, params)).df()
+    except (duckdb.Error, KeyError) as exc:
+        return GateResult(g, passed=False, failures=[f"query failed: {str(exc).splitlines()[0]}"])
+    outcomes = validate_frame(frame, [resolve(e, params) for e in g.expectations], f"{g.table}.{g.name}")
+    failing: set[int] = set()
+    failures = []
+    for outcome in outcomes:
+        if outcome.success:
+            continue
+        failing.update(outcome.unexpected_index)
+        if outcome.exception:
+            failures.append(f"{outcome.expectation.label}: error {outcome.exception.splitlines()[0]}")
+        elif outcome.unexpected_count:
+            failures.append(f"{outcome.expectation.label}: {outcome.unexpected_count:,} of {len(frame):,} rows")
+        else:  # an aggregate of the whole frame (a sum): every row took part
+            failures.append(f"{outcome.expectation.label}: observed {outcome.observed!r}")
+            failing.update(range(len(frame)))
+    rows = sorted(failing)
+    return GateResult(g, passed=not failures, rows_checked=len(frame), failing_rows=len(rows), failures=failures,
+                      sample=_sample(frame, rows, sample_rows))
+
+
+def run_gates(con: duckdb.DuckDBPyConnection, gates: Sequence[Gate], settings: Settings) -> list[GateResult]:
+    limits = thresholds(settings)
+    params = gate_params(con, settings, limits)
+    return [run_gate(con, g, params, limits.sample_rows) for g in gates]

@@ -1,0 +1,136 @@
+"""Tiny hand-made input tables for the CX marts, so each test states its journeys in a few lines.
+
+    inputs = Inputs()
+    inputs.journey("j1", "p1", "social ad_click campaign=spring", "web purchase revenue=20 h=3")
+    inputs.touch("s1", "email", "survey_response", h=5, person_id="p1", csat=2)
+    inputs.write(con)
+
+A step is "channel event_type key=value ...": h= (hours after the journey start; default the
+step's index), d= (days instead), revenue=, campaign=, order=, ticket=, issue=, nps=, csat=, ces=,
+event= (the event_id; default "<journey>-<n>"). The input tables take their columns from the
+journey model's own SQL headers, so the tests break when a column they rely on is renamed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from journeys.transforms import runner
+
+T0 = dt.datetime(2025, 1, 1)
+CONVERSIONS = {"purchase", "subscription_start", "subscription_renewed"}
+EXITS = {"unsubscribe", "subscription_cancelled"}
+DETOURS = {"ticket_opened", "support_call", "chat_reply", "ticket_resolved", "survey_response", "review_read", "compare"}
+_KEYS = {"revenue": ("revenue", float), "campaign": ("campaign", str), "order": ("order_id", str),
+         "ticket": ("ticket_id", str), "issue": ("issue_category", str), "nps": ("nps_score", int),
+         "csat": ("csat_score", int), "ces": ("ces_score", int), "persona": ("persona", str)}
+
+CUSTOMER_VALUE_COLUMNS = {"person_id": "varchar", "probability_alive": "double", "predicted_clv_12m": "double"}
+CUSTOMER_LIFECYCLE_COLUMNS = {"person_id": "varchar", "status": "varchar", "status_reason": "varchar"}
+
+
+def column_type(name: str) -> str:
+    if name.endswith("_at"):
+        return "timestamp"
+    if name.startswith("is_"):
+        return "boolean"
+    if name in ("channels", "stages_reached"):
+        return "varchar[]"
+    if name.startswith("n_") or name.endswith("_score") or name in ("step_number", "stage_rank", "highest_stage_rank",
+                                                                      "cycle_number"):
+        return "integer"
+    if name == "revenue" or name.endswith("_s") or name.startswith("seconds"):
+        return "double"
+    return "varchar"
+
+
+def schema(qualified: str) -> dict[str, str]:
+    """Column names of a journey-model table, from its SQL file's documented header."""
+    return {name: column_type(name) for name in runner.parse_doc(runner.model_sql(qualified)).columns}
+
+
+def at(h: float = 0.0, d: float = 0.0) -> dt.datetime:
+    return T0 + dt.timedelta(hours=h, days=d)
+
+
+def with_settings(settings, **values):
+    """settings with `values` set, including CX settings journeys/settings.py does not define."""
+    known = {f.name for f in dataclasses.fields(settings)}
+    extra = [(k, type(v), dataclasses.field(default=v)) for k, v in values.items() if k not in known]
+    cls = dataclasses.make_dataclass("CxTestSettings", extra, bases=(type(settings),), frozen=True)
+    current = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    return cls(**{**current, **values})
+
+
+def _stage_kind(event_type: str) -> str:
+    return "exit" if event_type in EXITS else "detour" if event_type in DETOURS else "main"
+
+
+class Inputs:
+    def __init__(self) -> None:
+        self.touchpoints: list[dict] = []
+        self.steps: list[dict] = []
+        self.journeys: list[dict] = []
+        self.customer_value: list[dict] = []
+        self.customer_lifecycle: list[dict] = []
+
+    def touch(self, event_id: str, channel: str, event_type: str, h: float = 0.0, d: float = 0.0,
+              person_id: str | None = "p1", **fields) -> dict:
+        """A stitched touchpoint outside any journey (fields use the table's column names or _KEYS)."""
+        row = {"event_id": event_id, "person_id": person_id, "occurred_at": at(h, d), "channel": channel,
+               "event_type": event_type, "stage_kind": _stage_kind(event_type),
+               "stage": None if event_type == "chat_reply" else "stage",
+               "is_conversion": event_type in CONVERSIONS}
+        for key, value in fields.items():
+            name, cast = _KEYS.get(key, (key, lambda v: v))
+            row[name] = cast(value)
+        self.touchpoints.append(row)
+        return row
+
+    def journey(self, journey_id: str, person_id: str, *steps: str, journey_type: str = "linear",
+                persona: str = "b2c", start_h: float = 0.0) -> list[str]:
+        """A journey of `steps`; returns their event ids."""
+        rows = []
+        for number, step in enumerate(steps, start=1):
+            channel, event_type, *pairs = step.split()
+            options = dict(pair.split("=", 1) for pair in pairs)
+            event_id = options.pop("event", f"{journey_id}-{number}")
+            h = float(options.pop("h", number - 1)) + start_h
+            d = float(options.pop("d", 0.0))
+            row = self.touch(event_id, channel, event_type, h=h, d=d, person_id=person_id, persona=persona, **options)
+            rows.append({**row, "journey_id": journey_id, "step_number": number})
+        self.steps.extend(rows)
+        converted = [r for r in rows if r["is_conversion"]]
+        self.journeys.append({
+            "journey_id": journey_id, "person_id": person_id, "persona": persona, "journey_type": journey_type,
+            "started_at": rows[0]["occurred_at"], "ended_at": rows[-1]["occurred_at"], "n_touchpoints": len(rows),
+            "is_converted": bool(converted), "n_conversions": len(converted),
+            "first_converted_at": converted[0]["occurred_at"] if converted else None,
+            "revenue": sum(r.get("revenue") or 0.0 for r in rows),
+        })
+        return [r["event_id"] for r in rows]
+
+    def customer(self, person_id: str, probability_alive: float, predicted_clv_12m: float, status: str = "active"):
+        self.customer_value.append({"person_id": person_id, "probability_alive": probability_alive,
+                                    "predicted_clv_12m": predicted_clv_12m})
+        self.customer_lifecycle.append({"person_id": person_id, "status": status})
+
+    def write(self, con: duckdb.DuckDBPyConnection) -> None:
+        for qualified, columns, rows in (
+            ("intermediate.int_touchpoints_stitched", schema("intermediate.int_touchpoints_stitched"), self.touchpoints),
+            ("marts.journey_steps", schema("marts.journey_steps"), self.steps),
+            ("marts.journeys", schema("marts.journeys"), self.journeys),
+            ("marts.customer_value", CUSTOMER_VALUE_COLUMNS, self.customer_value),
+            ("marts.customer_lifecycle", CUSTOMER_LIFECYCLE_COLUMNS, self.customer_lifecycle),
+        ):
+            con.execute(f"create schema if not exists {qualified.split('.')[0]}")
+            con.execute(f"create or replace table {qualified} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
+            if rows:
+                frame = pd.DataFrame([{c: row.get(c) for c in columns} for row in rows])
+                con.register("_rows", frame)
+                con.execute(f"insert into {qualified} select {', '.join(f'cast({c} as {t})' for c, t in columns.items())} from _rows")
+                con.unregister("_rows")

@@ -1,0 +1,264 @@
+"""marts.attribution: which channels and campaigns earn the conversions, under six models.
+
+Grain: one row per model, dimension ('channel' or 'campaign') and dimension value.
+
+Which touchpoints count: a converting journey's touchpoints up to *and including* its first
+conversion. Including the converting touch means a journey that converts on its first touchpoint
+(a walk-in store purchase) still credits its channel, and the last-touch model credits the
+channel the customer bought on, as web analytics tools do. Touches after the first conversion
+(repeat purchases, support) earn nothing. Each converting journey is one conversion worth the
+revenue of that first conversion. A NULL campaign is '(none)': direct and organic contacts.
+
+The five rule-based models share each journey's one conversion among its touches in SQL; the
+Markov model needs the absorbing chain's fundamental matrix, solved exactly with numpy.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from journeys.transforms import runner
+
+QUALIFIED = "marts.attribution"
+NO_CAMPAIGN = "(none)"
+RULE_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
+MARKOV = "markov"
+COLUMNS = ["model", "dimension", "dimension_value", "conversions", "revenue", "share", "removal_effect"]
+
+DOC = f"""One row per attribution model, dimension and dimension value: the credit a channel or a
+campaign earns for converting journeys as of as_of. Counted touchpoints are a converting journey's
+touchpoints up to and including its first conversion; each converting journey is one conversion
+worth that conversion's revenue; a NULL campaign is '{NO_CAMPAIGN}'. Models: first_touch and
+last_touch (all credit to the first or the converting touch), linear (equal credit per touch,
+repeats included), time_decay (weight 2^(-days before the conversion / attribution_half_life_days),
+normalised per journey), position_based (40% first, 40% last, 20% shared by the touches between;
+one touch 100%, two touches 50/50) and markov (first-order absorbing Markov chain over all
+journeys, converting or not, with states start, each dimension value, conversion and null; the
+removal effect of a value is 1 - P(conversion without it) / P(conversion), and credit is the
+removal effects normalised to sum to 1). Within a model and dimension, share sums to 1 and
+conversions and revenue sum to the converting journeys and their revenue.
+columns:
+  model: first_touch, last_touch, linear, time_decay, position_based or markov
+  dimension: channel or campaign
+  dimension_value: the channel, or the campaign ('{NO_CAMPAIGN}' when the touch had none)
+  conversions: conversions credited to the value (fractional)
+  revenue: first-conversion revenue credited to the value, in the orders' currencies
+  share: conversions / all conversions of the model and dimension
+  removal_effect: markov only: 1 - P(conversion with the value removed) / P(conversion); NULL for other models
+"""
+
+_STEPS = """
+    journey_steps as (
+        select journey_id, step_number, occurred_at, channel, campaign, is_conversion, revenue
+        from marts.journey_steps
+        where occurred_at <= $as_of
+    ),
+
+    first_conversions as (
+        select journey_id, step_number as conversion_step, occurred_at as converted_at,
+               coalesce(revenue, 0) as conversion_revenue
+        from journey_steps
+        where is_conversion
+        qualify row_number() over (partition by journey_id order by step_number) = 1
+    )
+"""
+
+_DIMENSIONS = f"""unnest([
+        {{'dimension': 'channel', 'dimension_value': coalesce(channel, '{NO_CAMPAIGN}')}},
+        {{'dimension': 'campaign', 'dimension_value': coalesce(campaign, '{NO_CAMPAIGN}')}}
+    ]) as dimensions(dim)"""
+
+RULE_BASED_SQL = f"""
+with {_STEPS},
+
+touches as (
+    select
+        journey_steps.journey_id,
+        journey_steps.channel,
+        journey_steps.campaign,
+        first_conversions.conversion_revenue,
+        row_number() over by_journey as position,
+        count(*) over (partition by journey_steps.journey_id) as n_touches,
+        pow(2.0, -(epoch(first_conversions.converted_at) - epoch(journey_steps.occurred_at))
+                 / 86400.0 / $attribution_half_life_days) as decay
+    from journey_steps
+    inner join first_conversions
+        on first_conversions.journey_id = journey_steps.journey_id
+        and journey_steps.step_number <= first_conversions.conversion_step
+    window by_journey as (partition by journey_steps.journey_id order by journey_steps.step_number)
+),
+
+weighted as (
+    select
+        *,
+        (position = 1)::double as first_touch,
+        (position = n_touches)::double as last_touch,
+        1.0 / n_touches as linear,
+        decay / sum(decay) over (partition by journey_id) as time_decay,
+        case
+            when n_touches = 1 then 1.0
+            when n_touches = 2 then 0.5
+            when position = 1 or position = n_touches then 0.4
+            else 0.2 / (n_touches - 2)
+        end as position_based
+    from touches
+),
+
+credits as (
+    unpivot weighted on {", ".join(RULE_MODELS)} into name model value weight
+)
+
+select
+    model,
+    dim.dimension,
+    dim.dimension_value,
+    sum(weight) as conversions,
+    sum(weight * conversion_revenue) as revenue
+from credits
+cross join {_DIMENSIONS}
+group by all
+"""
+
+TRANSITIONS_SQL = f"""
+with {_STEPS},
+
+path_touches as (
+    select
+        journey_steps.journey_id,
+        journey_steps.step_number,
+        journey_steps.channel,
+        journey_steps.campaign,
+        first_conversions.journey_id is not null as is_converting
+    from journey_steps
+    left join first_conversions using (journey_id)
+    where first_conversions.journey_id is null or journey_steps.step_number <= first_conversions.conversion_step
+),
+
+states as (
+    select journey_id, step_number, is_converting, dim.dimension, dim.dimension_value as state
+    from path_touches
+    cross join {_DIMENSIONS}
+),
+
+moves as (
+    select
+        dimension,
+        lag(state) over by_path as from_state,
+        state as to_state,
+        null::varchar as absorbed_by
+    from states
+    window by_path as (partition by dimension, journey_id order by step_number)
+    union all
+    select
+        dimension,
+        arg_max(state, step_number) as from_state,
+        null::varchar as to_state,
+        case when any_value(is_converting) then 'conversion' else 'null' end as absorbed_by
+    from states
+    group by dimension, journey_id
+)
+
+select dimension, from_state, to_state, absorbed_by, count(*) as n
+from moves
+group by all
+"""
+"""Transition counts per dimension over every journey: from_state NULL is the start state;
+to_state NULL means the path was absorbed by 'conversion' or 'null' (absorbed_by)."""
+
+TOTALS_SQL = f"""
+with {_STEPS}
+select count(*) as conversions, coalesce(sum(conversion_revenue), 0) as revenue from first_conversions
+"""
+
+
+def conversion_probability(q: np.ndarray, r: np.ndarray, start: int = 0) -> float:
+    """P(absorption in conversion | start) for transient-to-transient probabilities q and
+    transient-to-conversion probabilities r: solves (I - q) p = r, i.e. p = N r with N the
+    fundamental matrix."""
+    if len(r) == 0:
+        return 0.0
+    return float(np.linalg.solve(np.eye(len(r)) - q, r)[start])
+
+
+def removal_effects(transitions: pd.DataFrame) -> pd.Series:
+    """Removal effect of each state from one dimension's transition counts.
+
+    `transitions` has from_state (None = start), to_state (None = absorbed), absorbed_by
+    ('conversion' or 'null' when absorbed) and n. Removing a state sends every transition into it
+    to null, which is the chain without that state's row and column. Empty when nothing converts.
+    """
+    values = sorted(set(transitions["from_state"].dropna()) | set(transitions["to_state"].dropna()))
+    index = {value: i + 1 for i, value in enumerate(values)}  # 0 is the start state
+    size = len(values) + 1
+    counts = np.zeros((size, size))
+    to_conversion = np.zeros(size)
+    out_total = np.zeros(size)
+    for row in transitions.itertuples(index=False):
+        source = 0 if pd.isna(row.from_state) else index[row.from_state]
+        out_total[source] += row.n
+        if not pd.isna(row.to_state):
+            counts[source, index[row.to_state]] += row.n
+        elif row.absorbed_by == "conversion":
+            to_conversion[source] += row.n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.nan_to_num(counts / out_total[:, None])
+        r = np.nan_to_num(to_conversion / out_total)
+    base = conversion_probability(q, r)
+    if base <= 0:
+        return pd.Series(dtype=float)
+    effects = {}
+    for value, i in index.items():
+        keep = [j for j in range(size) if j != i]
+        without = conversion_probability(q[np.ix_(keep, keep)], r[keep])
+        effects[value] = max(0.0, 1.0 - without / base)
+    return pd.Series(effects, dtype=float)
+
+
+def markov_credits(transitions: pd.DataFrame, conversions: float, revenue: float) -> pd.DataFrame:
+    """Rows of the markov model for every dimension: removal effects normalised to shares."""
+    frames = []
+    for dimension, group in transitions.groupby("dimension", sort=True):
+        effects = removal_effects(group)
+        if effects.empty or effects.sum() <= 0:
+            continue
+        share = effects / effects.sum()
+        frames.append(pd.DataFrame({
+            "model": MARKOV, "dimension": dimension, "dimension_value": effects.index,
+            "conversions": share.to_numpy() * conversions, "revenue": share.to_numpy() * revenue,
+            "share": share.to_numpy(), "removal_effect": effects.to_numpy(),
+        }))
+    return pd.concat(frames, ignore_index=True) if frames else _empty()
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("conversions", "revenue", "share", "removal_effect")
+                                      else "str") for c in COLUMNS})
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
+    return con.execute(sql, runner.bind(sql, params)).df()
+
+
+def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
+    """Every model's credits (COLUMNS), from marts.journey_steps."""
+    rules = _query(con, RULE_BASED_SQL, params)
+    if not rules.empty:
+        totals = rules.groupby(["model", "dimension"])["conversions"].transform("sum")
+        rules["share"] = rules["conversions"] / totals
+        rules["removal_effect"] = np.nan
+    conversions, revenue = con.execute(TOTALS_SQL, runner.bind(TOTALS_SQL, params)).fetchone()
+    markov = markov_credits(_query(con, TRANSITIONS_SQL, params), float(conversions), float(revenue))
+    frames = [f for f in (rules, markov) if not f.empty]
+    result = pd.concat([f[COLUMNS] for f in frames], ignore_index=True) if frames else _empty()
+    order = {m: i for i, m in enumerate((*RULE_MODELS, MARKOV))}
+    return (result.sort_values(["model", "dimension", "share", "dimension_value"],
+                               key=lambda s: s.map(order) if s.name == "model" else s,
+                               ascending=[True, True, False, True])
+            .reset_index(drop=True))
+
+
+def build(con: duckdb.DuckDBPyConnection, params: dict) -> int:
+    """Replace marts.attribution (documented) and return its row count."""
+    return runner.replace_table_from_frame(con, QUALIFIED, attribution(con, params), runner.parse_doc(DOC))

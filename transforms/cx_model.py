@@ -1,0 +1,96 @@
+"""The customer-experience marts: satisfaction, support, pain points, paths, attribution and
+segments, in build order, with what each reads. `build_cx` (the CLI) and Dagster (assets/cx.py)
+run the same list.
+
+    intermediate.int_touchpoints_stitched, marts.journey_steps, marts.journeys
+      -> marts.survey_responses     one row per survey response, with the touchpoint it rates
+      -> marts.satisfaction         NPS, CSAT, CES by dimension, with margins of error
+    intermediate.int_touchpoints_stitched
+      -> marts.support_tickets      one row per ticket: response, resolution, SLA, repeat contact
+      -> marts.support_sla          ticket aggregates by dimension
+    marts.journey_steps (+ marts.journeys, marts.survey_responses)
+      -> marts.path_variants        frequent collapsed paths per journey type
+      -> marts.step_transitions     step-to-step links for a Sankey diagram
+      -> marts.pain_points          drop-offs, slow transitions, unhappy touchpoints, churn exits
+      -> marts.attribution          six attribution models (Python: attribution.py, Markov in numpy)
+    marts.journey_steps, marts.journeys, marts.customer_value, marts.customer_lifecycle
+      -> marts.customer_segments    RFM, named segments, high value, at risk
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import duckdb
+
+from journeys.settings import Settings
+from journeys.transforms import attribution, runner
+from journeys.transforms.journey_model import Model
+from journeys.transforms.params import model_params
+
+log = logging.getLogger(__name__)
+
+CX_SETTING_DEFAULTS: dict[str, int] = {
+    "survey_attribution_window_days": 7,
+    "repeat_contact_window_days": 7,
+    "pain_points_min_n": 5,
+    "path_variant_max_steps": 25,
+}
+"""Settings the CX marts read that journeys/settings.py may not define yet (name: default)."""
+
+
+def cx_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
+    """The scalar settings and as_of, plus the CX settings (their defaults when not defined)."""
+    params = model_params(con, settings)
+    for name, default in CX_SETTING_DEFAULTS.items():
+        params[name] = getattr(settings, name, default)
+    return params
+
+
+def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings], int]:
+    """Build function of a SQL model: run its file with the CX parameters."""
+
+    def build(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+        return runner.run_model(con, qualified, cx_params(con, settings))
+
+    build.__name__ = f"build_{qualified.replace('.', '_')}"
+    build.__doc__ = runner.parse_doc(runner.model_sql(qualified)).description
+    return build
+
+
+def build_attribution(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+    """Credit for converting journeys by channel and campaign under six attribution models."""
+    return attribution.build(con, cx_params(con, settings))
+
+
+def _sql(qualified: str, *deps: str) -> Model:
+    return Model(qualified, deps, sql_build(qualified))
+
+
+STITCHED = "intermediate.int_touchpoints_stitched"
+STEPS = "marts.journey_steps"
+JOURNEYS = "marts.journeys"
+CX_MODELS: tuple[Model, ...] = (
+    _sql("marts.survey_responses", STITCHED, STEPS, JOURNEYS),
+    _sql("marts.satisfaction", "marts.survey_responses"),
+    _sql("marts.support_tickets", STITCHED),
+    _sql("marts.support_sla", "marts.support_tickets"),
+    _sql("marts.path_variants", STEPS, JOURNEYS),
+    _sql("marts.step_transitions", STEPS),
+    _sql("marts.pain_points", STEPS, "marts.survey_responses"),
+    Model("marts.attribution", (STEPS,), build_attribution),
+    _sql("marts.customer_segments", STEPS, JOURNEYS, "marts.customer_value", "marts.customer_lifecycle"),
+)
+"""Every CX table, in an order where each comes after the CX tables it reads."""
+
+
+def build_cx(con: duckdb.DuckDBPyConnection, settings: Settings, models: Sequence[Model] = CX_MODELS) -> dict[str, int]:
+    """Rebuild the CX marts in order (the journey model and metrics must be built); rows per table."""
+    counts: dict[str, int] = {}
+    for model in models:
+        started = time.perf_counter()
+        counts[model.qualified] = model.build(con, settings)
+        log.info("%s: %s rows in %.2fs", model.qualified, f"{counts[model.qualified]:,}", time.perf_counter() - started)
+    return counts

@@ -1,0 +1,106 @@
+"""The journey model, raw.touchpoints to marts.journeys: every table in build order, with what it
+reads and how it is built, so the CLI (`build_journey_model`) and Dagster (assets/journey_model.py)
+run the same list.
+
+    raw.touchpoints
+      -> staging.stg_touchpoints                 dedup, normalise
+      -> intermediate.int_identifiers            one row per identifier value: placeholder? shared?
+      -> intermediate.int_identity_links         pairs of identifiers seen together
+      -> intermediate.int_identity_map           identity stitching (Python: identity.py)
+      -> intermediate.int_touchpoints_stitched   person and stage per touchpoint
+      -> intermediate.int_persons
+      -> intermediate.int_journey_touchpoints    cut into journeys, numbered
+      -> intermediate.int_journey_steps          cycle walk (Python: classification.py)
+      -> marts.journey_steps, marts.journeys, marts.persons, marts.identity_map,
+         marts.identity_conflicts, marts.stage_model, marts.stages
+    transforms/stage_models/*.yaml (+ settings.stage_models_file)
+      -> intermediate.int_stage_model, intermediate.int_stages (Python: stage_models.py)
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from journeys.settings import Settings
+from journeys.transforms import classification, identity, runner, stage_models
+from journeys.transforms.params import model_params
+
+log = logging.getLogger(__name__)
+
+
+def journey_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
+    """Every parameter the journey model's SQL uses: the scalar settings and as_of, plus identity
+    settings (lists and maps) and the classification thresholds."""
+    return {**model_params(con, settings), **identity.identity_params(settings),
+            **classification.classification_params(settings)}
+
+
+def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings], int]:
+    """Build function of a SQL model: run its file with the journey parameters."""
+
+    def build(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+        return runner.run_model(con, qualified, journey_params(con, settings))
+
+    build.__name__ = f"build_{qualified.replace('.', '_')}"
+    build.__doc__ = runner.parse_doc(runner.model_sql(qualified)).description
+    return build
+
+
+@dataclass(frozen=True)
+class Model:
+    qualified: str
+    """`layer.table`: the table and, as [layer, table], the Dagster asset key."""
+    deps: tuple[str, ...]
+    """Tables it reads (`raw.touchpoints` is the ingest's)."""
+    build: Callable[[duckdb.DuckDBPyConnection, Settings], int]
+    """`build(con, settings)` replaces the table and returns its row count."""
+
+
+def _sql(qualified: str, *deps: str) -> Model:
+    return Model(qualified, deps, sql_build(qualified))
+
+
+STAGED = "staging.stg_touchpoints"
+MODELS: tuple[Model, ...] = (
+    _sql(STAGED, "raw.touchpoints"),
+    Model("intermediate.int_stage_model", (), stage_models.build_int_stage_model),
+    Model("intermediate.int_stages", (), stage_models.build_int_stages),
+    _sql("intermediate.int_identifiers", STAGED),
+    _sql("intermediate.int_identity_links", STAGED),
+    Model("intermediate.int_identity_map", ("intermediate.int_identifiers", "intermediate.int_identity_links"),
+          identity.build_int_identity_map),
+    _sql("intermediate.int_touchpoints_stitched", STAGED, "intermediate.int_identity_map", "intermediate.int_stage_model"),
+    _sql("intermediate.int_persons", "intermediate.int_identity_map", "intermediate.int_touchpoints_stitched"),
+    _sql("intermediate.int_journey_touchpoints", "intermediate.int_touchpoints_stitched"),
+    Model("intermediate.int_journey_steps", ("intermediate.int_journey_touchpoints",),
+          classification.build_int_journey_steps),
+    _sql("marts.stage_model", "intermediate.int_stage_model"),
+    _sql("marts.stages", "intermediate.int_stages"),
+    _sql("marts.identity_map", "intermediate.int_identity_map"),
+    _sql("marts.identity_conflicts", "intermediate.int_identifiers", "intermediate.int_identity_links",
+         "intermediate.int_identity_map"),
+    _sql("marts.persons", "intermediate.int_persons"),
+    _sql("marts.journey_steps", "intermediate.int_journey_steps"),
+    _sql("marts.journeys", "intermediate.int_journey_steps", "intermediate.int_persons", "intermediate.int_stages"),
+)
+"""Every table of the journey model, in an order where each comes after what it reads."""
+
+
+def build_journey_model(con: duckdb.DuckDBPyConnection, settings: Settings,
+                        models: Sequence[Model] = MODELS) -> dict[str, int]:
+    """Rebuild the journey model's tables in order from raw.touchpoints; returns rows per table.
+
+    Each table is replaced in its own transaction, so a failure leaves the earlier tables rebuilt
+    and the rest as they were; rebuilding twice gives the same tables.
+    """
+    counts: dict[str, int] = {}
+    for model in models:
+        started = time.perf_counter()
+        counts[model.qualified] = model.build(con, settings)
+        log.info("%s: %s rows in %.2fs", model.qualified, f"{counts[model.qualified]:,}", time.perf_counter() - started)
+    return counts

@@ -1,0 +1,95 @@
+-- One row per journey type and path variant: the most frequent step sequences and how often they
+-- convert. A path is the journey's event types in order with consecutive repeats collapsed
+-- (page_view, page_view, product_view is 'page_view > product_view'), up to as_of. Paths longer
+-- than path_variant_max_steps steps keep their first steps and end in ' > ...', so the long tail
+-- of complex journeys groups into shared prefixes. journey_type 'all' repeats the ranking over
+-- every journey.
+-- columns:
+--   journey_type: linear, branching, cyclical, complex; 'all' for every journey; '(none)' when unclassified
+--   rank: 1 = the most frequent path of the journey type (ties by path)
+--   path: event types joined by ' > ' after collapsing consecutive repeats
+--   n_steps: steps shown in path (at most path_variant_max_steps)
+--   is_truncated: the path was cut at path_variant_max_steps
+--   n_journeys: journeys with this path
+--   share_of_journeys: n_journeys / journeys of the journey type
+--   n_converted: of them, journeys with a conversion
+--   conversion_rate: n_converted / n_journeys
+--   revenue: revenue of those journeys
+--   median_duration_s: median seconds from the first to the last touchpoint
+with journey_steps as (
+    select journey_id, step_number, event_type
+    from marts.journey_steps
+    where occurred_at <= $as_of
+),
+
+journeys as (
+    select journey_id, journey_type, is_converted, revenue, started_at, ended_at from marts.journeys
+),
+
+collapsed as (
+    select *
+    from journey_steps
+    qualify event_type is distinct from lag(event_type) over (partition by journey_id order by step_number)
+),
+
+paths as (
+    select journey_id, list(event_type order by step_number) as steps
+    from collapsed
+    group by journey_id
+),
+
+journey_paths as (
+    select
+        journeys.journey_id,
+        coalesce(journeys.journey_type, '(none)') as journey_type,
+        least(len(paths.steps), $path_variant_max_steps) as n_steps,
+        len(paths.steps) > $path_variant_max_steps as is_truncated,
+        case
+            when len(paths.steps) > $path_variant_max_steps
+                then array_to_string(paths.steps[1:$path_variant_max_steps], ' > ') || ' > ...'
+            else array_to_string(paths.steps, ' > ')
+        end as path,
+        coalesce(journeys.is_converted, false) as is_converted,
+        coalesce(journeys.revenue, 0) as revenue,
+        epoch(journeys.ended_at) - epoch(journeys.started_at) as duration_s
+    from journeys
+    inner join paths using (journey_id)
+),
+
+both_levels as (
+    select journey_type, * exclude (journey_type) from journey_paths
+    union all
+    select 'all' as journey_type, * exclude (journey_type) from journey_paths
+),
+
+aggregated as (
+    select
+        journey_type,
+        path,
+        any_value(n_steps) as n_steps,
+        bool_or(is_truncated) as is_truncated,
+        count(*) as n_journeys,
+        count_if(is_converted) as n_converted,
+        sum(revenue) as revenue,
+        median(duration_s) as median_duration_s
+    from both_levels
+    group by journey_type, path
+),
+
+final as (
+    select
+        journey_type,
+        row_number() over (partition by journey_type order by n_journeys desc, path) as rank,
+        path,
+        n_steps,
+        is_truncated,
+        n_journeys,
+        n_journeys / sum(n_journeys) over (partition by journey_type) as share_of_journeys,
+        n_converted,
+        n_converted / n_journeys as conversion_rate,
+        revenue,
+        median_duration_s
+    from aggregated
+)
+
+select * from final

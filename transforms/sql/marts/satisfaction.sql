@@ -1,0 +1,106 @@
+-- One row per dimension and dimension value: NPS, CSAT and CES as of as_of, with response counts
+-- and 95% margins of error, in long format. Dimensions: 'all' (every response, including those
+-- rating no touchpoint), 'channel', 'event_type' and 'stage' of the rated touchpoint (see
+-- marts.survey_responses), 'journey_type', 'persona', 'issue_category' and 'month' of the response
+-- ('YYYY-MM'). Responses that rate no touchpoint appear as '(unattributed)', so every dimension's
+-- counts add up to the 'all' row. NPS is in points (-100..100); CSAT is a share (0..1); CES is a
+-- mean on 1-7 where lower is easier. Margins: NPS 1.96 * sqrt((p_promoter + p_detractor -
+-- (p_promoter - p_detractor)^2) / n), CSAT the Wald interval 1.96 * sqrt(p (1 - p) / n), CES
+-- 1.96 * sd / sqrt(n). Read small-n rows with their margin.
+-- columns:
+--   dimension: all, channel, event_type, stage, journey_type, persona, issue_category or month
+--   dimension_value: the value; 'all' for dimension all, '(unattributed)' when the response rates no touchpoint, '(none)' when the value is NULL
+--   n_responses: survey responses in the slice (any score)
+--   n_nps_responses: responses with an NPS score
+--   n_promoters: NPS 9-10
+--   n_passives: NPS 7-8
+--   n_detractors: NPS 0-6
+--   share_promoters: n_promoters / n_nps_responses
+--   share_detractors: n_detractors / n_nps_responses
+--   nps: 100 * (share_promoters - share_detractors), in points from -100 to 100
+--   nps_margin_of_error: 95% margin of error of nps, in points
+--   n_csat_responses: responses with a CSAT score
+--   n_csat_satisfied: CSAT 4-5
+--   n_csat_low: CSAT 1-2
+--   csat: n_csat_satisfied / n_csat_responses, a share from 0 to 1
+--   csat_margin_of_error: 95% Wald margin of error of csat, as a share
+--   n_ces_responses: responses with a CES score
+--   n_ces_high_effort: CES 5-7
+--   ces: mean CES on 1-7, lower is easier
+--   ces_margin_of_error: 1.96 * sample standard deviation / sqrt(n_ces_responses); NULL below 2 responses
+with responses as (
+    select * from marts.survey_responses
+),
+
+sliced as (
+    select slice.dimension, slice.dimension_value, responses.*
+    from responses
+    cross join unnest([
+        {'dimension': 'all', 'dimension_value': 'all'},
+        {'dimension': 'channel', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(rated_channel, '(none)') end},
+        {'dimension': 'event_type', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(rated_event_type, '(none)') end},
+        {'dimension': 'stage', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(rated_stage, '(none)') end},
+        {'dimension': 'issue_category', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(issue_category, '(none)') end},
+        {'dimension': 'journey_type', 'dimension_value': coalesce(journey_type, '(none)')},
+        {'dimension': 'persona', 'dimension_value': coalesce(persona, '(none)')},
+        {'dimension': 'month', 'dimension_value': strftime(response_month, '%Y-%m')}
+    ]) as slices(slice)
+),
+
+counted as (
+    select
+        dimension,
+        dimension_value,
+        count(*) as n_responses,
+        count(nps_score) as n_nps_responses,
+        count_if(is_promoter) as n_promoters,
+        count_if(nps_score between 7 and 8) as n_passives,
+        count_if(is_detractor) as n_detractors,
+        count(csat_score) as n_csat_responses,
+        count_if(is_csat_satisfied) as n_csat_satisfied,
+        count_if(is_csat_low) as n_csat_low,
+        count(ces_score) as n_ces_responses,
+        count_if(is_ces_high_effort) as n_ces_high_effort,
+        avg(ces_score) as ces,
+        stddev_samp(ces_score) as ces_sd
+    from sliced
+    group by dimension, dimension_value
+),
+
+shares as (
+    select
+        *,
+        n_promoters / nullif(n_nps_responses, 0) as share_promoters,
+        n_detractors / nullif(n_nps_responses, 0) as share_detractors,
+        n_csat_satisfied / nullif(n_csat_responses, 0) as csat
+    from counted
+),
+
+final as (
+    select
+        dimension,
+        dimension_value,
+        n_responses,
+        n_nps_responses,
+        n_promoters,
+        n_passives,
+        n_detractors,
+        share_promoters,
+        share_detractors,
+        100 * (share_promoters - share_detractors) as nps,
+        100 * 1.96 * sqrt(greatest(0.0,
+            (share_promoters + share_detractors - pow(share_promoters - share_detractors, 2)) / n_nps_responses
+        )) as nps_margin_of_error,
+        n_csat_responses,
+        n_csat_satisfied,
+        n_csat_low,
+        csat,
+        1.96 * sqrt(greatest(0.0, csat * (1 - csat) / n_csat_responses)) as csat_margin_of_error,
+        n_ces_responses,
+        n_ces_high_effort,
+        ces,
+        1.96 * ces_sd / sqrt(n_ces_responses) as ces_margin_of_error
+    from shares
+)
+
+select * from final

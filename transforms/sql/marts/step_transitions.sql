@@ -1,0 +1,81 @@
+-- One row per (source, target) step pair: how many journeys moved from one step to the next and
+-- how long they took, ready for a Sankey diagram (nodes are steps; a link's width is n). Steps are
+-- event types with consecutive repeats collapsed, as in marts.path_variants; the time of a
+-- transition is from entering the source step (its first touchpoint) to entering the target, i.e.
+-- the time spent at the source. Every journey starts at '(start)' and leaves its last step for one
+-- end node: '(end)' when it converted and is over, '(drop)' when it is over without converting,
+-- '(ongoing)' while its last touchpoint is within journey_gap_days of as_of (a later touchpoint
+-- would still join it). Links between the same steps in both directions (page_view > product_view
+-- > page_view) are kept: plotly draws them as circular links.
+-- columns:
+--   source: step the journeys left: an event type or '(start)'
+--   target: step they entered: an event type, '(end)', '(drop)' or '(ongoing)'
+--   n: transitions (a journey passing twice counts twice)
+--   n_journeys: distinct journeys making the transition
+--   share_of_source: n / all transitions out of source (the transition probability)
+--   median_seconds: median seconds spent at source before moving to target; NULL from '(start)' and into end nodes
+--   avg_seconds: mean of the same
+with journey_steps as (
+    select journey_id, step_number, occurred_at, event_type, is_conversion
+    from marts.journey_steps
+    where occurred_at <= $as_of
+),
+
+journey_ends as (
+    select
+        journey_id,
+        case
+            when max(occurred_at) >= $as_of - $journey_gap_days * interval 1 day then '(ongoing)'
+            when bool_or(is_conversion) then '(end)'
+            else '(drop)'
+        end as end_node
+    from journey_steps
+    group by journey_id
+),
+
+collapsed as (
+    select *
+    from journey_steps
+    qualify event_type is distinct from lag(event_type) over (partition by journey_id order by step_number)
+),
+
+ordered as (
+    select
+        journey_id,
+        event_type as step,
+        occurred_at as entered_at,
+        lead(event_type) over by_journey as next_step,
+        lead(occurred_at) over by_journey as next_entered_at,
+        row_number() over by_journey = 1 as is_first
+    from collapsed
+    window by_journey as (partition by journey_id order by step_number)
+),
+
+transitions as (
+    select journey_id, '(start)' as source, step as target, null::double as seconds
+    from ordered
+    where is_first
+    union all
+    select
+        ordered.journey_id,
+        ordered.step as source,
+        coalesce(ordered.next_step, journey_ends.end_node) as target,
+        epoch(ordered.next_entered_at) - epoch(ordered.entered_at) as seconds
+    from ordered
+    inner join journey_ends using (journey_id)
+),
+
+final as (
+    select
+        source,
+        target,
+        count(*) as n,
+        count(distinct journey_id) as n_journeys,
+        count(*) / sum(count(*)) over (partition by source) as share_of_source,
+        median(seconds) as median_seconds,
+        avg(seconds) as avg_seconds
+    from transitions
+    group by source, target
+)
+
+select * from final

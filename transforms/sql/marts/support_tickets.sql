@@ -1,0 +1,173 @@
+-- One row per support ticket (ticket_id) opened on or before as_of: call-center and chat contacts
+-- with their response and resolution times against the SLA targets. A ticket opens with its
+-- ticket_opened touchpoint (else its first one); the first response is the ticket's next
+-- touchpoint (an agent's call-back or chat reply, or the resolution itself when nothing came
+-- before it); it is resolved by its first ticket_resolved. Survey answers are not ticket events.
+-- A ticket still waiting at as_of breaches a target as soon as its age passes the target, so
+-- open tickets count as breaches before they are answered. A repeat contact is a ticket the same
+-- person opens within repeat_contact_window_days after the last touchpoint of their previous
+-- ticket: the first contact did not settle it.
+-- columns:
+--   ticket_id: the ticket
+--   person_id: the stitched person; NULL when no identifier links one (never a repeat contact then)
+--   channel: channel of the opening touchpoint (call_center, chat, ...)
+--   issue_category: what the ticket is about (first category on its touchpoints); '(none)' when never given
+--   persona: persona on the ticket's touchpoints (b2b, b2c)
+--   order_id: order the ticket is about, if any
+--   opened_at: when the ticket was opened, UTC
+--   opened_month: first day of the month of opened_at
+--   first_response_at: first touchpoint of the ticket after the opening; NULL while unanswered
+--   first_response_event_type: its event type (support_call, chat_reply, ticket_resolved, ...)
+--   resolved_at: first ticket_resolved; NULL while open
+--   last_contact_at: last touchpoint of the ticket
+--   n_touchpoints: touchpoints on the ticket, surveys excluded
+--   is_answered: a first response exists
+--   is_resolved: a ticket_resolved exists
+--   time_to_first_response_s: seconds from opened_at to first_response_at
+--   time_to_resolution_s: seconds from opened_at to resolved_at
+--   age_s: seconds from opened_at to resolved_at, or to as_of while open
+--   first_response_target_s: the SLA target used (ticket_first_response_target_s)
+--   resolution_target_s: the SLA target used (ticket_resolution_target_s)
+--   is_first_response_breached: answered later than the target, or still unanswered past it
+--   is_resolution_breached: resolved later than the target, or still open past it
+--   is_breached: either target breached
+--   previous_ticket_id: the person's previous ticket
+--   is_repeat_contact: opened within repeat_contact_window_days after the previous ticket's last touchpoint
+--   is_repeat_same_issue: a repeat contact with the previous ticket's issue category
+--   is_followed_by_repeat_contact: the person's next ticket is a repeat contact of this one
+--   nps_score: NPS of the latest survey response referencing the ticket
+--   csat_score: CSAT of the latest survey response referencing the ticket
+--   ces_score: CES of the latest survey response referencing the ticket
+with touchpoints as (
+    select event_id, person_id, occurred_at, channel, event_type, ticket_id, order_id, issue_category, persona,
+           nps_score, csat_score, ces_score
+    from intermediate.int_touchpoints_stitched
+    where ticket_id is not null and occurred_at <= $as_of
+),
+
+ticket_events as (
+    select * from touchpoints where event_type <> 'survey_response'
+),
+
+surveys as (
+    select ticket_id, nps_score, csat_score, ces_score
+    from touchpoints
+    where event_type = 'survey_response'
+    qualify row_number() over (partition by ticket_id order by occurred_at desc, event_id desc) = 1
+),
+
+openings as (
+    select ticket_id, event_id as opening_event_id, occurred_at as opened_at, channel, person_id
+    from ticket_events
+    qualify row_number() over (
+        partition by ticket_id order by event_type = 'ticket_opened' desc, occurred_at, event_id
+    ) = 1
+),
+
+first_responses as (
+    select ticket_events.ticket_id, ticket_events.occurred_at as first_response_at,
+           ticket_events.event_type as first_response_event_type
+    from ticket_events
+    inner join openings using (ticket_id)
+    where ticket_events.event_id <> openings.opening_event_id
+      and ticket_events.event_type <> 'ticket_opened'
+      and ticket_events.occurred_at >= openings.opened_at
+    qualify row_number() over (
+        partition by ticket_events.ticket_id order by ticket_events.occurred_at, ticket_events.event_id
+    ) = 1
+),
+
+ticket_facts as (
+    select
+        ticket_id,
+        min(occurred_at) filter (where event_type = 'ticket_resolved') as resolved_at,
+        max(occurred_at) as last_contact_at,
+        count(*) as n_touchpoints,
+        arg_min(issue_category, occurred_at) filter (where issue_category is not null) as issue_category,
+        arg_max(persona, occurred_at) filter (where persona is not null) as persona,
+        arg_min(order_id, occurred_at) filter (where order_id is not null) as order_id,
+        arg_min(person_id, occurred_at) filter (where person_id is not null) as any_person_id
+    from ticket_events
+    group by ticket_id
+),
+
+tickets as (
+    select
+        openings.ticket_id,
+        coalesce(openings.person_id, ticket_facts.any_person_id) as person_id,
+        openings.channel,
+        coalesce(ticket_facts.issue_category, '(none)') as issue_category,
+        ticket_facts.persona,
+        ticket_facts.order_id,
+        openings.opened_at,
+        first_responses.first_response_at,
+        first_responses.first_response_event_type,
+        ticket_facts.resolved_at,
+        ticket_facts.last_contact_at,
+        ticket_facts.n_touchpoints,
+        epoch(first_responses.first_response_at) - epoch(openings.opened_at) as time_to_first_response_s,
+        epoch(ticket_facts.resolved_at) - epoch(openings.opened_at) as time_to_resolution_s,
+        epoch(coalesce(ticket_facts.resolved_at, $as_of)) - epoch(openings.opened_at) as age_s,
+        epoch(coalesce(first_responses.first_response_at, $as_of)) - epoch(openings.opened_at) as waited_for_response_s
+    from openings
+    inner join ticket_facts using (ticket_id)
+    left join first_responses using (ticket_id)
+),
+
+with_previous as (
+    select
+        *,
+        case when person_id is not null then lag(ticket_id) over by_person end as previous_ticket_id,
+        case when person_id is not null then lag(last_contact_at) over by_person end as previous_last_contact_at,
+        case when person_id is not null then lag(issue_category) over by_person end as previous_issue_category
+    from tickets
+    window by_person as (partition by person_id order by opened_at, ticket_id)
+),
+
+with_repeats as (
+    select
+        *,
+        coalesce(
+            opened_at <= previous_last_contact_at + $repeat_contact_window_days * interval 1 day, false
+        ) as is_repeat_contact
+    from with_previous
+),
+
+final as (
+    select
+        with_repeats.ticket_id,
+        person_id,
+        channel,
+        issue_category,
+        persona,
+        order_id,
+        opened_at,
+        date_trunc('month', opened_at)::date as opened_month,
+        first_response_at,
+        first_response_event_type,
+        resolved_at,
+        last_contact_at,
+        n_touchpoints,
+        first_response_at is not null as is_answered,
+        resolved_at is not null as is_resolved,
+        time_to_first_response_s,
+        time_to_resolution_s,
+        age_s,
+        $ticket_first_response_target_s as first_response_target_s,
+        $ticket_resolution_target_s as resolution_target_s,
+        waited_for_response_s > $ticket_first_response_target_s as is_first_response_breached,
+        age_s > $ticket_resolution_target_s as is_resolution_breached,
+        waited_for_response_s > $ticket_first_response_target_s or age_s > $ticket_resolution_target_s as is_breached,
+        previous_ticket_id,
+        is_repeat_contact,
+        is_repeat_contact and issue_category = previous_issue_category as is_repeat_same_issue,
+        coalesce(lead(is_repeat_contact) over (partition by person_id order by opened_at, with_repeats.ticket_id), false)
+            and person_id is not null as is_followed_by_repeat_contact,
+        surveys.nps_score,
+        surveys.csat_score,
+        surveys.ces_score
+    from with_repeats
+    left join surveys using (ticket_id)
+)
+
+select * from final
