@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from phases import run_phase  # noqa: E402
 
 DATA = Path(__file__).resolve().parent / "data"
-EVENTS_PER_CUSTOMER = 50  # the simulator's average over 120 days, measured
+EVENTS_PER_CUSTOMER = 46  # the simulator's average over 120 days, measured
 
 
 def main() -> None:

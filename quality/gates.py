@@ -99,6 +99,12 @@ def gate_params(con: duckdb.DuckDBPyConnection, settings: Settings, limits: Thre
     return params
 
 
+def _fmt(value) -> str:
+    if isinstance(value, float) or hasattr(value, "dtype"):
+        return f"{float(value):.6g}"
+    return repr(value)
+
+
 def _sample(frame: pd.DataFrame, rows: list[int], n: int) -> str:
     if not rows:
         return ""
@@ -135,7 +141,7 @@ def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows:
         elif outcome.unexpected_count:
             failures.append(f"{outcome.expectation.label}: {outcome.unexpected_count:,} of {len(frame):,} rows")
         else:  # an aggregate of the whole frame (a sum): every row took part
-            failures.append(f"{outcome.expectation.label}: observed {outcome.observed!r}")
+            failures.append(f"{outcome.expectation.label}: observed {_fmt(outcome.observed)}")
             failing.update(range(len(frame)))
     rows = sorted(failing)
     return GateResult(g, passed=not failures, rows_checked=len(frame), failing_rows=len(rows), failures=failures,

@@ -29,8 +29,13 @@ _KEYS = {"revenue": ("revenue", float), "campaign": ("campaign", str), "order": 
          "ticket": ("ticket_id", str), "issue": ("issue_category", str), "nps": ("nps_score", int),
          "csat": ("csat_score", int), "ces": ("ces_score", int), "persona": ("persona", str)}
 
-CUSTOMER_VALUE_COLUMNS = {"person_id": "varchar", "probability_alive": "double", "predicted_clv_12m": "double"}
-CUSTOMER_LIFECYCLE_COLUMNS = {"person_id": "varchar", "status": "varchar", "status_reason": "varchar"}
+_FALLBACK_COLUMNS = {
+    "marts.customer_value": ("person_id", "probability_alive", "predicted_clv_12m"),
+    "marts.customer_lifecycle": ("person_id", "status"),
+}
+"""Columns the CX marts read from tables whose SQL file may not exist yet."""
+_DOUBLES = {"probability_alive", "predicted_clv_12m", "revenue_to_date", "average_order_value", "tenure_days",
+            "expected_transactions_12m", "expected_transaction_value"}
 
 
 def column_type(name: str) -> str:
@@ -49,8 +54,12 @@ def column_type(name: str) -> str:
 
 
 def schema(qualified: str) -> dict[str, str]:
-    """Column names of a journey-model table, from its SQL file's documented header."""
-    return {name: column_type(name) for name in runner.parse_doc(runner.model_sql(qualified)).columns}
+    """Column names of an input table, from its SQL file's documented header."""
+    if runner.model_path(qualified).exists():
+        names = runner.parse_doc(runner.model_sql(qualified)).columns
+    else:
+        names = _FALLBACK_COLUMNS[qualified]
+    return {name: "double" if name in _DOUBLES else column_type(name) for name in names}
 
 
 def at(h: float = 0.0, d: float = 0.0) -> dt.datetime:
@@ -124,8 +133,8 @@ class Inputs:
             ("intermediate.int_touchpoints_stitched", schema("intermediate.int_touchpoints_stitched"), self.touchpoints),
             ("marts.journey_steps", schema("marts.journey_steps"), self.steps),
             ("marts.journeys", schema("marts.journeys"), self.journeys),
-            ("marts.customer_value", CUSTOMER_VALUE_COLUMNS, self.customer_value),
-            ("marts.customer_lifecycle", CUSTOMER_LIFECYCLE_COLUMNS, self.customer_lifecycle),
+            ("marts.customer_value", schema("marts.customer_value"), self.customer_value),
+            ("marts.customer_lifecycle", schema("marts.customer_lifecycle"), self.customer_lifecycle),
         ):
             con.execute(f"create schema if not exists {qualified.split('.')[0]}")
             con.execute(f"create or replace table {qualified} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
@@ -134,3 +143,33 @@ class Inputs:
                 con.register("_rows", frame)
                 con.execute(f"insert into {qualified} select {', '.join(f'cast({c} as {t})' for c, t in columns.items())} from _rows")
                 con.unregister("_rows")
+
+
+AS_OF = at(d=150)
+"""The tests' analysis date: 150 days after T0, so journeys of the first weeks are over
+(journey_gap_days = 90) unless a test places one near AS_OF."""
+
+
+def build_marts(settings, inputs: Inputs, as_of: dt.datetime = AS_OF, **values) -> duckdb.DuckDBPyConnection:
+    """Write `inputs` into a real warehouse file, build every CX mart, and open the file read-only."""
+    from journeys import warehouse
+    from journeys.transforms.cx_model import build_cx
+
+    settings = with_settings(settings, as_of=as_of, **values)
+    with warehouse.writer(settings) as con:
+        inputs.write(con)
+        build_cx(con, settings)
+    return duckdb.connect(str(settings.warehouse_path), read_only=True)
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, *params) -> list[dict]:
+    """The query's rows as dicts."""
+    result = con.execute(sql, list(params) if params else None)
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, row)) for row in result.fetchall()]
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, *params) -> dict:
+    """The query's only row."""
+    [row] = rows(con, sql, *params)
+    return row

@@ -248,7 +248,7 @@ def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
         totals = rules.groupby(["model", "dimension"])["conversions"].transform("sum")
         rules["share"] = rules["conversions"] / totals
         rules["removal_effect"] = np.nan
-    conversions, revenue = con.execute(TOTALS_SQL, runner.bind(TOTALS_SQL, params)).fetchone()
+    [(conversions, revenue)] = con.execute(TOTALS_SQL, runner.bind(TOTALS_SQL, params)).fetchall()
     markov = markov_credits(_query(con, TRANSITIONS_SQL, params), float(conversions), float(revenue))
     frames = [f for f in (rules, markov) if not f.empty]
     result = pd.concat([f[COLUMNS] for f in frames], ignore_index=True) if frames else _empty()
@@ -261,4 +261,13 @@ def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
 
 def build(con: duckdb.DuckDBPyConnection, params: dict) -> int:
     """Replace marts.attribution (documented) and return its row count."""
-    return runner.replace_table_from_frame(con, QUALIFIED, attribution(con, params), runner.parse_doc(DOC))
+    frame = attribution(con, params)
+    # As runner.replace_table_from_frame, but finishing every execute() result first: DuckDB 2.0
+    # refuses register() and unregister() while one is half read (the row count's fetchone).
+    con.complete()
+    con.register("_attribution_frame", frame)
+    try:
+        return runner.replace_table(con, QUALIFIED, "select * from _attribution_frame", None, runner.parse_doc(DOC))
+    finally:
+        con.complete()
+        con.unregister("_attribution_frame")

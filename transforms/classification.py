@@ -1,9 +1,11 @@
-"""Journey shapes: linear, branching, cyclical or complex, and why.
+"""Journeys and their shapes: cutting a person's touchpoints into journeys, and classifying each
+as linear, branching, cyclical or complex, with the reason.
 
-The rules, on a journey's touchpoints in order:
+A journey is a person's touchpoints, in occurred_at order (event_id breaks ties), with no gap
+longer than journey_gap_days. The shape rules, on a journey's touchpoints in order:
 
 1. Consecutive touchpoints with the same event type and channel collapse into one step
-   (`is_repeat`, set in SQL by int_journey_touchpoints).
+   (`is_repeat`).
 2. Walk the steps whose event type the stage model maps (unmapped ones are skipped), keeping the
    highest stage reached in the current cycle. A step at a lower stage is a *restart* if the
    cycle already holds a conversion — a new cycle begins there — and a *return* otherwise.
@@ -12,13 +14,17 @@ The rules, on a journey's touchpoints in order:
 4. `complex` if returns >= 1 or distinct channels >= 3; else `cyclical` if restarts >= 1; else
    `branching` if detours >= 1; else `linear` (thresholds below, overridable by settings).
 
-Step 2 is sequential: whether a step is a return depends on where the current cycle began, which
-depends on earlier restarts. It runs in numpy over all journeys at once, one step index at a time:
-with journeys sorted by length, the journeys still active at step i are a prefix, and the steps
-are laid out step-major so each iteration reads one contiguous slice. The few very long journeys
-left at the end (a bot, a call-centre number) finish in a plain loop, so a 100k-step journey
-does not cost 100k numpy iterations. The per-journey counts and the reason text are SQL
-(marts/journeys.sql) over the per-step flags computed here.
+How it runs, and why not in SQL windows: cutting journeys in SQL takes two window passes (a lag
+to find the gaps, then a running count to number the journeys), each a sort of the whole table
+with its payload; once the rows are sorted, numbering and collapsing are one comparison with the
+previous row. So DuckDB sorts once, narrow (person, time), and numpy does the rest in O(n).
+Step 2 is sequential — whether a step is a return depends on where the current cycle began, i.e.
+on earlier restarts — so it walks all journeys at once, one step index at a time: with journeys
+sorted by length, the journeys still active at step i are a prefix, and the steps are laid out
+step-major so each iteration reads one contiguous slice. The few very long journeys left at the
+end (a bot, a switchboard number) finish in a plain loop, so a 100k-step journey does not cost
+100k numpy iterations. Per-journey counts and the reason text are SQL (marts/journeys.sql) over
+the per-touchpoint flags computed here.
 """
 
 from __future__ import annotations
@@ -177,53 +183,130 @@ def _codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.dictionary_encode(column).indices.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
-def classify_steps(steps: pa.Table | pd.DataFrame, scalar_below: int = _SCALAR_BELOW) -> pd.DataFrame:
-    """Per-touchpoint walk flags for journeys.
+def journey_steps(touchpoints: pa.Table, journey_gap_days: float, scalar_below: int = _SCALAR_BELOW) -> pa.Table:
+    """Cut touchpoints into journeys and walk them.
 
-    steps: row_key, journey_id, step_number, stage_rank (NULL when unmapped), is_detour_kind,
-    is_conversion, is_repeat, event_type — one row per touchpoint of every journey.
-    Returns row_key, cycle_number, is_return, is_restart, is_detour, is_revisit,
-    previous_highest_stage_rank.
+    touchpoints: row_key, person_id, occurred_at, channel, event_type, stage_rank (NULL when
+    unmapped), is_detour_kind, is_conversion — one row per touchpoint that has a person, sorted
+    by (person_id, occurred_at, event_id). Returns, aligned with the input: row_key, step_number,
+    journey_started_at, is_repeat, seconds_since_previous_step and the walk's flags (cycle_number,
+    is_return, is_restart, is_detour, is_revisit, previous_highest_stage_rank), plus
+    is_first_channel_use and is_first_detour, which let SQL list channels and detours in order.
     """
-    table = steps if isinstance(steps, pa.Table) else pa.Table.from_pandas(steps, preserve_index=False)
+    n = touchpoints.num_rows
+    person = touchpoints.column("person_id").combine_chunks()
+    occurred = touchpoints.column("occurred_at").to_numpy().astype("datetime64[us]").view(np.int64)
+    event_type = _codes(touchpoints.column("event_type"))
+    channel = _codes(touchpoints.column("channel"))
+    is_mapped = pc.is_valid(touchpoints.column("stage_rank")).to_numpy()
+    stage_rank = pc.fill_null(touchpoints.column("stage_rank"), 0).to_numpy()
+    is_detour_kind = pc.fill_null(touchpoints.column("is_detour_kind"), False).to_numpy()
+    is_conversion = pc.fill_null(touchpoints.column("is_conversion"), False).to_numpy()
 
-    def column(name: str, fill=None) -> np.ndarray:
-        values = table.column(name)
-        if fill is not None:
-            values = pc.fill_null(values, fill)
-        return values.to_numpy()
+    since_previous = np.zeros(n, dtype=np.int64)
+    since_previous[1:] = np.diff(occurred)
+    is_start = np.ones(n, dtype=bool)
+    if n > 1:
+        is_start[1:] = pc.not_equal(person.slice(1), person.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    is_start |= since_previous > int(journey_gap_days * 86_400 * 1_000_000)
+    journey = np.cumsum(is_start) - 1
+    first_row = np.flatnonzero(is_start)
+    step_number = np.arange(n) - first_row[journey] + 1
+    is_repeat = np.zeros(n, dtype=bool)
+    is_repeat[1:] = (event_type[1:] == event_type[:-1]) & (channel[1:] == channel[:-1])
+    is_repeat &= ~is_start
 
-    is_mapped = pc.is_valid(table.column("stage_rank")).to_numpy()
-    is_walk_step = is_mapped & ~column("is_repeat", False)
-    result = walk(
-        _codes(table.column("journey_id")),
-        column("step_number"),
-        column("stage_rank", 0),
-        column("is_conversion", False),
-        is_walk_step,
-        _codes(table.column("event_type")),
-        scalar_below=scalar_below,
-    )
-    return pd.DataFrame({
-        "row_key": column("row_key"),
-        "cycle_number": result["cycle_number"],
-        "is_return": result["is_return"],
-        "is_restart": result["is_restart"],
-        "is_detour": is_walk_step & (column("is_detour_kind", False) | result["is_revisit"]),
-        "is_revisit": result["is_revisit"],
-        "previous_highest_stage_rank": np.where(is_walk_step, result["previous_highest_rank"], 0).astype(np.int16),
+    is_walk_step = is_mapped & ~is_repeat
+    walked = walk(journey, step_number, stage_rank, is_conversion, is_walk_step, event_type, scalar_below=scalar_below)
+    is_detour = is_walk_step & (is_detour_kind | walked["is_revisit"])
+
+    def first_of(keys: np.ndarray, where: np.ndarray) -> np.ndarray:
+        # Rows are in journey order, so np.unique's first index is the first use in the journey.
+        flags = np.zeros(n, dtype=bool)
+        rows = np.flatnonzero(where)
+        flags[rows[np.unique(keys[rows], return_index=True)[1]]] = True
+        return flags
+
+    n_channels = int(channel.max()) + 1 if n else 1
+    detour_label = event_type * 2 + (~is_detour_kind)  # a revisit of a main step is labelled apart
+    return pa.table({
+        "row_key": touchpoints.column("row_key"),
+        "step_number": pa.array(step_number, pa.int64()),
+        "journey_started_at": pa.array(occurred[first_row][journey].astype("datetime64[us]")),
+        "is_repeat": is_repeat,
+        "seconds_since_previous_step": pa.array(since_previous / 1e6, pa.float64(), mask=is_start),
+        "cycle_number": walked["cycle_number"],
+        "is_return": walked["is_return"],
+        "is_restart": walked["is_restart"],
+        "is_detour": is_detour,
+        "is_revisit": walked["is_revisit"],
+        "previous_highest_stage_rank": np.where(is_walk_step, walked["previous_highest_rank"], 0).astype(np.int16),
+        "is_first_channel_use": first_of(journey * n_channels + channel, np.ones(n, dtype=bool)),
+        "is_first_detour": first_of(journey * (2 * (int(event_type.max()) + 1 if n else 1)) + detour_label, is_detour),
     })
 
 
+_READ = """
+select rowid as row_key, person_id, occurred_at, channel, event_type, stage_rank,
+       stage_kind = 'detour' as is_detour_kind, is_conversion
+from intermediate.int_touchpoints_stitched
+where person_id is not null
+order by person_id, occurred_at, event_id
+"""
+
+_MATERIALIZE = """
+select
+    md5(touchpoints.person_id || '|' || strftime(walk.journey_started_at, '%Y-%m-%dT%H:%M:%S.%f')) as journey_id,
+    touchpoints.person_id,
+    touchpoints.event_id,
+    walk.step_number,
+    walk.journey_started_at,
+    touchpoints.occurred_at,
+    touchpoints.channel,
+    touchpoints.event_type,
+    touchpoints.stage,
+    touchpoints.stage_rank,
+    touchpoints.stage_kind,
+    touchpoints.is_conversion,
+    walk.is_repeat,
+    walk.seconds_since_previous_step,
+    walk.cycle_number,
+    walk.is_return,
+    walk.is_restart,
+    walk.is_detour,
+    walk.is_revisit,
+    walk.previous_highest_stage_rank,
+    walk.is_first_channel_use,
+    walk.is_first_detour,
+    touchpoints.session_id,
+    touchpoints.order_id,
+    touchpoints.revenue,
+    touchpoints.currency,
+    touchpoints.campaign,
+    touchpoints.source,
+    touchpoints.medium,
+    touchpoints.product_id,
+    touchpoints.ticket_id,
+    touchpoints.nps_score,
+    touchpoints.csat_score,
+    touchpoints.ces_score,
+    touchpoints.issue_category
+from intermediate.int_touchpoints_stitched as touchpoints
+join _journey_walk as walk on walk.row_key = touchpoints.rowid
+"""
+
+
 def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
-    """One row per touchpoint of a journey, in journey order, with what the shape rules see: the
-    cycle it falls in and whether it is a return, a restart or a detour. Cycles begin where a
-    journey steps back to a lower stage after a conversion (a renewal, a repeat purchase).
+    """One row per touchpoint of a person, cut into journeys and numbered in journey order, with
+    what the shape rules see. A journey is a person's touchpoints with no gap longer than
+    journey_gap_days, ordered by occurred_at (never by arrival, so late events take their place);
+    its id is the md5 of the person and its start, the same on every rebuild of the same data.
+    Touchpoints whose identifiers are all placeholders have no person and no journey.
     columns:
       journey_id: md5 of person_id and journey_started_at
       person_id: the stitched person
       event_id: the touchpoint
-      step_number: 1..n in journey order
+      step_number: 1..n in journey order (occurred_at, then event_id)
       journey_started_at: occurred_at of the journey's first touchpoint
       occurred_at: when the contact happened, UTC
       channel: web, email, call_center, store, mobile_app, social, chat or sms
@@ -234,6 +317,14 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
       is_conversion: the event type is a conversion of the model
       is_repeat: same event type and channel as the previous touchpoint: collapsed into it
       seconds_since_previous_step: seconds since the previous touchpoint of the journey; NULL for the first
+      cycle_number: 1 + restarts so far: which cycle of the journey the touchpoint falls in
+      is_return: a step back to a lower stage before the cycle converted
+      is_restart: a step back to a lower stage after the cycle converted: a new cycle begins here
+      is_detour: a detour-kind step, or a non-consecutive revisit of an event type seen earlier in the cycle
+      is_revisit: a non-consecutive revisit of an event type seen earlier in the cycle
+      previous_highest_stage_rank: highest stage rank of the cycle before this step (0: none yet)
+      is_first_channel_use: the journey's first touchpoint on this channel
+      is_first_detour: the journey's first detour with this event type (and revisit or not)
       session_id: web or app session
       order_id: order the event belongs to
       revenue: order value in currency
@@ -247,35 +338,15 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
       csat_score: satisfaction score 1-5
       ces_score: customer effort score 1-7, lower is easier
       issue_category: what a support contact was about
-      cycle_number: 1 + restarts so far: which cycle of the journey the touchpoint falls in
-      is_return: a step back to a lower stage before the cycle converted
-      is_restart: a step back to a lower stage after the cycle converted: a new cycle begins here
-      is_detour: a detour-kind step, or a non-consecutive revisit of an event type seen earlier in the cycle
-      is_revisit: a non-consecutive revisit of an event type seen earlier in the cycle
-      previous_highest_stage_rank: highest stage rank of the cycle before this step (0: none yet)
     """
     con.complete()  # DuckDB 2.0: a half-read execute() result blocks register() and sql()
-    steps = con.sql(
-        """
-        select rowid as row_key, journey_id, step_number, stage_rank, stage_kind = 'detour' as is_detour_kind,
-               is_conversion, is_repeat, event_type
-        from intermediate.int_journey_touchpoints
-        """
-    ).to_arrow_table()
-    flags = classify_steps(steps)
-    del steps
-    con.register("_journey_walk", flags)
+    touchpoints = con.sql(_READ).to_arrow_table()
+    walked = journey_steps(touchpoints, settings.journey_gap_days)
+    del touchpoints
+    con.register("_journey_walk", walked)
     try:
-        return runner.replace_table(
-            con,
-            "intermediate.int_journey_steps",
-            """
-            select touchpoints.*, walk.* exclude (row_key)
-            from intermediate.int_journey_touchpoints as touchpoints
-            join _journey_walk as walk on walk.row_key = touchpoints.rowid
-            """,
-            doc=runner.parse_doc(build_int_journey_steps.__doc__),
-        )
+        return runner.replace_table(con, "intermediate.int_journey_steps", _MATERIALIZE,
+                                    doc=runner.parse_doc(build_int_journey_steps.__doc__))
     finally:
         con.complete()  # the row count's result, half read (DuckDB 2.0 refuses unregister until it is done)
         con.unregister("_journey_walk")

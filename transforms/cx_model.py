@@ -22,12 +22,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import duckdb
 
 from journeys.settings import Settings
 from journeys.transforms import attribution, runner
-from journeys.transforms.journey_model import Model
 from journeys.transforms.params import model_params
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,18 @@ CX_SETTING_DEFAULTS: dict[str, int] = {
     "path_variant_max_steps": 25,
 }
 """Settings the CX marts read that journeys/settings.py may not define yet (name: default)."""
+
+
+@dataclass(frozen=True)
+class Model:
+    """Same shape as journey_model.Model, kept here so the CX marts import nothing of the journey model."""
+
+    qualified: str
+    """`layer.table`: the table and, as [layer, table], the Dagster asset key."""
+    deps: tuple[str, ...]
+    """Tables it reads."""
+    build: Callable[[duckdb.DuckDBPyConnection, Settings], int]
+    """`build(con, settings)` replaces the table and returns its row count."""
 
 
 def cx_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
@@ -93,4 +105,5 @@ def build_cx(con: duckdb.DuckDBPyConnection, settings: Settings, models: Sequenc
         started = time.perf_counter()
         counts[model.qualified] = model.build(con, settings)
         log.info("%s: %s rows in %.2fs", model.qualified, f"{counts[model.qualified]:,}", time.perf_counter() - started)
+    con.complete()  # DuckDB 2.0: leave no half-read result behind to block the caller's register() or sql()
     return counts

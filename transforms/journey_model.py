@@ -9,8 +9,7 @@ run the same list.
       -> intermediate.int_identity_map           identity stitching (Python: identity.py)
       -> intermediate.int_touchpoints_stitched   person and stage per touchpoint
       -> intermediate.int_persons
-      -> intermediate.int_journey_touchpoints    cut into journeys, numbered
-      -> intermediate.int_journey_steps          cycle walk (Python: classification.py)
+      -> intermediate.int_journey_steps          cut into journeys, cycle walk (Python: classification.py)
       -> marts.journey_steps, marts.journeys, marts.persons, marts.identity_map,
          marts.identity_conflicts, marts.stage_model, marts.stages
     transforms/stage_models/*.yaml (+ settings.stage_models_file)
@@ -76,8 +75,7 @@ MODELS: tuple[Model, ...] = (
           identity.build_int_identity_map),
     _sql("intermediate.int_touchpoints_stitched", STAGED, "intermediate.int_identity_map", "intermediate.int_stage_model"),
     _sql("intermediate.int_persons", "intermediate.int_identity_map", "intermediate.int_touchpoints_stitched"),
-    _sql("intermediate.int_journey_touchpoints", "intermediate.int_touchpoints_stitched"),
-    Model("intermediate.int_journey_steps", ("intermediate.int_journey_touchpoints",),
+    Model("intermediate.int_journey_steps", ("intermediate.int_touchpoints_stitched",),
           classification.build_int_journey_steps),
     _sql("marts.stage_model", "intermediate.int_stage_model"),
     _sql("marts.stages", "intermediate.int_stages"),

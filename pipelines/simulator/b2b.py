@@ -12,7 +12,8 @@ import random
 from .catalog import B2B_PLANS, B2B_PRODUCTS, CAMPAIGNS, pick_product
 from .identity import Customer
 from .plan import Plan
-from .segments import charge, deliver, ensure_three_channels, purchase_survey, subscribe, usage
+from .segments import charge, deliver, ensure_three_channels, purchase_survey
+from .subscriptions import subscribe, usage
 from .support import ticket
 from .timing import DAY, click_s, days_s, hours_s
 
@@ -41,7 +42,7 @@ def _research(p: Plan, rng: random.Random, c: Customer, social: bool, email: boo
             p.add("ad_impression", "social", days_s(rng, 0.2, 4), utm)
         p.add("ad_click", "social", hours_s(rng, 0.1, 30), utm)
     if web:  # several visits of several pages: colleagues read up over the weeks
-        for v in range(rng.randint(1, 3)):
+        for v in range(rng.randint(1, 4)):
             gap_s = (click_s(rng) if utm else visit(rng)) if v == 0 else visit(rng)
             for i in range(rng.randint(2, 6)):
                 p.add("page_view", "web", gap_s if i == 0 else click_s(rng), utm if v == i == 0 else None, rng.choice(_TOPICS))
@@ -83,7 +84,7 @@ def _onboard(p: Plan, rng: random.Random, channel: str, usage_channel: str | Non
     p.add("onboarding", channel, days_s(rng, 1, 7), None, {"session": "kickoff"})
     if usage_channel:
         p.login(usage_channel)
-        usage(p, rng, usage_channel, p.t_s + days_s(rng, 7, 35), rng.uniform(0.2, 0.6))
+        usage(p, rng, usage_channel, p.t_s + days_s(rng, 14, 60), rng.uniform(0.3, 0.7))
 
 
 def linear(rng: random.Random, c: Customer, convert: bool, horizon_s: float) -> Plan:
@@ -112,7 +113,7 @@ def branching(rng: random.Random, c: Customer, convert: bool, horizon_s: float) 
         if rng.random() < 0.4:
             purchase_survey(p, rng, order, "email")
         p.login("web")
-        usage(p, rng, "web", p.t_s + days_s(rng, 7, 35), rng.uniform(0.2, 0.6))
+        usage(p, rng, "web", p.t_s + days_s(rng, 14, 60), rng.uniform(0.3, 0.7))
     return p
 
 

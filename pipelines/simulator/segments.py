@@ -1,4 +1,4 @@
-"""Building blocks the recipes chain: awareness, browsing, checkout, delivery, advocacy, subscriptions.
+"""Building blocks the recipes chain: awareness, browsing, checkout, delivery, surveys, advocacy.
 
 Each block moves forward through the five stages (awareness → consideration → decision →
 retention → advocacy) and repeats an event type only back to back on one channel, which the
@@ -14,7 +14,7 @@ from .catalog import B2C_PRODUCTS, CAMPAIGNS, pick_product
 from .identity import Customer
 from .plan import Plan
 from .surveys import purchase_quality, scores, survey
-from .timing import DAY, click_s, days_s, hours_s, minutes_s
+from .timing import click_s, days_s, hours_s, minutes_s
 
 WISHLIST_RATE = 0.05
 COUPON_RATE = 0.12
@@ -25,7 +25,6 @@ B2C_DETOURS = {"web": ("review_read", "compare", "video_watch"),
                "mobile_app": ("review_read", "compare", "video_watch"),
                "social": ("video_watch",)}
 _PAGES = tuple({"page": page} for page in ("/", "/new", "/sale", "/category/home", "/category/fashion", "/stores"))
-_FEATURES = tuple({"feature": f} for f in ("dashboard", "search", "reports", "playlist", "sharing", "settings"))
 
 
 def awareness(p: Plan, rng: random.Random, shop: str, media: str | None) -> dict | None:
@@ -79,8 +78,8 @@ def browse(p: Plan, rng: random.Random, c: Customer, shop: str, channels: set[st
         c.ensure_loyalty_card()
         p.add("store_visit", "store", gap_s, {"product_id": product[0]}, {"store": f"S{rng.randrange(1, 40):02d}"})
         return product
-    for visit in range(rng.choice((1, 2, 2, 3, 4))):  # later visits land straight on product pages
-        for i in range(rng.randint(2, 6)):
+    for visit in range(rng.choice((1, 2, 2, 3, 4, 5))):  # later visits land straight on product pages
+        for i in range(rng.randint(2, 7)):
             product = pick_product(rng, B2C_PRODUCTS)
             first_gap_s = gap_s if visit == 0 else c.persona.next_visit_s(rng)
             p.add("product_view", shop, first_gap_s if i == 0 else click_s(rng), {"product_id": product[0]})
@@ -164,56 +163,6 @@ def unsubscribe(p: Plan, rng: random.Random, rate: float) -> None:
     """A retention exit: the customer leaves the newsletter after buying. Appended last, never stepped past."""
     if rng.random() < rate:
         p.add("unsubscribe", "email", days_s(rng, 1, 20), None, {"list": "newsletter"})
-
-
-def usage(p: Plan, rng: random.Random, channel: str, until_s: float, active_days_share: float) -> None:
-    """Product use in sessions of one to five events, on about `active_days_share` of the days."""
-    while True:
-        gap = rng.expovariate(active_days_share / DAY) + 60.0
-        if p.t_s + gap >= until_s:
-            return
-        p.add("product_usage", channel, gap, None, rng.choice(_FEATURES))
-        for _ in range(rng.randint(0, 4)):
-            p.add("product_usage", channel, minutes_s(rng, 1, 20), None, rng.choice(_FEATURES))
-
-
-def subscribe(p: Plan, rng: random.Random, c: Customer, shop: str, notice_channel: str, onboarding_channel: str,
-              horizon_s: float, plans: tuple[tuple[str, float], ...], cancel_rate: float = 0.12,
-              silent_churn_rate: float = 0.08) -> None:
-    """A monthly subscription: start, onboarding, use, and a renewal notice a few days before each renewal.
-
-    The first renewal always happens (that is what makes the journey cyclical); after that each
-    month the customer may cancel, lapse silently (stops using and paying: a churner who just
-    goes quiet) or renew. Nothing is written past `horizon_s`, except that first renewal.
-    """
-    product_id, price = rng.choice(plans)
-    sub = {"subscription_id": c.new_subscription_id(), "plan": product_id}
-    p.login(shop)
-    p.add("subscription_start", shop, click_s(rng), charge(c, product_id, price), sub)
-    started_s = p.t_s
-    for i in range(rng.randint(1, 3)):  # a welcome series
-        p.add("onboarding", onboarding_channel, hours_s(rng, 0.2, 30) if i == 0 else days_s(rng, 1, 4), None, sub)
-    active = rng.uniform(0.25, 0.9)
-    month = 1
-    while True:
-        renew_s = started_s + month * 30 * DAY
-        notice_s = renew_s - days_s(rng, 3, 7)
-        if month > 1 and renew_s > horizon_s:
-            usage(p, rng, shop, min(horizon_s, notice_s), active)
-            return
-        usage(p, rng, shop, notice_s, active)
-        p.add("renewal_notice", notice_channel, notice_s - p.t_s, None, sub)
-        if rng.random() < 0.5:  # a reminder the day before
-            p.add("renewal_notice", notice_channel, max(1.0, renew_s - DAY - p.t_s), None, sub)
-        if month > 1:
-            fate = rng.random()
-            if fate < cancel_rate:
-                p.add("subscription_cancelled", shop, hours_s(rng, 1, 72), None, {**sub, "reason": rng.choice(("price", "not_using", "switched", "other"))})
-                return
-            if fate < cancel_rate + silent_churn_rate:
-                return
-        p.add("subscription_renewed", shop, renew_s - p.t_s, charge(c, product_id, price), sub)
-        month += 1
 
 
 def ensure_three_channels(p: Plan, rng: random.Random) -> None:

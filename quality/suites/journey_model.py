@@ -14,12 +14,14 @@ PERSONS = [
          "select person_id, customer_id from marts.persons",
          key("person_id")),
     gate("marts.persons", "person_profile_consistent",
-         "A person has at most one customer_id, at least one touchpoint, and first_seen_at <= last_seen_at.",
-         """select person_id, customer_id, n_customer_ids, n_events, first_seen_at, last_seen_at,
-                   epoch(last_seen_at) - epoch(first_seen_at) as seconds_active
+         "A person has at most one customer_id and first_seen_at <= last_seen_at; every person but a shared-"
+         "identifier profile (whose touchpoints may all go to more durable identifiers) has a touchpoint.",
+         """select person_id, customer_id, is_shared_profile, n_customer_ids, n_events, first_seen_at, last_seen_at,
+                   epoch(last_seen_at) - epoch(first_seen_at) as seconds_active,
+                   case when not is_shared_profile then n_events end as n_events_of_customer
             from marts.persons""",
-         between("n_customer_ids", 0, 1), between("n_events", min_value=1), between("seconds_active", min_value=0),
-         not_null("first_seen_at", "last_seen_at")),
+         between("n_customer_ids", 0, 1), between("n_events_of_customer", min_value=1),
+         between("seconds_active", min_value=0)),
 ]
 
 IDENTITY = [

@@ -36,7 +36,7 @@
 --   persona: persona property of the touchpoint
 --   issue_category: issue category property of the touchpoint
 with touchpoints as (
-    select * exclude (properties, n_deliveries, source_topic, source_partition, source_offset, ingested_at, load_id)
+    select * exclude (n_deliveries, source_topic, source_partition, source_offset, ingested_at, load_id)
     from staging.stg_touchpoints
 ),
 

@@ -44,30 +44,6 @@ stages as (
     select list(stage order by stage_rank) as stage_names from intermediate.int_stages
 ),
 
-channels_in_order as (
-    select journey_id, list(channel order by first_step_number) as channels
-    from (
-        select journey_id, channel, min(step_number) as first_step_number
-        from journey_steps
-        group by journey_id, channel
-    )
-    group by journey_id
-),
-
-detours_in_order as (
-    select journey_id, list(detour order by first_step_number) as detours
-    from (
-        select
-            journey_id,
-            event_type || case when stage_kind = 'detour' then '' else ' (revisit)' end as detour,
-            min(step_number) as first_step_number
-        from journey_steps
-        where is_detour
-        group by all
-    )
-    group by journey_id
-),
-
 aggregated as (
     select
         journey_id,
@@ -75,10 +51,11 @@ aggregated as (
         min(occurred_at) as started_at,
         max(occurred_at) as ended_at,
         count(*) as n_touchpoints,
-        count(distinct channel) as n_channels,
+        count(*) filter (where is_first_channel_use) as n_channels,
+        list(channel order by step_number) filter (where is_first_channel_use) as channels,
         arg_min(channel, step_number) as first_channel,
         arg_max(channel, step_number) as last_channel,
-        coalesce(list_sort(list(distinct stage_rank) filter (where stage_rank is not null)), []) as stage_ranks_reached,
+        list_sort(list_distinct(list(stage_rank))) as stage_ranks_reached,
         max(stage_rank) as highest_stage_rank,
         bool_or(is_conversion) as is_converted,
         min(occurred_at) filter (where is_conversion) as first_converted_at,
@@ -91,7 +68,9 @@ aggregated as (
         max(cycle_number) as n_cycles,
         count(*) filter (where stage_kind = 'unmapped') as n_unmapped_touchpoints,
         arg_min(stage, step_number) filter (where is_return) as first_return_to_stage,
-        arg_min(previous_highest_stage_rank, step_number) filter (where is_return) as first_return_from_rank
+        arg_min(previous_highest_stage_rank, step_number) filter (where is_return) as first_return_from_rank,
+        coalesce(list(event_type || case when stage_kind = 'detour' then '' else ' (revisit)' end order by step_number)
+            filter (where is_first_detour), []) as detours
     from journey_steps
     group by journey_id
 ),
@@ -99,8 +78,6 @@ aggregated as (
 classified as (
     select
         aggregated.*,
-        channels_in_order.channels,
-        coalesce(detours_in_order.detours, []) as detours,
         stages.stage_names,
         n_returns >= $journey_complex_min_returns as is_complex_by_returns,
         n_channels >= $journey_complex_min_channels as is_complex_by_channels,
@@ -111,8 +88,6 @@ classified as (
             else 'linear'
         end as journey_type
     from aggregated
-    left join channels_in_order on channels_in_order.journey_id = aggregated.journey_id
-    left join detours_in_order on detours_in_order.journey_id = aggregated.journey_id
     cross join stages
 ),
 

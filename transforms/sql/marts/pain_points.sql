@@ -137,7 +137,7 @@ survey_bases as (
         case when nps_score is not null then 'detractor' end
     ]) as base(pain_type)
     where base.pain_type is not null
-    group by all
+    group by base.pain_type, rated_event_type, rated_channel
 ),
 
 survey_counts as (
@@ -153,7 +153,7 @@ survey_counts as (
         on survey_bases.pain_type = survey_pains.pain_type
         and survey_bases.from_step is not distinct from survey_pains.from_step
         and survey_bases.channel is not distinct from survey_pains.channel
-    group by all
+    group by survey_pains.pain_type, survey_pains.from_step, survey_pains.channel
 ),
 
 with_predecessor as (
@@ -183,7 +183,7 @@ churn_exits as (
         on touchpoint_counts.event_type = exits.predecessor.event_type
         and touchpoint_counts.channel is not distinct from exits.predecessor.channel
     where exits.stage_kind = 'exit'
-    group by all
+    group by exits.predecessor.event_type, exits.event_type, exits.predecessor.channel
 ),
 
 unioned as (

@@ -88,14 +88,15 @@ final as (
         share_promoters,
         share_detractors,
         100 * (share_promoters - share_detractors) as nps,
-        100 * 1.96 * sqrt(greatest(0.0,
-            (share_promoters + share_detractors - pow(share_promoters - share_detractors, 2)) / n_nps_responses
-        )) as nps_margin_of_error,
+        -- greatest(): rounding can push the variance of an all-promoter slice a hair below 0
+        case when n_nps_responses > 0 then 100 * 1.96 * sqrt(greatest(0.0,
+            share_promoters + share_detractors - pow(share_promoters - share_detractors, 2)
+        ) / n_nps_responses) end as nps_margin_of_error,
         n_csat_responses,
         n_csat_satisfied,
         n_csat_low,
         csat,
-        1.96 * sqrt(greatest(0.0, csat * (1 - csat) / n_csat_responses)) as csat_margin_of_error,
+        1.96 * sqrt(csat * (1 - csat) / n_csat_responses) as csat_margin_of_error,
         n_ces_responses,
         n_ces_high_effort,
         ces,

@@ -2,7 +2,9 @@
 -- Kafka redelivers and files get loaded twice, so raw can hold several copies of an event: the
 -- copy received first is kept, ties broken by ingestion time, topic, partition, offset and load,
 -- so every rebuild keeps the same copy. Every build starts again from raw, which is how late
--- events (a nightly store batch) land where their occurred_at puts them in the journey.
+-- events (a nightly store batch) land where their occurred_at puts them in the journey. Of the
+-- free-form properties only the ones models use become columns (the map itself stays in raw:
+-- carrying it costs more than the rest of the row).
 -- columns:
 --   event_id: unique per event (trimmed)
 --   occurred_at: when the contact happened, UTC
@@ -28,7 +30,6 @@
 --   ces_score: customer effort score 1-7 (lower is easier), on survey events
 --   persona: properties['persona'], the segment a CRM or survey assigned; empty means NULL
 --   issue_category: properties['issue_category'], what a support contact was about; empty means NULL
---   properties: every property as sent, including persona and issue_category
 --   n_deliveries: copies of the event in raw (1 = delivered once)
 --   source_topic: Kafka topic (or file:<name>) of the kept copy
 --   source_partition: Kafka partition of the kept copy
@@ -36,24 +37,43 @@
 --   ingested_at: when the kept copy was written to raw, UTC
 --   load_id: ingest micro-batch or bulk load that wrote the kept copy
 with raw_touchpoints as (
-    select * from raw.touchpoints
+    select
+        rowid as raw_row,
+        trim(event_id) as event_id,
+        * exclude (event_id, properties),
+        properties['persona'] as persona,
+        properties['issue_category'] as issue_category
+    from raw.touchpoints
+),
+
+-- Most events arrive once: rank the copies of the others only, then drop all but the first.
+redelivered as (
+    select event_id, count(*) as n_deliveries
+    from raw_touchpoints
+    group by event_id
+    having count(*) > 1
+),
+
+later_copies as (
+    select raw_row
+    from raw_touchpoints
+    semi join redelivered on redelivered.event_id = raw_touchpoints.event_id
+    qualify row_number() over (
+        partition by event_id
+        order by received_at asc nulls last, ingested_at, source_topic, source_partition, source_offset, load_id
+    ) > 1
 ),
 
 deduplicated as (
-    select
-        *,
-        count(*) over by_event as n_deliveries
+    select raw_touchpoints.*, coalesce(redelivered.n_deliveries, 1) as n_deliveries
     from raw_touchpoints
-    window by_event as (
-        partition by trim(event_id)
-        order by received_at asc nulls last, ingested_at, source_topic, source_partition, source_offset, load_id
-    )
-    qualify row_number() over by_event = 1
+    anti join later_copies on later_copies.raw_row = raw_touchpoints.raw_row
+    left join redelivered on redelivered.event_id = raw_touchpoints.event_id
 ),
 
 final as (
     select
-        trim(event_id) as event_id,
+        event_id,
         occurred_at,
         received_at,
         nullif(lower(trim(channel)), '') as channel,
@@ -75,9 +95,8 @@ final as (
         nps_score,
         csat_score,
         ces_score,
-        nullif(trim(properties['persona']), '') as persona,
-        nullif(trim(properties['issue_category']), '') as issue_category,
-        properties,
+        nullif(trim(persona), '') as persona,
+        nullif(trim(issue_category), '') as issue_category,
         n_deliveries,
         source_topic,
         source_partition,

@@ -1,0 +1,105 @@
+"""marts.support_tickets and marts.support_sla: response and resolution times, SLA breaches, repeat contacts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cx_inputs import AS_OF, Inputs, build_marts, one, rows
+
+
+def _ticket(inputs: Inputs, ticket: str, channel: str, opened_h: float, *later: tuple[str, float],
+            person_id: str = "p1", issue: str = "delivery") -> None:
+    """A ticket opened at `opened_h` (hours after T0) with (event_type, hours after opening) follow-ups."""
+    inputs.touch(f"{ticket}-open", channel, "ticket_opened", h=opened_h, person_id=person_id, ticket=ticket, issue=issue)
+    for event_type, after_h in later:
+        inputs.touch(f"{ticket}-{event_type}", channel, event_type, h=opened_h + after_h, person_id=person_id,
+                     ticket=ticket, issue=issue)
+
+
+def test_times_to_first_response_and_resolution(settings):
+    """Opened at 0, called back after 2 h, resolved after 10 h: 7,200 s and 36,000 s, within both targets."""
+    inputs = Inputs()
+    _ticket(inputs, "t1", "call_center", 0, ("support_call", 2), ("ticket_resolved", 10))
+    con = build_marts(settings, inputs)
+    row = one(con, "select * from marts.support_tickets")
+    assert (row["time_to_first_response_s"], row["time_to_resolution_s"]) == (7200, 36000)
+    assert (row["first_response_event_type"], row["is_resolved"], row["is_breached"]) == ("support_call", True, False)
+
+
+def test_late_first_response_breaches_its_target(settings):
+    """A chat answered after 5 h breaches the 4 h first-response target, though resolved within 48 h."""
+    inputs = Inputs()
+    _ticket(inputs, "t1", "chat", 0, ("chat_reply", 5), ("ticket_resolved", 20))
+    con = build_marts(settings, inputs)
+    row = one(con, "select * from marts.support_tickets")
+    assert (row["time_to_first_response_s"], row["first_response_target_s"]) == (18000, 4 * 3600)
+    assert (row["is_first_response_breached"], row["is_resolution_breached"], row["is_breached"]) == (True, False, True)
+
+
+def test_targets_come_from_settings(settings):
+    """With a 6 h first-response target the same 5 h answer is on time."""
+    inputs = Inputs()
+    _ticket(inputs, "t1", "chat", 0, ("chat_reply", 5), ("ticket_resolved", 20))
+    con = build_marts(settings, inputs, ticket_first_response_target_s=6 * 3600)
+    assert one(con, "select is_first_response_breached from marts.support_tickets")["is_first_response_breached"] is False
+
+
+def test_open_ticket_past_its_targets_counts_as_breach(settings):
+    """Opened 50 h before as_of and never answered: both targets breached, still open, age 180,000 s."""
+    inputs = Inputs()
+    _ticket(inputs, "t1", "chat", 150 * 24 - 50)
+    con = build_marts(settings, inputs, as_of=AS_OF)
+    row = one(con, "select * from marts.support_tickets")
+    assert (row["is_answered"], row["is_resolved"], row["age_s"]) == (False, False, 50 * 3600)
+    assert (row["is_first_response_breached"], row["is_resolution_breached"]) == (True, True)
+
+
+def test_survey_on_the_ticket_is_not_its_response_but_its_score(settings):
+    """A survey_response carrying the ticket_id neither answers the ticket nor counts as its touchpoint; its CSAT lands on it."""
+    inputs = Inputs()
+    _ticket(inputs, "t1", "chat", 0)
+    inputs.touch("s1", "email", "survey_response", h=1, ticket="t1", csat=2)
+    con = build_marts(settings, inputs)
+    row = one(con, "select * from marts.support_tickets")
+    assert (row["is_answered"], row["n_touchpoints"], row["csat_score"]) == (False, 1, 2)
+
+
+def test_new_ticket_within_seven_days_of_the_last_is_a_repeat_contact(settings):
+    """Resolved on day 1, contacted again on day 6 (repeat, same issue), and again on day 30 (not a repeat)."""
+    inputs = Inputs()
+    _ticket(inputs, "t1", "call_center", 0, ("support_call", 1), ("ticket_resolved", 24))
+    _ticket(inputs, "t2", "call_center", 6 * 24, ("ticket_resolved", 3))
+    _ticket(inputs, "t3", "chat", 30 * 24, ("ticket_resolved", 3), issue="billing")
+    _ticket(inputs, "t4", "chat", 31 * 24, ("ticket_resolved", 3), person_id="p2")
+    con = build_marts(settings, inputs)
+    flags = {r["ticket_id"]: (r["is_repeat_contact"], r["is_repeat_same_issue"], r["is_followed_by_repeat_contact"])
+             for r in rows(con, "select * from marts.support_tickets")}
+    assert flags == {"t1": (False, False, True), "t2": (True, True, False), "t3": (False, False, False),
+                     "t4": (False, False, False)}
+
+
+def test_share_of_tickets_per_issue_category(settings):
+    """Three delivery tickets of five are 60%, ranked first; first-contact resolution and breach rates per slice."""
+    inputs = Inputs()
+    for n, issue in enumerate(("delivery", "billing", "delivery", "account", "delivery")):
+        _ticket(inputs, f"t{n}", "chat", n * 24 * 30, ("chat_reply", 1), ("ticket_resolved", 5), person_id=f"p{n}",
+                issue=issue)
+    con = build_marts(settings, inputs)
+    by_issue = {r["dimension_value"]: r for r in rows(con, "select * from marts.support_sla where dimension = 'issue_category'")}
+    assert by_issue["delivery"]["share_of_tickets"] == pytest.approx(0.6)
+    assert by_issue["delivery"]["rank_by_tickets"] == 1
+    assert sum(r["share_of_tickets"] for r in by_issue.values()) == pytest.approx(1.0)
+
+
+def test_sla_rates_count_breaches_among_all_tickets(settings):
+    """Of 4 tickets, 1 answered late and 1 open past both targets: first-response breach rate 2/4, resolution 1/4."""
+    inputs = Inputs()
+    _ticket(inputs, "t1", "chat", 0, ("chat_reply", 1), ("ticket_resolved", 5), person_id="p1")
+    _ticket(inputs, "t2", "chat", 24 * 20, ("chat_reply", 6), ("ticket_resolved", 7), person_id="p2")
+    _ticket(inputs, "t3", "call_center", 24 * 40, ("support_call", 2), ("ticket_resolved", 30), person_id="p3")
+    _ticket(inputs, "t4", "call_center", 150 * 24 - 72, person_id="p4")
+    con = build_marts(settings, inputs)
+    row = one(con, "select * from marts.support_sla where dimension = 'all'")
+    assert (row["n_tickets"], row["n_open"], row["n_first_response_breached"], row["n_resolution_breached"]) == (4, 1, 2, 1)
+    assert (row["first_response_breach_rate"], row["resolution_breach_rate"], row["breach_rate"]) == (0.5, 0.25, 0.5)
+    assert row["median_first_response_s"] == 2 * 3600

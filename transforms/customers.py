@@ -1,0 +1,137 @@
+"""Customers: who counts as one, when they churn, and what they are worth.
+
+A customer is a person with at least one conversion touchpoint on or before as_of; acquisition is
+the first conversion. Churn (an exit touchpoint with no conversion after it, or inactivity longer
+than `churn_inactive_days`) is computed once, as a timeline of retained and churned periods
+(marts.customer_churn_periods); the lifecycle, monthly churn and cohort retention marts all read
+that timeline, so they cannot disagree about who churned when.
+
+This module holds the settings those SQL models read (with defaults until settings.py has them)
+and the one Python-built step: predicted CLV, which writes marts.customer_value and
+marts.clv_model_params from a single fit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from journeys.settings import Settings
+from journeys.transforms import runner
+from journeys.transforms.clv import PARAM_COLUMNS, predict_clv
+from journeys.transforms.params import model_params
+
+log = logging.getLogger(__name__)
+
+SETTING_DEFAULTS: dict[str, object] = {
+    "new_customer_days": 30,
+    "dormant_after_churn_days": 90,
+    "passive_event_types": ("ad_impression", "email_sent", "renewal_notice", "delivery"),
+    "clv_time_unit": "week",
+    "clv_min_repeat_customers": 30,
+}
+"""Settings the metrics marts read that settings.py may not define yet: getattr(settings, name, default)."""
+
+CUSTOMER_VALUE = "marts.customer_value"
+CLV_MODEL_PARAMS = "marts.clv_model_params"
+
+
+def metrics_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
+    """The named parameters of the metrics SQL: every scalar setting and as_of (model_params), plus
+    the customer settings above; list settings become DuckDB lists."""
+    params = model_params(con, settings)
+    for name, default in SETTING_DEFAULTS.items():
+        value = getattr(settings, name, default)
+        params[name] = list(value) if isinstance(value, (tuple, list, set, frozenset)) else value
+    return params
+
+
+@dataclass(frozen=True)
+class ClvBuild:
+    n_customers: int
+    """Rows written to marts.customer_value."""
+    n_params: int
+    """Rows written to marts.clv_model_params (0 when no model could be fitted)."""
+    status: str
+    """predict_clv's sentence: what was fitted on how many customers, or why nothing was."""
+    clv_method: str
+    """bg_nbd_gamma_gamma, or historical_fallback."""
+
+
+PARAMS_DOC = """One row per fitted parameter of the CLV models behind marts.customer_value: BG/NBD (r, alpha,
+a, b: how often customers buy and how soon they stop) and Gamma-Gamma (p, q, v: how much they spend
+per purchase day), fitted on every conversion up to as_of. Empty, with the same columns, when too
+few customers bought twice to fit them; customer_value then holds the historical fallback.
+columns:
+  model: bg_nbd or gamma_gamma
+  parameter: parameter name within the model
+  value: fitted value
+  time_unit: unit of recency and T the BG/NBD fit used (day or week): its rates are per this unit
+  log_likelihood: the model's log-likelihood at the fitted parameters
+  n_customers: customers the model was fitted on
+  as_of: the analysis date the fit is as of
+"""
+
+_PARAMS_SELECT = """
+select
+    model::varchar as model,
+    parameter::varchar as parameter,
+    value::double as value,
+    time_unit::varchar as time_unit,
+    log_likelihood::double as log_likelihood,
+    n_customers::bigint as n_customers,
+    as_of::timestamp as as_of
+from clv_params
+"""
+
+
+def conversions_frame(con: duckdb.DuckDBPyConnection, as_of) -> pd.DataFrame:
+    """predict_clv's transactions: every conversion touchpoint on or before as_of, person_id as customer_id."""
+    return con.execute(
+        """
+        select person_id as customer_id, occurred_at, revenue
+        from marts.journey_steps
+        where is_conversion and occurred_at <= $as_of and person_id is not null
+        """,
+        {"as_of": as_of},
+    ).df()
+
+
+def build_clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuild:
+    """Fit the CLV models once and write marts.customer_value and marts.clv_model_params from that fit."""
+    params = metrics_params(con, settings)
+    result = predict_clv(
+        conversions_frame(con, params["as_of"]),
+        params["as_of"],
+        horizon_months=settings.clv_horizon_months,
+        annual_discount_rate=settings.clv_discount_rate_annual,
+        time_unit=params["clv_time_unit"],
+        min_repeat_customers=int(params["clv_min_repeat_customers"]),
+    )
+    log.info("CLV: %s", result.status)
+    with _registered(con, "clv_predictions", result.customers):
+        n_customers = runner.run_model(con, CUSTOMER_VALUE, params)
+
+    doc = runner.parse_doc(PARAMS_DOC)
+    doc = runner.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)
+    with _registered(con, "clv_params", result.params[PARAM_COLUMNS]):
+        n_params = runner.replace_table(con, CLV_MODEL_PARAMS, _PARAMS_SELECT, None, doc)
+    methods = result.customers["clv_method"].unique()
+    return ClvBuild(n_customers, n_params, result.status, str(methods[0]) if len(methods) else "historical_fallback")
+
+
+@contextlib.contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[None]:
+    """`frame` visible to SQL as `name` for the block. DuckDB 2.0 refuses unregister() while a
+    result is half-read (runner's row count uses fetchone), so the pending result is completed first."""
+    con.register(name, frame)
+    try:
+        yield
+    finally:
+        con.complete()
+        con.unregister(name)
