@@ -4,7 +4,7 @@ fit, so it is one multi-asset whose materializations carry the fit's status sent
 
 from __future__ import annotations
 
-from dagster import AssetExecutionContext, AssetSpec, MaterializeResult, multi_asset
+from dagster import AssetSpec, MaterializeResult, multi_asset
 
 from journeys import warehouse
 from journeys.assets.resources import WarehouseResource
@@ -37,7 +37,7 @@ _clv_deps = [asset_key(d) for d in _CLV.deps]
     ],
     pool="warehouse",
 )
-def clv_fit(context: AssetExecutionContext, warehouse_resource: WarehouseResource):
+def clv_fit(context, warehouse_resource: WarehouseResource):  # no context annotation: multi_asset rejects string annotations
     """Fits BG/NBD and Gamma-Gamma once; writes marts.customer_value and marts.clv_model_params."""
     settings = warehouse_resource.settings()
     with warehouse.writer(settings) as con:

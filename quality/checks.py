@@ -3,7 +3,7 @@
 Each gate is one check (named after the gate) on the asset [layer, table]. ERROR gates are
 blocking: when one fails, Dagster skips every asset downstream of the table, publishing
 included, so analysts keep reading the last good published warehouse. WARN gates are reported
-and block nothing. One op per table (not per gate) keeps the number of steps, and of warehouse
+and block nothing. A gate that reads other tables (referential checks) waits for them as well. One op per table (not per gate) keeps the number of steps, and of warehouse
 openings, small; the checks read the working file under the single-writer lock.
 """
 
@@ -24,7 +24,8 @@ def table_checks(table: str, gates: list[Gate]):
     """A multi-asset check running `gates`, all on `table`."""
     key = AssetKey(table.split("."))
     specs = [AssetCheckSpec(g.name, asset=key, description=f"[{g.severity}] {g.description}",
-                            blocking=g.severity == ERROR, metadata={"severity": str(g.severity)})
+                            blocking=g.severity == ERROR, metadata={"severity": str(g.severity)},
+                            additional_deps=[AssetKey(t.split(".")) for t in g.reads if not t.startswith("raw.")])
              for g in gates]
 
     @multi_asset_check(name=f"quality_{table.replace('.', '__')}", specs=specs, can_subset=True, pool="warehouse",

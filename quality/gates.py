@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -32,6 +33,7 @@ class Severity(enum.StrEnum):
 
 
 ERROR, WARN = Severity.ERROR, Severity.WARN
+_TABLE = re.compile(r"\b(raw|staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,12 @@ class Gate:
     @property
     def asset_key(self) -> list[str]:
         return self.table.split(".")
+
+    @property
+    def reads(self) -> list[str]:
+        """Other tables the query reads: the check must wait for them too (Dagster additional_deps)."""
+        found = dict.fromkeys(f"{layer}.{table}" for layer, table in _TABLE.findall(self.sql))
+        return [t for t in found if t != self.table]
 
 
 def gate(table: str, name: str, description: str, sql: str, *expectations: Expect | Sequence[Expect],
@@ -108,7 +116,8 @@ def _fmt(value) -> str:
 def _sample(frame: pd.DataFrame, rows: list[int], n: int) -> str:
     if not rows:
         return ""
-    shown = frame.iloc[rows[:n]]
+    shown = frame.iloc[rows[:n]].astype(object)
+    shown = shown.where(shown.notna(), "NULL")
     with pd.option_context("display.max_columns", 20, "display.width", 200, "display.max_colwidth", 40):
         text = shown.to_string(index=False)
     more = len(rows) - len(shown)

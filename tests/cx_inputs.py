@@ -32,6 +32,7 @@ _KEYS = {"revenue": ("revenue", float), "campaign": ("campaign", str), "order": 
 _FALLBACK_COLUMNS = {
     "marts.customer_value": ("person_id", "probability_alive", "predicted_clv_12m"),
     "marts.customer_lifecycle": ("person_id", "status"),
+    "marts.persons": ("person_id", "persona"),
 }
 """Columns the CX marts read from tables whose SQL file may not exist yet."""
 _DOUBLES = {"probability_alive", "predicted_clv_12m", "revenue_to_date", "average_order_value", "tenure_days",
@@ -128,6 +129,14 @@ class Inputs:
                                     "predicted_clv_12m": predicted_clv_12m})
         self.customer_lifecycle.append({"person_id": person_id, "status": status})
 
+    def persons(self) -> list[dict]:
+        """One row per person of the touchpoints, with the persona of their latest touchpoint that has one."""
+        latest: dict[str, dict] = {}
+        for row in sorted(self.touchpoints, key=lambda r: r["occurred_at"]):
+            person = latest.setdefault(row["person_id"], {"person_id": row["person_id"], "persona": None})
+            person["persona"] = row.get("persona") or person["persona"]
+        return [p for p in latest.values() if p["person_id"] is not None]
+
     def write(self, con: duckdb.DuckDBPyConnection) -> None:
         for qualified, columns, rows in (
             ("intermediate.int_touchpoints_stitched", schema("intermediate.int_touchpoints_stitched"), self.touchpoints),
@@ -135,13 +144,15 @@ class Inputs:
             ("marts.journeys", schema("marts.journeys"), self.journeys),
             ("marts.customer_value", schema("marts.customer_value"), self.customer_value),
             ("marts.customer_lifecycle", schema("marts.customer_lifecycle"), self.customer_lifecycle),
+            ("marts.persons", schema("marts.persons"), self.persons()),
         ):
             con.execute(f"create schema if not exists {qualified.split('.')[0]}")
             con.execute(f"create or replace table {qualified} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
             if rows:
                 frame = pd.DataFrame([{c: row.get(c) for c in columns} for row in rows])
                 con.register("_rows", frame)
-                con.execute(f"insert into {qualified} select {', '.join(f'cast({c} as {t})' for c, t in columns.items())} from _rows")
+                casts = ", ".join(f"cast({c} as {t})" for c, t in columns.items())
+                con.execute(f"insert into {qualified} select {casts} from _rows")
                 con.unregister("_rows")
 
 
@@ -150,15 +161,17 @@ AS_OF = at(d=150)
 (journey_gap_days = 90) unless a test places one near AS_OF."""
 
 
-def build_marts(settings, inputs: Inputs, as_of: dt.datetime = AS_OF, **values) -> duckdb.DuckDBPyConnection:
-    """Write `inputs` into a real warehouse file, build every CX mart, and open the file read-only."""
+def build_marts(settings, inputs: Inputs, as_of: dt.datetime = AS_OF, only: tuple[str, ...] = (),
+                **values) -> duckdb.DuckDBPyConnection:
+    """Write `inputs` into a real warehouse file, build the CX marts (those in `only`, else all) and
+    open the file read-only. `values` override settings, CX settings included."""
     from journeys import warehouse
-    from journeys.transforms.cx_model import build_cx
+    from journeys.transforms.cx_model import CX_MODELS, build_cx
 
     settings = with_settings(settings, as_of=as_of, **values)
     with warehouse.writer(settings) as con:
         inputs.write(con)
-        build_cx(con, settings)
+        build_cx(con, settings, [m for m in CX_MODELS if not only or m.qualified in only])
     return duckdb.connect(str(settings.warehouse_path), read_only=True)
 
 

@@ -8,6 +8,13 @@ import pytest
 from journeys.transforms.attribution import removal_effects
 from tests.cx_inputs import Inputs, build_marts, rows
 
+MARTS = ("marts.attribution",)
+
+
+def build(settings, inputs, **values):
+    """Only the marts this file tests (and what they read), for speed."""
+    return build_marts(settings, inputs, only=MARTS, **values)
+
 
 def _credits(con, model: str, dimension: str = "channel", column: str = "conversions") -> dict[str, float]:
     return {r["dimension_value"]: r[column] for r in rows(
@@ -23,14 +30,14 @@ def _three_touches() -> Inputs:
 
 def test_first_touch_credits_the_first_touchpoint(settings):
     """social ad_click (spring) started the journey: all of its one conversion and 100 revenue."""
-    con = build_marts(settings, _three_touches())
+    con = build(settings, _three_touches())
     assert _credits(con, "first_touch") == {"social": 1.0, "email": 0.0, "web": 0.0}
     assert _credits(con, "first_touch", "campaign", "revenue") == {"spring": 100.0, "news": 0.0, "(none)": 0.0}
 
 
 def test_last_touch_credits_the_converting_touchpoint(settings):
     """The purchase itself counts, so last touch is the web, and its campaign is '(none)'."""
-    con = build_marts(settings, _three_touches())
+    con = build(settings, _three_touches())
     assert _credits(con, "last_touch") == {"social": 0.0, "email": 0.0, "web": 1.0}
     assert _credits(con, "last_touch", "campaign")["(none)"] == 1.0
 
@@ -39,7 +46,7 @@ def test_touches_after_the_first_conversion_earn_nothing(settings):
     """An e-mail and a second purchase after the first one: credit and revenue stay with the first 50."""
     inputs = Inputs()
     inputs.journey("j1", "p1", "social ad_click", "web purchase revenue=50", "email email_open", "web purchase revenue=30")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     assert _credits(con, "linear") == {"social": 0.5, "web": 0.5}
     assert sum(_credits(con, "linear", column="revenue").values()) == 50.0
 
@@ -48,7 +55,7 @@ def test_linear_gives_equal_credit_per_touch_repeats_included(settings):
     """web, web, social, web (purchase): the web earns 3/4, social 1/4."""
     inputs = Inputs()
     inputs.journey("j1", "p1", "web page_view", "web page_view", "social ad_click", "web purchase revenue=20")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     assert _credits(con, "linear") == {"web": 0.75, "social": 0.25}
 
 
@@ -56,7 +63,7 @@ def test_time_decay_halves_the_weight_per_half_life(settings):
     """An e-mail 7 days (one half-life) before the purchase weighs 1/2 against the purchase's 1: 1/3 and 2/3."""
     inputs = Inputs()
     inputs.journey("j1", "p1", "email email_open h=0", "web purchase h=0 d=7")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     credits = _credits(con, "time_decay")
     assert credits["email"] == pytest.approx(1 / 3)
     assert credits["web"] == pytest.approx(2 / 3)
@@ -66,7 +73,7 @@ def test_time_decay_half_life_comes_from_settings(settings):
     """With a 3.5-day half-life the same e-mail weighs 1/4: 1/5 and 4/5."""
     inputs = Inputs()
     inputs.journey("j1", "p1", "email email_open h=0", "web purchase h=0 d=7")
-    con = build_marts(settings, inputs, attribution_half_life_days=3.5)
+    con = build(settings, inputs, attribution_half_life_days=3.5)
     assert _credits(con, "time_decay")["email"] == pytest.approx(1 / 5)
 
 
@@ -74,7 +81,7 @@ def test_position_based_gives_40_20_40(settings):
     """Four touches: 40% to the first, 40% to the last, 10% to each of the two between."""
     inputs = Inputs()
     inputs.journey("j1", "p1", "social ad_click", "email email_open", "store store_visit", "web purchase")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     credits = _credits(con, "position_based")
     assert credits == pytest.approx({"social": 0.4, "email": 0.1, "store": 0.1, "web": 0.4})
 
@@ -84,7 +91,7 @@ def test_position_based_splits_two_touches_evenly_and_gives_one_touch_everything
     inputs = Inputs()
     inputs.journey("j1", "p1", "email email_open", "web purchase")
     inputs.journey("j2", "p2", "store purchase")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     assert _credits(con, "position_based") == pytest.approx({"email": 0.5, "web": 0.5, "store": 1.0})
 
 
@@ -113,13 +120,13 @@ def test_markov_removal_effects_on_three_paths(settings):
     Without email: social converts 1/2, so 2/3 * 1/2 = 1/3, effect 1 - (1/3)/(2/3) = 1/2.
     Without web: nothing converts, effect 1.
     """
-    con = build_marts(settings, _markov_paths())
+    con = build(settings, _markov_paths())
     assert _credits(con, "markov", column="removal_effect") == pytest.approx({"social": 0.75, "email": 0.5, "web": 1.0})
 
 
 def test_markov_credit_is_the_normalised_removal_effect(settings):
     """Effects 3/4, 1/2, 1 sum to 9/4: shares 1/3, 2/9, 4/9 of 2 conversions and 90 revenue."""
-    con = build_marts(settings, _markov_paths())
+    con = build(settings, _markov_paths())
     assert _credits(con, "markov", column="share") == pytest.approx({"social": 1 / 3, "email": 2 / 9, "web": 4 / 9})
     assert _credits(con, "markov") == pytest.approx({"social": 2 / 3, "email": 4 / 9, "web": 8 / 9})
     assert _credits(con, "markov", column="revenue") == pytest.approx({"social": 30.0, "email": 20.0, "web": 40.0})
@@ -130,7 +137,7 @@ def test_shares_sum_to_one_per_model_and_dimension(settings):
     inputs = _markov_paths()
     inputs.journey("d", "pd", "social ad_click campaign=spring", "email email_open campaign=news", "store store_visit",
                    "web page_view", "web purchase revenue=10 d=3")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     totals = rows(con, "select model, dimension, sum(share) as share, sum(conversions) as conversions, "
                        "sum(revenue) as revenue from marts.attribution group by all")
     assert len(totals) == 12
@@ -142,7 +149,7 @@ def test_no_conversions_leave_an_empty_table(settings):
     """Journeys that never convert give nothing to share out: zero rows, not an error."""
     inputs = Inputs()
     inputs.journey("j1", "p1", "social ad_click", "web page_view")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     assert rows(con, "select * from marts.attribution") == []
 
 

@@ -6,6 +6,13 @@ import pytest
 
 from tests.cx_inputs import Inputs, build_marts, one, rows
 
+MARTS = ("marts.survey_responses", "marts.satisfaction")
+
+
+def build(settings, inputs, **values):
+    """Only the marts this file tests (and what they read), for speed."""
+    return build_marts(settings, inputs, only=MARTS, **values)
+
 
 def _scores() -> Inputs:
     inputs = Inputs()
@@ -18,7 +25,7 @@ def _scores() -> Inputs:
 
 def test_nps_is_share_of_promoters_minus_share_of_detractors(settings):
     """NPS in points: 2 promoters (10, 9), 1 passive (7), 1 detractor (3) of 4 answers is 50% - 25% = +25."""
-    con = build_marts(settings, _scores())
+    con = build(settings, _scores())
     row = one(con, "select * from marts.satisfaction where dimension = 'all'")
     assert (row["n_promoters"], row["n_passives"], row["n_detractors"]) == (2, 1, 1)
     assert row["nps"] == pytest.approx(25.0)
@@ -26,14 +33,14 @@ def test_nps_is_share_of_promoters_minus_share_of_detractors(settings):
 
 def test_nps_margin_of_error(settings):
     """100 * 1.96 * sqrt((0.5 + 0.25 - 0.25^2) / 4) = 196 * sqrt(0.171875) = 81.26 points."""
-    con = build_marts(settings, _scores())
+    con = build(settings, _scores())
     row = one(con, "select * from marts.satisfaction where dimension = 'all'")
     assert row["nps_margin_of_error"] == pytest.approx(81.257, abs=0.001)
 
 
 def test_csat_is_share_of_four_and_five_with_wald_margin(settings):
     """CSAT 5, 4, 4, 1: 3 of 4 satisfied = 0.75, margin 1.96 * sqrt(0.75 * 0.25 / 4) = 0.4244."""
-    con = build_marts(settings, _scores())
+    con = build(settings, _scores())
     row = one(con, "select * from marts.satisfaction where dimension = 'all'")
     assert (row["n_csat_responses"], row["n_csat_satisfied"], row["n_csat_low"]) == (4, 3, 1)
     assert row["csat"] == pytest.approx(0.75)
@@ -42,7 +49,7 @@ def test_csat_is_share_of_four_and_five_with_wald_margin(settings):
 
 def test_ces_is_mean_effort_with_normal_margin(settings):
     """CES 2, 4, 6 (the fourth answer skipped it): mean 4, sd 2, margin 1.96 * 2 / sqrt(3) = 2.2632."""
-    con = build_marts(settings, _scores())
+    con = build(settings, _scores())
     row = one(con, "select * from marts.satisfaction where dimension = 'all'")
     assert (row["n_ces_responses"], row["n_ces_high_effort"]) == (3, 1)
     assert row["ces"] == pytest.approx(4.0)
@@ -55,7 +62,7 @@ def test_response_rates_the_ticket_it_references(settings):
     inputs.journey("j1", "p1", "web purchase revenue=40 order=o1", "chat ticket_opened ticket=t1 order=o1 h=5",
                    "chat chat_reply ticket=t1 order=o1 h=6", "chat ticket_resolved ticket=t1 order=o1 h=9",
                    "email survey_response ticket=t1 csat=2 h=10")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     row = one(con, "select * from marts.survey_responses")
     assert (row["attribution_method"], row["rated_event_id"]) == ("ticket", "j1-2")
     assert (row["rated_channel"], row["rated_event_type"], row["journey_type"]) == ("chat", "ticket_opened", "linear")
@@ -66,7 +73,7 @@ def test_response_rates_the_conversion_of_the_order_it_references(settings):
     inputs = Inputs()
     inputs.journey("j1", "p1", "store store_visit", "store purchase revenue=40 order=o1",
                    "call_center ticket_opened ticket=t1 order=o1 h=3", "email survey_response order=o1 nps=9 h=30")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     row = one(con, "select * from marts.survey_responses")
     assert (row["attribution_method"], row["rated_event_type"], row["rated_channel"]) == ("order", "purchase", "store")
     assert row["seconds_since_rated"] == 29 * 3600
@@ -79,7 +86,7 @@ def test_unreferenced_response_rates_the_latest_touchpoint_of_the_last_seven_day
     inputs.touch("b", "web", "page_view", d=3)
     inputs.touch("s0", "email", "survey_response", d=4, nps=8)
     inputs.touch("s1", "email", "survey_response", d=5, nps=10)
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     row = one(con, "select * from marts.survey_responses where response_event_id = 's1'")
     assert (row["attribution_method"], row["rated_event_id"], row["rated_channel"]) == ("recent_touchpoint", "b", "web")
 
@@ -90,12 +97,13 @@ def test_survey_with_no_preceding_touchpoint_counts_overall_but_rates_nothing(se
     inputs.touch("old", "web", "page_view", d=0, person_id="p1")
     inputs.touch("s1", "email", "survey_response", d=8, person_id="p1", nps=2)
     inputs.touch("s2", "sms", "survey_response", d=9, person_id="p2", nps=10)
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     response = one(con, "select * from marts.survey_responses where response_event_id = 's1'")
     assert (response["attribution_method"], response["rated_event_id"]) == ("none", None)
     overall = one(con, "select * from marts.satisfaction where dimension = 'all'")
     assert (overall["n_responses"], overall["nps"]) == (2, 0.0)
-    unattributed = one(con, "select * from marts.satisfaction where dimension = 'channel' and dimension_value = '(unattributed)'")
+    unattributed = one(con, "select * from marts.satisfaction "
+                            "where dimension = 'channel' and dimension_value = '(unattributed)'")
     assert unattributed["n_responses"] == 2
 
 
@@ -104,7 +112,7 @@ def test_every_dimension_adds_up_to_all_responses(settings):
     inputs = _scores()
     inputs.journey("j1", "p2", "web purchase revenue=40 order=o1", "email survey_response order=o1 nps=9 csat=5 h=30",
                    journey_type="branching", persona="b2b")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     totals = rows(con, "select dimension, sum(n_responses) as n, sum(n_nps_responses) as n_nps "
                        "from marts.satisfaction group by dimension")
     assert {r["dimension"] for r in totals} == {"all", "channel", "event_type", "stage", "issue_category",

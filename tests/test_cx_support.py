@@ -6,6 +6,13 @@ import pytest
 
 from tests.cx_inputs import AS_OF, Inputs, build_marts, one, rows
 
+MARTS = ("marts.support_tickets", "marts.support_sla")
+
+
+def build(settings, inputs, **values):
+    """Only the marts this file tests (and what they read), for speed."""
+    return build_marts(settings, inputs, only=MARTS, **values)
+
 
 def _ticket(inputs: Inputs, ticket: str, channel: str, opened_h: float, *later: tuple[str, float],
             person_id: str = "p1", issue: str = "delivery") -> None:
@@ -20,7 +27,7 @@ def test_times_to_first_response_and_resolution(settings):
     """Opened at 0, called back after 2 h, resolved after 10 h: 7,200 s and 36,000 s, within both targets."""
     inputs = Inputs()
     _ticket(inputs, "t1", "call_center", 0, ("support_call", 2), ("ticket_resolved", 10))
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     row = one(con, "select * from marts.support_tickets")
     assert (row["time_to_first_response_s"], row["time_to_resolution_s"]) == (7200, 36000)
     assert (row["first_response_event_type"], row["is_resolved"], row["is_breached"]) == ("support_call", True, False)
@@ -30,7 +37,7 @@ def test_late_first_response_breaches_its_target(settings):
     """A chat answered after 5 h breaches the 4 h first-response target, though resolved within 48 h."""
     inputs = Inputs()
     _ticket(inputs, "t1", "chat", 0, ("chat_reply", 5), ("ticket_resolved", 20))
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     row = one(con, "select * from marts.support_tickets")
     assert (row["time_to_first_response_s"], row["first_response_target_s"]) == (18000, 4 * 3600)
     assert (row["is_first_response_breached"], row["is_resolution_breached"], row["is_breached"]) == (True, False, True)
@@ -40,7 +47,7 @@ def test_targets_come_from_settings(settings):
     """With a 6 h first-response target the same 5 h answer is on time."""
     inputs = Inputs()
     _ticket(inputs, "t1", "chat", 0, ("chat_reply", 5), ("ticket_resolved", 20))
-    con = build_marts(settings, inputs, ticket_first_response_target_s=6 * 3600)
+    con = build(settings, inputs, ticket_first_response_target_s=6 * 3600)
     assert one(con, "select is_first_response_breached from marts.support_tickets")["is_first_response_breached"] is False
 
 
@@ -48,18 +55,18 @@ def test_open_ticket_past_its_targets_counts_as_breach(settings):
     """Opened 50 h before as_of and never answered: both targets breached, still open, age 180,000 s."""
     inputs = Inputs()
     _ticket(inputs, "t1", "chat", 150 * 24 - 50)
-    con = build_marts(settings, inputs, as_of=AS_OF)
+    con = build(settings, inputs, as_of=AS_OF)
     row = one(con, "select * from marts.support_tickets")
     assert (row["is_answered"], row["is_resolved"], row["age_s"]) == (False, False, 50 * 3600)
     assert (row["is_first_response_breached"], row["is_resolution_breached"]) == (True, True)
 
 
 def test_survey_on_the_ticket_is_not_its_response_but_its_score(settings):
-    """A survey_response carrying the ticket_id neither answers the ticket nor counts as its touchpoint; its CSAT lands on it."""
+    """A survey_response with the ticket_id neither answers the ticket nor counts as its touchpoint; its CSAT lands on it."""
     inputs = Inputs()
     _ticket(inputs, "t1", "chat", 0)
     inputs.touch("s1", "email", "survey_response", h=1, ticket="t1", csat=2)
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     row = one(con, "select * from marts.support_tickets")
     assert (row["is_answered"], row["n_touchpoints"], row["csat_score"]) == (False, 1, 2)
 
@@ -71,7 +78,7 @@ def test_new_ticket_within_seven_days_of_the_last_is_a_repeat_contact(settings):
     _ticket(inputs, "t2", "call_center", 6 * 24, ("ticket_resolved", 3))
     _ticket(inputs, "t3", "chat", 30 * 24, ("ticket_resolved", 3), issue="billing")
     _ticket(inputs, "t4", "chat", 31 * 24, ("ticket_resolved", 3), person_id="p2")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     flags = {r["ticket_id"]: (r["is_repeat_contact"], r["is_repeat_same_issue"], r["is_followed_by_repeat_contact"])
              for r in rows(con, "select * from marts.support_tickets")}
     assert flags == {"t1": (False, False, True), "t2": (True, True, False), "t3": (False, False, False),
@@ -84,8 +91,9 @@ def test_share_of_tickets_per_issue_category(settings):
     for n, issue in enumerate(("delivery", "billing", "delivery", "account", "delivery")):
         _ticket(inputs, f"t{n}", "chat", n * 24 * 30, ("chat_reply", 1), ("ticket_resolved", 5), person_id=f"p{n}",
                 issue=issue)
-    con = build_marts(settings, inputs)
-    by_issue = {r["dimension_value"]: r for r in rows(con, "select * from marts.support_sla where dimension = 'issue_category'")}
+    con = build(settings, inputs)
+    by_issue = {r["dimension_value"]: r
+                for r in rows(con, "select * from marts.support_sla where dimension = 'issue_category'")}
     assert by_issue["delivery"]["share_of_tickets"] == pytest.approx(0.6)
     assert by_issue["delivery"]["rank_by_tickets"] == 1
     assert sum(r["share_of_tickets"] for r in by_issue.values()) == pytest.approx(1.0)
@@ -98,8 +106,19 @@ def test_sla_rates_count_breaches_among_all_tickets(settings):
     _ticket(inputs, "t2", "chat", 24 * 20, ("chat_reply", 6), ("ticket_resolved", 7), person_id="p2")
     _ticket(inputs, "t3", "call_center", 24 * 40, ("support_call", 2), ("ticket_resolved", 30), person_id="p3")
     _ticket(inputs, "t4", "call_center", 150 * 24 - 72, person_id="p4")
-    con = build_marts(settings, inputs)
+    con = build(settings, inputs)
     row = one(con, "select * from marts.support_sla where dimension = 'all'")
     assert (row["n_tickets"], row["n_open"], row["n_first_response_breached"], row["n_resolution_breached"]) == (4, 1, 2, 1)
     assert (row["first_response_breach_rate"], row["resolution_breach_rate"], row["breach_rate"]) == (0.5, 0.25, 0.5)
     assert row["median_first_response_s"] == 2 * 3600
+
+
+def test_ticket_takes_the_persona_of_its_person(settings):
+    """Support systems rarely know the persona: a B2B customer's chat ticket is sliced as b2b all the same."""
+    inputs = Inputs()
+    inputs.journey("j1", "p1", "web quote_request", "email purchase", persona="b2b")
+    _ticket(inputs, "t1", "chat", 5, ("chat_reply", 1))
+    con = build(settings, inputs)
+    assert one(con, "select persona from marts.support_tickets")["persona"] == "b2b"
+    b2b = one(con, "select * from marts.support_sla where dimension = 'persona' and dimension_value = 'b2b'")
+    assert b2b["n_tickets"] == 1

@@ -127,8 +127,10 @@ def build_clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuild:
 
 @contextlib.contextmanager
 def _registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[None]:
-    """`frame` visible to SQL as `name` for the block. DuckDB 2.0 refuses unregister() while a
-    result is half-read (runner's row count uses fetchone), so the pending result is completed first."""
+    """`frame` visible to SQL as `name` for the block. DuckDB 2.0 refuses register() and unregister()
+    while an execute() result is half read (a fetchone, like runner's row count), so pending results
+    are run to their end first."""
+    con.complete()
     con.register(name, frame)
     try:
         yield

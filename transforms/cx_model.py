@@ -5,7 +5,7 @@ run the same list.
     intermediate.int_touchpoints_stitched, marts.journey_steps, marts.journeys
       -> marts.survey_responses     one row per survey response, with the touchpoint it rates
       -> marts.satisfaction         NPS, CSAT, CES by dimension, with margins of error
-    intermediate.int_touchpoints_stitched
+    intermediate.int_touchpoints_stitched, marts.persons
       -> marts.support_tickets      one row per ticket: response, resolution, SLA, repeat contact
       -> marts.support_sla          ticket aggregates by dimension
     marts.journey_steps (+ marts.journeys, marts.survey_responses)
@@ -87,7 +87,7 @@ JOURNEYS = "marts.journeys"
 CX_MODELS: tuple[Model, ...] = (
     _sql("marts.survey_responses", STITCHED, STEPS, JOURNEYS),
     _sql("marts.satisfaction", "marts.survey_responses"),
-    _sql("marts.support_tickets", STITCHED),
+    _sql("marts.support_tickets", STITCHED, "marts.persons"),
     _sql("marts.support_sla", "marts.support_tickets"),
     _sql("marts.path_variants", STEPS, JOURNEYS),
     _sql("marts.step_transitions", STEPS),

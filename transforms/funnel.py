@@ -38,7 +38,7 @@ step (conversion_from_previous); drop-off is 1 - conversion_from_previous. Times
 
 Breakdown (`by`): a column of marts.journey_steps (channel, campaign, product_id, ...) or of
 marts.journeys (journey_type, persona, first_channel, ...), taken from the first event of each
-person's deepest attempt, so every person is in exactly one group.
+person's deepest attempt, so every person is in exactly one group; NULL shows as '(none)'.
 """
 
 from __future__ import annotations
@@ -95,9 +95,9 @@ def _by_expression(con: duckdb.DuckDBPyConnection, by: str | None) -> tuple[str,
     if not _IDENTIFIER.match(by):
         raise FunnelError(f"--by {by!r} is not a column name")
     if by in _columns(con, STEPS_TABLE):
-        return f"steps.{by}::varchar", ""
+        return f"coalesce(steps.{by}::varchar, '(none)')", ""
     if by in _columns(con, JOURNEYS_TABLE):
-        return f"journeys.{by}::varchar", f"left join {JOURNEYS_TABLE} as journeys on journeys.journey_id = steps.journey_id"
+        return f"coalesce(journeys.{by}::varchar, '(none)')", f"left join {JOURNEYS_TABLE} as journeys on journeys.journey_id = steps.journey_id"
     raise FunnelError(f"--by {by!r} is not a column of {STEPS_TABLE} or {JOURNEYS_TABLE}")
 
 

@@ -53,7 +53,7 @@ GATES = [
             ),
             final as (
                 select channel,
-                       max(day) as latest_complete_day,
+                       strftime(max(day), '%Y-%m-%d') as latest_complete_day,
                        sum(n_events) filter (where is_latest) as n_events_latest_day,
                        median(n_events) filter (where not is_latest) as trailing_median,
                        sum(n_events) filter (where is_latest) / nullif(median(n_events) filter (where not is_latest), 0)

@@ -10,7 +10,7 @@ T = "staging.stg_touchpoints"
 
 GATES = [
     gate(T, "event_id_unique_not_null", "event_id is the grain: never NULL, never twice.",
-         "select event_id from staging.stg_touchpoints",
+         "select event_id, occurred_at, channel, event_type, source_topic, source_offset from staging.stg_touchpoints",
          key("event_id")),
 
     gate(T, "required_fields_present", "Every event has occurred_at, channel and event_type.",

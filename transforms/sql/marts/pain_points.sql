@@ -2,15 +2,17 @@
 -- come out unhappy, ranked within each pain type (rank 1 = the worst). Steps are event types with
 -- consecutive repeats collapsed, as in marts.step_transitions. Pain types:
 --   drop_off_step: journeys that ended at from_step without converting. Only journeys that are
---     over count (no touchpoint within journey_gap_days of as_of). base = those journeys that
+--     over count (no touchpoint within journey_gap_days of as_of, or an exit as the last step:
+--     the same rule as the end nodes of marts.step_transitions). base = those journeys that
 --     reached the step, so rate is the step's exit rate; share = n / all dropped journeys.
 --   drop_off_transition: the same for the journey's last transition from_step > to_step
 --     ('(start)' when the journey had one step); base = ended journeys making the transition.
 --   slow_transition: from_step > to_step ranked by median_seconds (time spent at from_step before
---     moving on), over all journeys; only transitions seen at least pain_points_min_n times are ranked.
+--     moving on), over all journeys; only transitions seen at least pain_points_min_n times are
+--     ranked. base = all moves out of from_step, so rate is how often the step leads to to_step.
 --   low_csat (CSAT 1-2), high_effort (CES 5-7), detractor (NPS 0-6): the touchpoints (event type
---     and channel) survey answers rate, see marts.survey_responses; base = answers with that
---     score rating the touchpoint, so rate is e.g. the touchpoint's share of low CSAT.
+--     and channel) survey answers rate, see marts.survey_responses; base = the touchpoint's answers
+--     on that score (CSAT, CES or NPS answers), so rate is e.g. its share of CSAT answers at 1-2.
 --   churn_exit: the touchpoint (event type and channel) just before an exit step (stage_kind exit:
 --     unsubscribe, subscription_cancelled), to_step = the exit; base = all touchpoints of that
 --     event type and channel in journeys, so rate is how often it is followed by that exit.
@@ -40,7 +42,8 @@ journey_ends as (
     select
         journey_id,
         case
-            when max(occurred_at) >= $as_of - $journey_gap_days * interval 1 day then '(ongoing)'
+            when max(occurred_at) >= $as_of - $journey_gap_days * interval 1 day
+                and arg_max(stage_kind, step_number) <> 'exit' then '(ongoing)'
             when bool_or(is_conversion) then '(end)'
             else '(drop)'
         end as end_node
@@ -110,7 +113,7 @@ slow_transition as (
         from_step,
         to_step,
         count(*) as n,
-        count(*) as base,
+        sum(count(*)) over (partition by from_step) as base,
         median(seconds) as median_seconds
     from transitions
     where from_step <> '(start)'

@@ -5,8 +5,9 @@
 -- the time spent at the source. Every journey starts at '(start)' and leaves its last step for one
 -- end node: '(end)' when it converted and is over, '(drop)' when it is over without converting,
 -- '(ongoing)' while its last touchpoint is within journey_gap_days of as_of (a later touchpoint
--- would still join it). Links between the same steps in both directions (page_view > product_view
--- > page_view) are kept: plotly draws them as circular links.
+-- would still join it) and is not an exit (unsubscribe, cancellation: the customer left). Links
+-- in both directions between two steps (page_view > product_view > page_view) are kept: plotly
+-- draws them as circular links.
 -- columns:
 --   source: step the journeys left: an event type or '(start)'
 --   target: step they entered: an event type, '(end)', '(drop)' or '(ongoing)'
@@ -16,7 +17,7 @@
 --   median_seconds: median seconds spent at source before moving to target; NULL from '(start)' and into end nodes
 --   avg_seconds: mean of the same
 with journey_steps as (
-    select journey_id, step_number, occurred_at, event_type, is_conversion
+    select journey_id, step_number, occurred_at, event_type, stage_kind, is_conversion
     from marts.journey_steps
     where occurred_at <= $as_of
 ),
@@ -25,7 +26,8 @@ journey_ends as (
     select
         journey_id,
         case
-            when max(occurred_at) >= $as_of - $journey_gap_days * interval 1 day then '(ongoing)'
+            when max(occurred_at) >= $as_of - $journey_gap_days * interval 1 day
+                and arg_max(stage_kind, step_number) <> 'exit' then '(ongoing)'
             when bool_or(is_conversion) then '(end)'
             else '(drop)'
         end as end_node

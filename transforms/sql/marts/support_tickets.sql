@@ -12,7 +12,7 @@
 --   person_id: the stitched person; NULL when no identifier links one (never a repeat contact then)
 --   channel: channel of the opening touchpoint (call_center, chat, ...)
 --   issue_category: what the ticket is about (first category on its touchpoints); '(none)' when never given
---   persona: persona on the ticket's touchpoints (b2b, b2c)
+--   persona: the person's persona (marts.persons), else the one on the ticket's touchpoints (b2b, b2c)
 --   order_id: order the ticket is about, if any
 --   opened_at: when the ticket was opened, UTC
 --   opened_month: first day of the month of opened_at
@@ -43,6 +43,10 @@ with touchpoints as (
            nps_score, csat_score, ces_score
     from intermediate.int_touchpoints_stitched
     where ticket_id is not null and occurred_at <= $as_of
+),
+
+persons as (
+    select person_id, persona from marts.persons
 ),
 
 ticket_events as (
@@ -97,7 +101,7 @@ tickets as (
         coalesce(openings.person_id, ticket_facts.any_person_id) as person_id,
         openings.channel,
         coalesce(ticket_facts.issue_category, '(none)') as issue_category,
-        ticket_facts.persona,
+        coalesce(persons.persona, ticket_facts.persona) as persona,
         ticket_facts.order_id,
         openings.opened_at,
         first_responses.first_response_at,
@@ -112,6 +116,7 @@ tickets as (
     from openings
     inner join ticket_facts using (ticket_id)
     left join first_responses using (ticket_id)
+    left join persons on persons.person_id = coalesce(openings.person_id, ticket_facts.any_person_id)
 ),
 
 with_previous as (

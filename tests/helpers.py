@@ -1,0 +1,134 @@
+"""Tiny warehouses for tests: a real DuckDB file, a few raw touchpoints, the journey model built.
+
+    con = warehouse(tmp_path)
+    events(con, ["web page_view", "web add_to_cart", "web purchase 20"])
+    build(con)
+    rows(con, "select journey_type from marts.journeys")
+
+A row is a string "channel event_type [revenue]" or a dict of raw.touchpoints columns. Unless a
+row says otherwise it belongs to customer c1, happens an hour after the row before it (from
+2024-03-01 09:00), is received and ingested when it happens, and has a fresh event_id (e1, e2, ...
+numbered across calls, so later calls add events rather than repeat them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from journeys import warehouse as gateway
+from journeys.schemas.contract import IDENTIFIERS
+from journeys.settings import Settings
+from journeys.transforms.journey_model import MODELS, build_journey_model
+from journeys.transforms.runner import SQL_DIR
+
+START = dt.datetime(2024, 3, 1, 9, 0)
+HOUR = dt.timedelta(hours=1)
+
+_COLUMNS = {
+    "event_id": pa.string(), "occurred_at": pa.timestamp("us"), "received_at": pa.timestamp("us"),
+    "channel": pa.string(), "event_type": pa.string(), "customer_id": pa.string(), "anonymous_id": pa.string(),
+    "email_hash": pa.string(), "phone_hash": pa.string(), "loyalty_id": pa.string(), "session_id": pa.string(),
+    "order_id": pa.string(), "revenue": pa.float64(), "currency": pa.string(), "campaign": pa.string(),
+    "source": pa.string(), "medium": pa.string(), "product_id": pa.string(), "ticket_id": pa.string(),
+    "nps_score": pa.int32(), "csat_score": pa.int32(), "ces_score": pa.int32(), "source_topic": pa.string(),
+    "source_partition": pa.int32(), "source_offset": pa.int64(), "ingested_at": pa.timestamp("us"),
+    "load_id": pa.string(), "property_keys": pa.list_(pa.string()), "property_values": pa.list_(pa.string()),
+}
+
+
+def settings(**overrides) -> Settings:
+    """Settings from the defaults and the overrides only: no config file, no environment."""
+    return Settings(**overrides)
+
+
+def warehouse(tmp_path: Path, name: str = "warehouse.duckdb") -> duckdb.DuckDBPyConnection:
+    """A connection to a fresh DuckDB file under tmp_path, configured like the real writer's."""
+    return gateway.configure(duckdb.connect(str(tmp_path / name)), settings())
+
+
+def _time(value) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
+def _row(spec, number: int, previous_at: dt.datetime | None, every: dt.timedelta) -> dict:
+    if isinstance(spec, str):
+        words = spec.split()
+        if len(words) not in (2, 3):
+            raise ValueError(f"expected 'channel event_type [revenue]', got {spec!r}")
+        spec = {"channel": words[0], "event_type": words[1], **({"revenue": float(words[2])} if len(words) == 3 else {})}
+    row = dict(spec)
+    properties = row.pop("properties", None) or {}
+    if not any(name in row for name in IDENTIFIERS):
+        row["customer_id"] = "c1"
+    row.setdefault("event_id", f"e{number}")
+    row["occurred_at"] = _time(row.get("occurred_at")) or (START if previous_at is None else previous_at + every)
+    row.setdefault("channel", "web")
+    row.setdefault("event_type", "page_view")
+    row["received_at"] = _time(row.get("received_at", row["occurred_at"]))
+    row["ingested_at"] = _time(row.get("ingested_at")) or row["received_at"] or row["occurred_at"]
+    row.setdefault("source_topic", f"touchpoints.{row['channel']}")
+    row.setdefault("source_partition", 0)
+    row.setdefault("source_offset", number)
+    row.setdefault("load_id", "test")
+    row["property_keys"] = list(properties)
+    row["property_values"] = [str(v) for v in properties.values()]
+    unknown = set(row) - set(_COLUMNS)
+    if unknown:
+        raise ValueError(f"not raw.touchpoints columns: {sorted(unknown)}")
+    return row
+
+
+def events(con: duckdb.DuckDBPyConnection, specs, *, every: dt.timedelta = HOUR) -> list[str]:
+    """Append touchpoints to raw.touchpoints (creating the raw tables first); returns their event_ids."""
+    con.execute((SQL_DIR / "raw" / "create_raw_tables.sql").read_text())
+    already = con.execute("select count(*) from raw.touchpoints").fetchall()[0][0]
+    previous = con.execute("select max(occurred_at) from raw.touchpoints").fetchall()[0][0]
+    rows = []
+    for number, spec in enumerate(specs, start=already + 1):
+        rows.append(_row(spec, number, previous, every))
+        previous = rows[-1]["occurred_at"]
+    table = pa.table({name: pa.array([r.get(name) for r in rows], type) for name, type in _COLUMNS.items()})
+    con.register("_test_events", table)
+    try:
+        con.execute(
+            """
+            insert into raw.touchpoints by name
+            select * exclude (property_keys, property_values), map(property_keys, property_values) as properties
+            from _test_events
+            """
+        )
+    finally:
+        con.unregister("_test_events")
+    return [r["event_id"] for r in rows]
+
+
+def build(con: duckdb.DuckDBPyConnection, **overrides) -> dict[str, int]:
+    """Build every journey-model table from raw.touchpoints; overrides are Settings fields."""
+    return build_journey_model(con, settings(**overrides))
+
+
+def build_with(con: duckdb.DuckDBPyConnection, custom: Settings) -> dict[str, int]:
+    return build_journey_model(con, custom)
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
+    """Query results as dicts, column name to value."""
+    result = con.execute(sql, params or [])
+    names = [d[0] for d in result.description]
+    return [dict(zip(names, values)) for values in result.fetchall()]
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> dict:
+    found = rows(con, sql, params)
+    assert len(found) == 1, f"expected one row, got {len(found)}: {found}"
+    return found[0]
+
+
+def journey_tables() -> list[str]:
+    return [model.qualified for model in MODELS]

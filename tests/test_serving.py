@@ -1,0 +1,158 @@
+"""Serving: analysts read the published copy (DuckDB file or Parquet) at any time, never a half-built
+state; `journeys query` refuses writes; `journeys tables` documents every published table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import duckdb
+import pytest
+
+from journeys import warehouse
+from journeys.cli import main as journeys_main
+from journeys.cli import report_cmds
+from journeys.settings import load_settings
+
+
+def tables_cli(*argv: str) -> int:
+    """`journeys tables ...` through report_cmds' own registration."""
+    parser = argparse.ArgumentParser(prog="journeys")
+    report_cmds.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+def write_build(settings, build_id: int, rows_per_build: int = 2000) -> None:
+    """A 'build' whose two marts are consistent only together: build k has k*rows rows, all tagged k."""
+    with warehouse.writer(settings) as con:
+        con.execute("create schema if not exists marts")
+        for table in ("probe_a", "probe_b"):
+            con.execute(f"""create or replace table marts.{table} as
+                            select {build_id} as build_id, i, repeat('x', 50) as padding
+                            from range({build_id * rows_per_build}) t(i)""")
+        con.execute(f"comment on table marts.probe_a is 'One row per probe row of build {build_id}'")
+
+
+READER = textwrap.dedent("""
+    import json, os, sys, time
+    import duckdb
+    published, parquet_link, stop_file, rows_per_build = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    stats = {"duckdb_reads": 0, "parquet_reads": 0, "errors": [], "max_open_query_s": 0.0, "builds_seen": []}
+    def check(kind, counts, ids):
+        if len(set(ids)) != 1 or any(n != ids[0] * rows_per_build for n in counts):
+            stats["errors"].append(f"{kind}: inconsistent build: counts {counts}, build ids {ids}")
+        elif ids[0] not in stats["builds_seen"]:
+            stats["builds_seen"].append(ids[0])
+    while not os.path.exists(stop_file):
+        started = time.monotonic()
+        try:
+            con = duckdb.connect(published, read_only=True)
+            rows = [con.execute(f"select count(*), min(build_id), max(build_id) from marts.{t}").fetchone()
+                    for t in ("probe_a", "probe_b")]
+            con.close()
+            stats["max_open_query_s"] = max(stats["max_open_query_s"], time.monotonic() - started)
+            check("duckdb", [r[0] for r in rows], [r[1] for r in rows] + [r[2] for r in rows])
+            stats["duckdb_reads"] += 1
+            folder = os.path.realpath(parquet_link)  # resolve once: one consistent set of files
+            manifest = json.load(open(os.path.join(folder, "_manifest.json")))
+            rows = [duckdb.execute(f"select count(*), min(build_id), max(build_id) from '{folder}/{t}.parquet'").fetchone()
+                    for t in ("probe_a", "probe_b")]
+            check("parquet", [r[0] for r in rows] + [manifest["tables"][t]["rows"] for t in ("probe_a", "probe_b")],
+                  [r[1] for r in rows] + [r[2] for r in rows])
+            stats["parquet_reads"] += 1
+        except Exception as exc:
+            stats["errors"].append(f"{type(exc).__name__}: {exc}")
+    print(json.dumps(stats))
+""")
+
+
+def test_readers_never_wait_and_never_see_a_half_built_state(tmp_path):
+    """A second process reads the published DuckDB file and Parquet set continuously while builds
+    publish over and over: no error, no lock wait, and every read sees exactly one whole build."""
+    settings = load_settings(home=tmp_path / "home")
+    rows_per_build = 2000
+    write_build(settings, 1, rows_per_build)
+    warehouse.publish(settings)
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.published_path),
+                               str(warehouse.parquet_link(settings)), str(stop), str(rows_per_build)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        for build_id in range(2, 14):
+            write_build(settings, build_id, rows_per_build)  # the writer holds the working file meanwhile
+            warehouse.publish(settings)
+        time.sleep(0.3)
+    finally:
+        stop.touch()
+        out, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0, err
+    stats = json.loads(out)
+    assert stats["errors"] == []
+    assert stats["duckdb_reads"] >= 20 and stats["parquet_reads"] >= 20
+    assert len(stats["builds_seen"]) >= 3, stats["builds_seen"]  # it really read across publishes
+    assert stats["max_open_query_s"] < 2.0  # never queued behind the writer
+
+
+def test_publish_exports_every_mart_to_parquet_atomically(tmp_path):
+    """published/parquet is a symlink to a complete folder: one file per marts table and a manifest;
+    old folders are pruned to the previous two."""
+    settings = load_settings(home=tmp_path / "home")
+    for build_id in (1, 2, 3, 4):
+        write_build(settings, build_id, 10)
+        warehouse.publish(settings)
+    link = warehouse.parquet_link(settings)
+    assert link.is_symlink()
+    assert sorted(p.name for p in link.iterdir()) == ["_manifest.json", "probe_a.parquet", "probe_b.parquet"]
+    manifest = json.loads((link / "_manifest.json").read_text())
+    assert manifest["tables"]["probe_a"] == {"file": "probe_a.parquet", "rows": 40,
+                                             "description": "One row per probe row of build 4"}
+    assert duckdb.execute(f"select max(build_id) from '{link}/probe_b.parquet'").fetchone()[0] == 4
+    assert len(list((settings.published_dir / "parquet-builds").iterdir())) == 3
+
+
+@pytest.mark.parametrize("sql", [
+    "create table marts.mine as select 1",
+    "insert into marts.probe_a select * from marts.probe_a",
+    "select 1; drop table marts.probe_a",
+    "copy (select 1) to 'leak.csv'",
+    "attach 'other.duckdb' as other",
+])
+def test_query_refuses_writes(tmp_path, monkeypatch, capsys, sql):
+    """`journeys query` runs read-only statements only, and says why it refused."""
+    settings = load_settings(home=tmp_path / "home")
+    write_build(settings, 1, 10)
+    warehouse.publish(settings)
+    monkeypatch.setenv("JOURNEYS_HOME", str(settings.home))
+    monkeypatch.chdir(tmp_path)
+    assert journeys_main(["query", sql]) == 2
+    err = capsys.readouterr().err
+    assert "refused" in err and "read-only" in err
+    assert not (tmp_path / "leak.csv").exists()
+    assert journeys_main(["query", "select count(*) as n from marts.probe_a", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.split() == ["n", "10"]
+
+
+def test_tables_lists_grain_and_column_descriptions(tmp_path, monkeypatch, capsys):
+    """`journeys tables` shows each published table's grain (table comment) and column comments."""
+    from tests.sample_warehouse import build_sample_warehouse
+
+    settings = build_sample_warehouse(tmp_path / "home", customers=40, days=20)
+    monkeypatch.setenv("JOURNEYS_HOME", str(settings.home))
+    assert tables_cli("tables", "--schema", "marts") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("marts.")
+    assert "marts.journeys  (" in out and "One row per journey" in out
+    assert "journey_type" in out and "linear, branching, cyclical or complex" in out
+    assert "raw.touchpoints" not in out
+    assert tables_cli("tables", "--format", "json") == 0
+    tables = {t["qualified"]: t for t in json.loads(capsys.readouterr().out)}
+    assert {"raw.touchpoints", "staging.stg_touchpoints", "marts.journeys", "marts.attribution"} <= set(tables)
+    undocumented = [name for name, t in tables.items() if name.startswith("marts.") and not t["description"]]
+    assert undocumented == []
