@@ -173,7 +173,8 @@ def journey_types_over_time(con):
         part = df[df["journey_type"] == journey_type]
         fig.add_trace(go.Bar(x=part["period"], y=part["n_journeys"], name=journey_type, marker=dict(color=color),
                              hovertemplate=f"{grain} of %{{x|%Y-%m-%d}}: %{{y:,}} {journey_type}<extra></extra>"))
-    fig.update_layout(barmode="stack", xaxis_title=f"{grain} the journey started", yaxis_title="journeys")
+    fig.update_layout(barmode="stack", xaxis_title=f"{grain} the journey started", yaxis_title="journeys",
+                      legend_traceorder="normal")
     return _layout(fig)
 
 
@@ -340,6 +341,13 @@ def _kpis(con) -> list[tuple[str, str]]:
     return kpis
 
 
+def _stage_model(con) -> str | None:
+    if not warehouse.table_exists(con, "marts.stage_model"):
+        return None
+    row = con.execute("select any_value(stage_model) from marts.stage_model").fetchone()
+    return row[0] if row else None
+
+
 def _period(con) -> str:
     if not warehouse.table_exists(con, "marts.journeys"):
         return ""
@@ -383,12 +391,12 @@ def build_report(settings: Settings, out: Path, progress: bool = False) -> list[
     con = warehouse.reader(settings)
     try:
         sections = render_sections(con, progress)
-        kpis, period = _kpis(con), _period(con)
+        kpis, period, stage_model = _kpis(con), _period(con), _stage_model(con)
     finally:
         con.close()
     published = dt.datetime.fromtimestamp(settings.published_path.stat().st_mtime, dt.UTC)
     subtitle = " · ".join(p for p in (f"data {period}" if period else "", f"published {published:%Y-%m-%d %H:%M} UTC",
-                                      f"{settings.stage_model} stage model") if p)
+                                      f"{stage_model} stage model" if stage_model else "") if p)
     page = template().substitute(
         title="Customer journeys report",
         subtitle=html.escape(subtitle),

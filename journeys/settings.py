@@ -68,6 +68,35 @@ class Settings:
     lag_sensor_threshold: int = 10_000
     """Consumer lag (messages) above which the Dagster sensor starts an ingest run."""
 
+    new_customer_days: int = 30
+    """A customer acquired (first conversion) less than this many days before as_of is `new`; one back
+    from churn less than this many days ago is `resurrected`."""
+
+    dormant_after_churn_days: int = 90
+    """A churned customer whose churn began more than this many days before as_of is `dormant` (lost
+    long ago) rather than `churned` (a recent loss: the win-back list)."""
+
+    passive_event_types: tuple[str, ...] = ("ad_impression", "email_sent", "renewal_notice", "delivery")
+    """Event types sent to a customer rather than done by them; they do not count as activity for churn."""
+
+    clv_time_unit: str = "week"
+    """Time unit of the BG/NBD fit ('day' or 'week'); its rates are per this unit."""
+
+    clv_min_repeat_customers: int = 30
+    """With fewer repeat buyers, predicted CLV falls back to historical value."""
+
+    survey_attribution_window_days: int = 7
+    """A survey response with no ticket or order rates the person's latest touchpoint within this many days before it."""
+
+    repeat_contact_window_days: int = 7
+    """A ticket opened within this many days after the person's previous ticket's last touchpoint is a repeat contact."""
+
+    pain_points_min_n: int = 5
+    """Slow transitions seen fewer times than this are listed but not ranked."""
+
+    path_variant_max_steps: int = 25
+    """Paths longer than this many collapsed steps are cut and end in ' > ...'."""
+
     ticket_first_response_target_s: int = 4 * 3600
     """Support SLA: first response target per ticket."""
 
@@ -163,6 +192,8 @@ def _coerce(name: str, value):
         return Path(value) if value is not None else None
     if name == "identifier_placeholders":
         return tuple(str(v).strip().lower() for v in value)
+    if name == "passive_event_types":
+        return tuple(str(v).strip() for v in value)
     if name == "identifier_person_limits":
         return {str(k): int(v) for k, v in value.items()}
     return value

@@ -23,8 +23,9 @@ Order modes (`order`):
   1..k all happened within one window, in any order; its time is when the last of them happened.
 
 Window (`window`, e.g. "7d", "12h", "30m", "90s", "2w", or seconds): every step of an attempt
-must happen at most this long after the attempt's first event (step 1 in `ordered` and `strict`,
-the earliest of the matched events in `any`). Steps outside the window do not count.
+must happen at most this long after the attempt's first event (step 1 in `ordered` and `strict`;
+in `any`, the event of whichever step came first). Steps outside the window do not count, and
+times from the start are measured from that same first event.
 
 Exclusion (`exclude`, event types): when an excluded event happens after an attempt's first
 event and before step k, the attempt stops before step k: the person still counts at the

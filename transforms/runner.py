@@ -100,7 +100,8 @@ def replace_table(con: duckdb.DuckDBPyConnection, qualified: str, select_sql: st
     except BaseException:
         con.execute("rollback")
         raise
-    return con.execute(f"select count(*) from {qualified}").fetchone()[0]
+    # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open and refuses register() after it.
+    return con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
 
 
 def run_model(con: duckdb.DuckDBPyConnection, qualified: str, params: dict | None = None) -> int:

@@ -256,7 +256,7 @@ def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def unmapped_share(con: duckdb.DuckDBPyConnection) -> float:
     """Share of stitched touchpoints whose event type the active model does not map (0 when empty)."""
     con.complete()
-    share = con.sql(
+    share = con.execute(
         f"select avg((stage_kind = '{UNMAPPED}')::double) from intermediate.int_touchpoints_stitched"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return float(share or 0.0)

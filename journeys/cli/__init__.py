@@ -6,9 +6,9 @@ import argparse
 import logging
 import sys
 
-from journeys.cli import backbone, demo_cmds, warehouse_cmds
+from journeys.cli import backbone, demo_cmds, metrics_cmds, report_cmds, warehouse_cmds
 
-COMMAND_MODULES = [backbone, warehouse_cmds, demo_cmds]
+COMMAND_MODULES = [backbone, warehouse_cmds, metrics_cmds, report_cmds, demo_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,8 +10,8 @@
 -- first_channel (first touch: channel of the journey's first touchpoint), last_touch_channel
 -- (channel of the last touchpoint before the first conversion, the conversion's own when it came
 -- first; for a journey that did not convert, its last touchpoint), journey_type, cohort_month
--- (month of the person's first touchpoint, 'YYYY-MM') and persona (b2b, b2c); NULL values show
--- as '(none)'.
+-- (month of the person's first touchpoint, 'YYYY-MM') and persona (b2b, b2c), journey_type and
+-- persona as marts.journeys has them; NULL values show as '(none)'.
 -- columns:
 --   period_grain: all, day, week or month
 --   period_start: first day of the period (a Monday for weeks); NULL for period_grain all

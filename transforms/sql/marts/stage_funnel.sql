@@ -8,8 +8,9 @@
 -- overall (value 'all'), first_channel (channel of the journey's first touchpoint), journey_type,
 -- cohort_month (month of the person's first touchpoint, 'YYYY-MM': the cohort a person entered the
 -- funnel in; customer marts use the month of the first conversion instead) and persona (b2b, b2c);
--- a NULL value shows as '(none)'. Every stage appears for every breakdown value, with zero counts
--- when no journey of the slice reached it, so each slice reads as a complete funnel.
+-- journey_type and persona as marts.journeys has them, a NULL value shown as '(none)'. Every stage
+-- appears for every breakdown value, with zero counts when no journey of the slice reached it, so
+-- each slice reads as a complete funnel.
 -- columns:
 --   breakdown: overall, first_channel, journey_type, cohort_month or persona
 --   breakdown_value: value of the breakdown ('all' for overall, 'YYYY-MM' for cohort_month, '(none)' for NULL)
