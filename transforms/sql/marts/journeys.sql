@@ -41,7 +41,18 @@ persons as (
 ),
 
 stages as (
-    select list(stage order by stage_rank) as stage_names from intermediate.int_stages
+    select list(stage order by stage_rank) as stage_names, count(*) as n_stages from intermediate.int_stages
+),
+
+-- Detours are rare: listing them from their own rows is cheaper than a list state for every journey.
+detours_in_order as (
+    select
+        journey_id,
+        list(event_type || case when stage_kind = 'detour' then '' else ' (revisit)' end order by step_number)
+            as detours
+    from journey_steps
+    where is_first_detour
+    group by journey_id
 ),
 
 aggregated as (
@@ -55,7 +66,7 @@ aggregated as (
         list(channel order by step_number) filter (where is_first_channel_use) as channels,
         arg_min(channel, step_number) as first_channel,
         arg_max(channel, step_number) as last_channel,
-        list_sort(list_distinct(list(stage_rank))) as stage_ranks_reached,
+        bit_or(1::ubigint << stage_rank) as stage_ranks_reached_mask,
         max(stage_rank) as highest_stage_rank,
         bool_or(is_conversion) as is_converted,
         min(occurred_at) filter (where is_conversion) as first_converted_at,
@@ -68,9 +79,7 @@ aggregated as (
         max(cycle_number) as n_cycles,
         count(*) filter (where stage_kind = 'unmapped') as n_unmapped_touchpoints,
         arg_min(stage, step_number) filter (where is_return) as first_return_to_stage,
-        arg_min(previous_highest_stage_rank, step_number) filter (where is_return) as first_return_from_rank,
-        coalesce(list(event_type || case when stage_kind = 'detour' then '' else ' (revisit)' end order by step_number)
-            filter (where is_first_detour), []) as detours
+        arg_min(previous_highest_stage_rank, step_number) filter (where is_return) as first_return_from_rank
     from journey_steps
     group by journey_id
 ),
@@ -78,6 +87,9 @@ aggregated as (
 classified as (
     select
         aggregated.*,
+        coalesce(detours_in_order.detours, []) as detours,
+        list_filter(range(1, stages.n_stages + 1),
+                    lambda r: coalesce((aggregated.stage_ranks_reached_mask >> r) & 1 = 1, false)) as stage_ranks_reached,
         stages.stage_names,
         n_returns >= $journey_complex_min_returns as is_complex_by_returns,
         n_channels >= $journey_complex_min_channels as is_complex_by_channels,
@@ -88,6 +100,7 @@ classified as (
             else 'linear'
         end as journey_type
     from aggregated
+    left join detours_in_order on detours_in_order.journey_id = aggregated.journey_id
     cross join stages
 ),
 
