@@ -39,6 +39,8 @@ def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: 
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
         tags={"journeys/trigger": "journeys build"},
+        # Step-by-step engine events are for the Dagster UI; the summary below is for the terminal.
+        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
     )
     build = BuildResult(success=result.success)
     for event in result.get_asset_materialization_events():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -35,6 +36,7 @@ def run_demo(settings: Settings, customers: int, days: int, seed: int, echo: Cal
     from journeys.pipelines.ingest import Ingester
     from journeys.pipelines.producer import TouchpointProducer
     from journeys.pipelines.topics import ensure_topics
+    from journeys.report import build_report
     from journeys.summary import print_summary
 
     reset_demo_home(settings)
@@ -50,5 +52,11 @@ def run_demo(settings: Settings, customers: int, days: int, seed: int, echo: Cal
         echo("ingest: " + report.line())
     echo("build:")
     build = build_warehouse(settings, echo=echo)
+    if not build.success:
+        return 1
     print_summary(settings, echo=echo)
-    return 0 if build.success else 1
+    out = Path("report.html").resolve()
+    build_report(settings, out, progress=True)
+    echo(f"\nReport: {out}")
+    echo(f"Query the warehouse: journeys query \"select journey_type, count(*) from marts.journeys group by 1\"")
+    return 0
