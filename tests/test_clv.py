@@ -7,20 +7,26 @@ Fader & Hardie 2013), or come from simulations written here independently of the
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import integrate
+from scipy.special import betaln, gammaln
 
 from journeys.transforms import clv_bg_nbd as bg_nbd
 from journeys.transforms import clv_gamma_gamma as gamma_gamma
-from journeys.transforms.clv import discounted_value, predict_clv
+from journeys.transforms.clv import clv_segments, discounted_value, predict_clv, predict_clv_by_segment
 from journeys.transforms.clv_summary import rfm_summary
 
 CDNOW = bg_nbd.BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
 """BG/NBD on the CDNOW sample, in weeks, as printed in Fader, Hardie & Lee (2005)."""
 CDNOW_SPEND = gamma_gamma.GammaGammaParams(p=6.25, q=3.74, gamma=15.44)
 """Gamma-Gamma on the CDNOW sample (Fader & Hardie 2013)."""
+SIMULATED_B2C = bg_nbd.BgNbdParams(r=0.3265680265639752, alpha=7.363014314412158, a=1919376.7107532958, b=4771887.948763008)
+"""BG/NBD as fitted on the b2c purchases of simulate(4000, 365, 7), in weeks: every prediction at these
+values was NaN (Euler's form of the hypergeometric term overflowed), so the demo only ever fell back."""
 
 
 def purchases(*rows: str) -> pd.DataFrame:
@@ -100,6 +106,14 @@ def test_days_are_utc_calendar_days():
     assert row(summary, "dave")[["n_purchase_days", "T"]].tolist() == [1, 0.0]
 
 
+def test_blank_customer_ids_are_not_customers():
+    """An empty or blank customer_id is a placeholder for none: dropped like NULL, not pooled into one heavy buyer."""
+    shop = pd.concat([SHOP, purchases("x 2024-01-02T10:00 9", "x 2024-01-09T10:00 9")]).assign(
+        customer_id=lambda f: f["customer_id"].replace({"x": ""}))
+    shop = pd.concat([shop, shop.tail(2).assign(customer_id="  "), shop.tail(1).assign(customer_id=7)])
+    assert sorted(map(str, rfm_summary(shop, AS_OF)["customer_id"])) == ["7", "alice", "bob", "carol"]
+
+
 # --- BG/NBD -------------------------------------------------------------------------------
 
 
@@ -125,6 +139,76 @@ def test_bg_nbd_log_likelihood_matches_the_paper_formula(x, t_x, T):
 def test_conditional_expectation_reproduces_the_paper_example():
     """FHL 2005: a CDNOW customer with x=2, t_x=30.43, T=38.86 is expected to buy 1.226 times in the next 39 weeks."""
     assert bg_nbd.expected_transactions(CDNOW, 39, 2, 30.43, 38.86) == pytest.approx(1.226, abs=5e-4)
+
+
+def test_predictions_are_finite_at_the_simulators_b2c_fit():
+    """At a and b in the millions, Beta(a, b) is a point mass at p = a / (a + b): while alive the customer
+    buys at rate ~ Gamma(r + x, alpha + T) and stops after each purchase with probability p, so
+    E[Y(t)] = P(alive) (1 - ((alpha + T) / (alpha + T + p t))^(r + x)) / p, no hypergeometric function needed.
+    (x, t_x, T) are customers whose predictions were NaN before, plus a heavy buyer; t is 1 and 12 months."""
+    p = SIMULATED_B2C.a / (SIMULATED_B2C.a + SIMULATED_B2C.b)
+    r, alpha = SIMULATED_B2C.r, SIMULATED_B2C.alpha
+    x, t_x = np.array([0.0, 0.0, 5.0, 1.0, 9.0, 40.0]), np.array([0, 0, 36, 3.5, 45, 50.0])
+    T = np.array([50.1, 6.4, 38, 40.3, 52, 52.0])
+    t = np.array([365 / 12 / 7, 365 / 7])[:, None]
+    alive = bg_nbd.probability_alive(SIMULATED_B2C, x, t_x, T)
+    by_hand = alive * (1 - ((alpha + T) / (alpha + T + p * t)) ** (r + x)) / p
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        expected = bg_nbd.expected_transactions(SIMULATED_B2C, t, x, t_x, T)
+    assert expected == pytest.approx(by_hand, rel=1e-5)
+
+
+def integrated_expectation(p: bg_nbd.BgNbdParams, x: float, T: float, t: float) -> float:
+    """E[Y(t) | alive at T, x] from the model's definition, by numerical integration over the dropout
+    probability q ~ Beta(a, b + x) (the rate, Gamma(r + x, alpha + T), integrated out by hand):
+    E = integral of (1 - ((alpha + T) / (alpha + T + q t))^(r + x)) / q against the Beta density."""
+    b, s, scale = p.b + x, p.r + x, t / (p.alpha + T)
+    mean, sd = p.a / (p.a + b), math.sqrt(p.a * b / ((p.a + b) ** 2 * (p.a + b + 1)))
+    lo, hi = max(0.0, mean - 50 * sd), min(1.0, mean + 50 * sd)
+    # A density that is infinite at an end (a < 1 at 0, b + x < 1 at 1) goes to quad as its algebraic weight.
+    at_0, at_1 = (p.a - 1 if lo == 0 and p.a < 1 else 0.0), (b - 1 if hi == 1 and b < 1 else 0.0)
+
+    def rest(q):
+        log_density = -betaln(p.a, b)
+        log_density += (p.a - 1 - at_0) * math.log(q) if p.a - 1 - at_0 else 0.0
+        log_density += (b - 1 - at_1) * math.log1p(-q) if b - 1 - at_1 else 0.0
+        per_q = -math.expm1(-s * math.log1p(q * scale)) / q if q > 0 else s * scale
+        return per_q * math.exp(log_density)
+
+    options = {"epsabs": 0, "epsrel": 1e-12, "limit": 400}
+    if at_0 or at_1:
+        return integrate.quad(rest, lo, hi, weight="alg", wvar=(at_0, at_1), **options)[0]
+    return integrate.quad(rest, lo, hi, points=[mean], **options)[0]
+
+
+@pytest.mark.parametrize(("params", "x", "T", "t"), [
+    (CDNOW, 2, 38.86, 39.0),  # a < 1
+    (CDNOW, 300, 60.0, 52.0),  # a heavy buyer: the paper's form of 2F1 overflows
+    (bg_nbd.BgNbdParams(0.5, 3.0, 0.3, 0.5), 0, 0.0, 52.0),  # a + b + x - 1 < 0: hyp2f1's c is negative
+    (bg_nbd.BgNbdParams(0.3, 7.0, 1.0, 3.0), 2, 10.0, 26.0),  # a = 1: (a+b+x-1)/(a-1) is 0/0
+    (bg_nbd.BgNbdParams(0.3, 7.0, 400.0, 1000.0), 5, 0.0, 52.0),  # large a: Euler's form overflows
+    (bg_nbd.BgNbdParams(0.358, 0.119, 0.847, 74202.0), 0, 0.0, 52.0),  # large a + b, z near 1: both forms NaN
+    (SIMULATED_B2C, 5, 38.0, 52.0),
+])
+def test_expected_while_alive_matches_integrating_the_model(params, x, T, t):
+    """Wherever hyp2f1 breaks down, the result still equals the model integrated numerically."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = bg_nbd.expected_while_alive(params, t, x, T)
+    assert value == pytest.approx(integrated_expectation(params, x, T, t), rel=1e-6)
+
+
+def test_log_likelihood_stays_exact_when_a_and_b_are_huge():
+    """At a + b = 1e10 the model is BG/NBD with one dropout probability p = a / (a + b) for everyone:
+    log L = log[Gamma(r+x) alpha^r / Gamma(r)] + x log(1-p) + log[(alpha+T)^-(r+x) + [x>0] p/(1-p) (alpha+t_x)^-(r+x)].
+    Differences of gammaln at 1e10 would be off by ~1e-5; the likelihood must agree to 1e-8."""
+    p, r, alpha = 0.3, 0.33, 7.4
+    params = bg_nbd.BgNbdParams(r, alpha, p * 1e10, (1 - p) * 1e10)
+    x, t_x, T = np.array([0.0, 1, 3, 12]), np.array([0.0, 5, 20, 40]), np.array([30.0, 30, 40, 52])
+    by_hand = (gammaln(r + x) - gammaln(r) + r * np.log(alpha) + x * np.log(1 - p)
+               + np.log((alpha + T) ** -(r + x) + (x > 0) * p / (1 - p) * (alpha + t_x) ** -(r + x)))
+    assert bg_nbd.log_likelihood(params, x, t_x, T) == pytest.approx(by_hand, abs=1e-8)
 
 
 def simulate_bg_nbd(n: int, p: bg_nbd.BgNbdParams, T: np.ndarray, rng: np.random.Generator):
@@ -206,6 +290,25 @@ def test_bg_nbd_recovers_known_parameters(seed):
     assert fit.params.b == pytest.approx(truth.b, rel=0.30)
     mean_dropout = fit.params.a / (fit.params.a + fit.params.b)
     assert mean_dropout == pytest.approx(0.79 / (0.79 + 2.43), rel=0.08)
+
+
+def test_a_dropout_probability_common_to_everyone_is_recovered():
+    """20,000 customers who all drop out with p = 0.29 (a, b = 0.29e9, 0.71e9). The likelihood then rises
+    all the way to a + b = infinity; the fit still converges, finds p, and says a and b are not identified.
+
+    With this seed a + b runs to 1.5e8; across 8 seeds the fitted p was within 4% and r, alpha within 4%.
+    """
+    rng = np.random.default_rng(1)
+    truth = bg_nbd.BgNbdParams(r=0.33, alpha=7.4, a=0.29e9, b=0.71e9)
+    T = rng.uniform(39, 104, 20_000)
+    x, t_x = simulate_bg_nbd(20_000, truth, T, rng)
+    fit = bg_nbd.fit_bg_nbd(x, t_x, T)
+    assert fit.converged, fit.message
+    assert fit.params.a / (fit.params.a + fit.params.b) == pytest.approx(0.29, rel=0.08)
+    assert fit.params.r == pytest.approx(truth.r, rel=0.06)
+    assert fit.params.alpha == pytest.approx(truth.alpha, rel=0.10)
+    assert "common to every customer" in fit.message and "not separately identified" in fit.message
+    assert np.isfinite(bg_nbd.expected_transactions(fit.params, 52.0, x, t_x, T)).all()
 
 
 # --- Gamma-Gamma --------------------------------------------------------------------------
@@ -361,3 +464,74 @@ def test_frequency_monetary_correlation_is_reported_even_without_a_model():
         "u3 2024-01-01T10:00 5", "u3 2024-01-02T10:00 30", "u3 2024-01-03T10:00 30", "u3 2024-01-04T10:00 30",
     )
     assert predict_clv(shop, AS_OF).frequency_monetary_correlation == pytest.approx(1.0)
+
+
+def subscriptions(*customers, start: str = "2023-02-01", months: int = 11, price: float = 20.0) -> pd.DataFrame:
+    """A monthly subscription per customer: the start and then a renewal a month, all flagged contractual."""
+    at = pd.date_range(start, periods=months, freq="MS")
+    return pd.DataFrame([
+        {"customer_id": c, "occurred_at": ts, "revenue": price, "is_contractual": True} for c in customers for ts in at
+    ])
+
+
+def test_contractual_revenue_is_not_fitted_but_stays_in_historical_value():
+    """Subscription renewals are not repeat buying: the fit is the one without them, a buyer who also
+    subscribes keeps the purchase-only model inputs, and a subscriber who never bought keeps the
+    historical value: 11 monthly payments of 20 in the 365 days before 2024-01-01 (2023-02-01 .. 2023-12-01)."""
+    as_of = pd.Timestamp("2024-01-01")
+    shop = simulate_shop(3_000, seed=5, as_of=as_of).assign(is_contractual=False)
+    with_subscriptions = pd.concat([shop, subscriptions(0, "subscriber")], ignore_index=True)
+    plain, result = predict_clv(shop, as_of), predict_clv(with_subscriptions, as_of)
+    assert result.params["value"].tolist() == plain.params["value"].tolist()
+    customers = result.customers.set_index("customer_id")
+    assert customers.loc[0, "n_purchase_days"] == plain.customers.set_index("customer_id").loc[0, "n_purchase_days"]
+    assert customers.loc[0, "clv_method"] == "bg_nbd_gamma_gamma"
+    assert customers.loc["subscriber", ["clv_method", "predicted_clv_12m"]].tolist() == ["historical_fallback", 11 * 20.0]
+    assert result.status.endswith("; 1 customer with contractual revenue only keep their historical value")
+
+
+def test_segments_are_personas_when_there_are_two_or_more():
+    """b2c and b2b customers are fitted apart, one without a persona with the rest ('all'); one persona is no split."""
+    personas = pd.Series({"u1": "b2c", "u2": "b2b", "u3": None, "u4": ""})
+    assert clv_segments(personas).to_dict() == {"u1": "b2c", "u2": "b2b", "u3": "all", "u4": "all"}
+    assert set(clv_segments(personas[["u1", "u3"]])) == {"all"}
+
+
+def two_segment_shop(as_of: pd.Timestamp, n_b2b: int) -> tuple[pd.DataFrame, pd.Series]:
+    """3,000 b2c customers and n_b2b b2b ones buying the same way, b2b baskets 300 times larger."""
+    b2c = simulate_shop(3_000, seed=5, as_of=as_of).assign(customer_id=lambda f: "c" + f["customer_id"].astype(str))
+    b2b = simulate_shop(n_b2b, seed=6, as_of=as_of).assign(
+        customer_id=lambda f: "b" + f["customer_id"].astype(str), revenue=lambda f: f["revenue"] * 300)
+    shop = pd.concat([b2c, b2b], ignore_index=True)
+    ids = shop["customer_id"].unique()
+    return shop, pd.Series(np.where(pd.Series(ids).str.startswith("c"), "b2c", "b2b"), index=ids)
+
+
+def test_spend_scales_300_times_apart_fit_per_segment_but_not_together():
+    """One Gamma-Gamma across both spend scales fails; fitted per persona, each segment gets its own parameters."""
+    as_of = pd.Timestamp("2024-01-01")
+    shop, personas = two_segment_shop(as_of, n_b2b=1_000)
+    assert predict_clv(shop, as_of).status.startswith("Gamma-Gamma fit failed")
+    result = predict_clv_by_segment(shop, as_of, personas)
+    assert list(result.by_segment) == ["b2b", "b2c"]
+    assert set(result.customers["clv_method"]) == {"bg_nbd_gamma_gamma"}
+    assert (result.customers["clv_segment"] == result.customers["customer_id"].map(personas)).all()
+    assert result.params.columns[0] == "segment" and len(result.params) == 14
+    fitted = result.params.pivot_table(index="segment", columns="parameter", values="value")
+    mean_spend = fitted["p"] * fitted["gamma"] / (fitted["q"] - 1)  # the population mean basket
+    assert mean_spend["b2b"] / mean_spend["b2c"] == pytest.approx(300, rel=0.1)
+    assert result.status.startswith("b2b: fitted BG/NBD on 1,000 customers")
+    assert " | b2c: fitted BG/NBD on 3,000 customers" in result.status
+
+
+def test_each_segment_falls_back_on_its_own():
+    """20 b2b customers are too few to fit: b2b falls back and says why, b2c keeps its fit."""
+    as_of = pd.Timestamp("2024-01-01")
+    shop, personas = two_segment_shop(as_of, n_b2b=20)
+    result = predict_clv_by_segment(shop, as_of, personas)
+    b2b = result.by_segment["b2b"].status
+    assert b2b.startswith("only ") and "(< 30): no model fitted" in b2b
+    assert result.by_segment["b2c"].status.startswith("fitted BG/NBD on 3,000 customers")
+    methods = result.customers.groupby("clv_segment")["clv_method"].unique().map(list).to_dict()
+    assert methods == {"b2b": ["historical_fallback"], "b2c": ["bg_nbd_gamma_gamma"]}
+    assert set(result.params["segment"]) == {"b2c"}

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from journeys.transforms import clv_bg_nbd, clv_gamma_gamma
-from tests.metrics_helpers import build_marts, fresh_settings, touchpoints
+from tests.metrics_helpers import build_marts, fresh_settings, rows, touchpoints
 
 EVENTS = touchpoints(
     "p_twice t1 2025-03-01 10:00 web purchase 20 order=o1",
@@ -63,11 +63,11 @@ def test_no_fit_leaves_an_empty_parameter_table_that_says_why(con):
     """clv_model_params keeps its columns with no rows, and its comment carries predict_clv's reason."""
     assert con.execute("select count(*) from marts.clv_model_params").fetchone()[0] == 0
     columns = [r[0] for r in con.execute("describe marts.clv_model_params").fetchall()]
-    assert columns == ["model", "parameter", "value", "time_unit", "log_likelihood", "n_customers", "as_of"]
+    assert columns == ["segment", "model", "parameter", "value", "time_unit", "log_likelihood", "n_customers", "as_of"]
     comment = con.execute(
         "select comment from duckdb_tables() where schema_name = 'marts' and table_name = 'clv_model_params'"
     ).fetchone()[0]
-    assert "only 1 repeat buyer (< 30)" in comment
+    assert "all: only 1 repeat buyer (< 30)" in comment
 
 
 def test_customer_value_carries_the_lifecycle_status(con):
@@ -115,5 +115,36 @@ def test_enough_repeat_buyers_fit_the_models_and_publish_their_parameters(tmp_pa
                       count(*) from marts.customer_value"""
         ).fetchone()
         assert (methods, alive_ok, n_rows) == (["bg_nbd_gamma_gamma"], True, 300)
+        assert rows(con, "select distinct segment from marts.clv_model_params") == [("all",)]  # no personas known
+    finally:
+        con.close()
+
+
+def subscriber(person: str, months: int) -> pd.DataFrame:
+    """A subscription of 25 a month from 2024-02-01: the start, then a renewal each month."""
+    return pd.DataFrame([
+        {"person_id": person, "journey_id": f"j_{person}", "event_id": f"{person}-{m}",
+         "occurred_at": dt.datetime(2024, 2 + m, 1), "channel": "web",
+         "event_type": "subscription_renewed" if m else "subscription_start", "revenue": 25.0, "order_id": None}
+        for m in range(months)
+    ])
+
+
+def test_models_are_fitted_per_persona_on_purchases_only(tmp_path):
+    """290 b2c buyers fit; the 10 b2b ones fall back on their own. Subscriber s1 (b2c, 10 payments of 25,
+    2024-02-01 .. 2024-11-01) is not fitted, keeps 250 as historical value and in revenue_to_date."""
+    events = pd.concat([shop(300, seed=5), subscriber("s1", 10)], ignore_index=True)
+    personas = {f"c{i}": "b2b" if i < 10 else "b2c" for i in range(300)} | {"s1": "b2c"}
+    con = build_marts(fresh_settings(tmp_path), events, "2024-12-31", personas=personas)
+    try:
+        assert rows(con, "select distinct segment, model from marts.clv_model_params order by all") == [
+            ("b2c", "bg_nbd"), ("b2c", "gamma_gamma")]
+        assert rows(con, "select distinct n_customers from marts.clv_model_params where model = 'bg_nbd'") == [(290,)]
+        methods = "select clv_segment, clv_method, count(*) from marts.customer_value group by all order by all"
+        assert rows(con, methods) == [
+            ("b2b", "historical_fallback", 10), ("b2c", "bg_nbd_gamma_gamma", 290), ("b2c", "historical_fallback", 1)]
+        assert value(con, "s1", "clv_method, predicted_clv_12m, revenue_to_date") == ("historical_fallback", 250.0, 250.0)
+        comment = rows(con, "select comment from duckdb_tables() where table_name = 'clv_model_params'")[0][0]
+        assert "b2b: only " in comment and "(< 30): no model fitted" in comment and " | b2c: fitted BG/NBD on 290" in comment
     finally:
         con.close()

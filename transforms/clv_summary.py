@@ -13,8 +13,10 @@ Fader, Hardie & Lee (2005) rather than everyday RFM:
   It is NaN when frequency is 0: there is no repeat purchase to average.
 
 Only transactions with occurred_at <= as_of count. Naive timestamps are read as UTC. Rows
-without a customer_id are dropped (nothing to attribute them to); a missing revenue counts as
-0 (the purchase still happened).
+without a customer_id, or with a blank one (an export's placeholder for none), are dropped:
+there is nobody to attribute them to, and pooling them would make one heavy "customer". Other
+placeholders ('guest', '0') cannot be told from real ids here; callers pass stitched person ids.
+A missing revenue counts as 0 (the purchase still happened).
 """
 
 from __future__ import annotations
@@ -66,8 +68,14 @@ def _eligible(transactions: pd.DataFrame, as_of) -> pd.DataFrame:
         "occurred_at": to_utc(transactions["occurred_at"]).to_numpy(),
         "revenue": pd.to_numeric(transactions["revenue"], errors="coerce").fillna(0.0).to_numpy(dtype=float),
     })
-    frame = frame[frame["customer_id"].notna() & frame["occurred_at"].notna()]
+    frame = frame[_has_customer(frame["customer_id"]) & frame["occurred_at"].notna()]
     return frame[frame["occurred_at"] <= to_utc(as_of)]
+
+
+def _has_customer(ids: pd.Series) -> pd.Series:
+    """False for a missing id and for a blank string, the placeholder some exports write instead of NULL."""
+    blank = ids.astype("string").str.strip().eq("").fillna(False).astype(bool)
+    return ids.notna() & ~blank
 
 
 def rfm_summary(transactions: pd.DataFrame, as_of: dt.datetime, time_unit: str = "week") -> pd.DataFrame:
@@ -104,6 +112,11 @@ def rfm_summary(transactions: pd.DataFrame, as_of: dt.datetime, time_unit: str =
         "T": (as_of_day - per_customer["first_day"].to_numpy()) / unit,
         "monetary_value": monetary,
     })
+
+
+def customer_ids(transactions: pd.DataFrame, as_of: dt.datetime) -> pd.Index:
+    """Every customer with a transaction on or before as_of, in order of first appearance."""
+    return pd.Index(_eligible(transactions, as_of)["customer_id"].unique(), name="customer_id")
 
 
 def trailing_revenue(transactions: pd.DataFrame, as_of: dt.datetime, window_days: float) -> pd.Series:

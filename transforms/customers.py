@@ -8,7 +8,9 @@ that timeline, so they cannot disagree about who churned when.
 
 This module holds the settings those SQL models read (with defaults until settings.py has them)
 and the one Python-built step: predicted CLV, which writes marts.customer_value and
-marts.clv_model_params from a single fit.
+marts.clv_model_params from a single build. The CLV models are fitted once per persona segment
+(marts.persons.persona) and only on non-contractual purchases (`clv_event_types`); subscription
+revenue is contractual and stays in the historical value (see transforms/clv.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import pandas as pd
 
 from journeys.settings import Settings
 from journeys.transforms import runner
-from journeys.transforms.clv import PARAM_COLUMNS, predict_clv
+from journeys.transforms.clv import PARAM_COLUMNS, predict_clv_by_segment
 from journeys.transforms.params import model_params
 
 log = logging.getLogger(__name__)
@@ -34,8 +36,11 @@ SETTING_DEFAULTS: dict[str, object] = {
     "passive_event_types": ("ad_impression", "email_sent", "renewal_notice", "delivery"),
     "clv_time_unit": "week",
     "clv_min_repeat_customers": 30,
+    "clv_event_types": ("purchase",),
 }
-"""Settings the metrics marts read that settings.py may not define yet: getattr(settings, name, default)."""
+"""Settings the metrics marts read that settings.py may not define yet: getattr(settings, name, default).
+clv_event_types: the conversion event types the CLV models are fitted on, i.e. non-contractual repeat
+buying; other conversions (subscription_start, subscription_renewed) count in historical value only."""
 
 CUSTOMER_VALUE = "marts.customer_value"
 CLV_MODEL_PARAMS = "marts.clv_model_params"
@@ -56,21 +61,27 @@ class ClvBuild:
     n_customers: int
     """Rows written to marts.customer_value."""
     n_params: int
-    """Rows written to marts.clv_model_params (0 when no model could be fitted)."""
+    """Rows written to marts.clv_model_params (0 when no segment's models could be fitted)."""
     status: str
-    """predict_clv's sentence: what was fitted on how many customers, or why nothing was."""
+    """Each segment's predict_clv sentence, 'segment: sentence', joined by ' | '."""
     clv_method: str
-    """bg_nbd_gamma_gamma, or historical_fallback."""
+    """The clv_method values written, comma-separated: bg_nbd_gamma_gamma and/or historical_fallback."""
+    segment_status: dict[str, str]
+    """predict_clv's sentence per segment (b2b, b2c, all)."""
 
 
-PARAMS_DOC = """One row per fitted parameter of the CLV models behind marts.customer_value: BG/NBD (r, alpha,
-a, b: how often customers buy and how soon they stop) and Gamma-Gamma (p, q, v: how much they spend
-per purchase day), fitted on every conversion up to as_of. Empty, with the same columns, when too
-few customers bought twice to fit them; customer_value then holds the historical fallback.
+PARAMS_DOC = """One row per segment and fitted parameter of the CLV models behind marts.customer_value: BG/NBD (r,
+alpha, a, b: how often customers buy and how soon they stop) and Gamma-Gamma (p, q, gamma: how much they
+spend per purchase day). The models are fitted separately per segment, on the non-contractual purchases
+(event types clv_event_types, default purchase) up to as_of: subscription starts and renewals are
+contractual revenue, not repeat buying, so they are left out of the fit (they stay in customer_value's
+revenue_to_date and historical fallback). A segment with too few repeat buyers, or whose fit fails, has
+no rows here, and its customers hold the historical fallback; the comment's last build says why.
 columns:
+  segment: the customers fitted: a persona from marts.persons (b2c, b2b), or all (no persona split, or persona unknown)
   model: bg_nbd or gamma_gamma
   parameter: parameter name within the model
-  value: fitted value
+  value: fitted value; a + b in the millions means one dropout probability a / (a + b) for all
   time_unit: unit of recency and T the BG/NBD fit used (day or week): its rates are per this unit
   log_likelihood: the model's log-likelihood at the fitted parameters
   n_customers: customers the model was fitted on
@@ -79,6 +90,7 @@ columns:
 
 _PARAMS_SELECT = """
 select
+    segment::varchar as segment,
     model::varchar as model,
     parameter::varchar as parameter,
     value::double as value,
@@ -89,40 +101,72 @@ select
 from clv_params
 """
 
+VALUE_DOC_ADDENDUM = (
+    "The models are fitted per clv_segment on non-contractual purchases only (clv_event_types); "
+    "subscription revenue counts in revenue_to_date and in the historical fallback, not in model predictions, "
+    "and a customer with subscription revenue only keeps the historical fallback."
+)
+CLV_SEGMENT_DOC = "segment whose fit or fallback priced the customer: b2c, b2b or all (see marts.clv_model_params)"
 
-def conversions_frame(con: duckdb.DuckDBPyConnection, as_of) -> pd.DataFrame:
-    """predict_clv's transactions: every conversion touchpoint on or before as_of, person_id as customer_id."""
+# clv_segment is joined onto the SQL model's rows from the registered predictions. Its natural home is
+# sql/marts/customer_value.sql itself (the predictions CTE, the final select and the header).
+_VALUE_WITH_SEGMENT = """
+select customer_value.*, clv_predictions.clv_segment::varchar as clv_segment
+from (
+{model}
+) as customer_value
+left join clv_predictions on clv_predictions.customer_id::varchar = customer_value.person_id
+"""
+
+
+def conversions_frame(con: duckdb.DuckDBPyConnection, as_of, clv_event_types=("purchase",)) -> pd.DataFrame:
+    """predict_clv's transactions: every conversion touchpoint on or before as_of, person_id as customer_id,
+    is_contractual for the conversions that are not one of clv_event_types."""
     return con.execute(
         """
-        select person_id as customer_id, occurred_at, revenue
+        select person_id as customer_id, occurred_at, revenue,
+               not list_contains($event_types, event_type) as is_contractual
         from marts.journey_steps
         where is_conversion and occurred_at <= $as_of and person_id is not null
         """,
-        {"as_of": as_of},
+        {"as_of": as_of, "event_types": list(clv_event_types)},
     ).df()
 
 
+def personas(con: duckdb.DuckDBPyConnection) -> pd.Series:
+    """Persona by person_id, from marts.persons (NULL when the person's touchpoints never carried one)."""
+    frame = con.execute("select person_id, persona from marts.persons").df()
+    return frame.set_index("person_id")["persona"]
+
+
 def build_clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuild:
-    """Fit the CLV models once and write marts.customer_value and marts.clv_model_params from that fit."""
+    """Fit the CLV models per segment and write marts.customer_value and marts.clv_model_params from those fits."""
     params = metrics_params(con, settings)
-    result = predict_clv(
-        conversions_frame(con, params["as_of"]),
+    result = predict_clv_by_segment(
+        conversions_frame(con, params["as_of"], params["clv_event_types"]),
         params["as_of"],
+        personas(con),
         horizon_months=settings.clv_horizon_months,
         annual_discount_rate=settings.clv_discount_rate_annual,
         time_unit=params["clv_time_unit"],
         min_repeat_customers=int(params["clv_min_repeat_customers"]),
     )
     log.info("CLV: %s", result.status)
+    model_sql = runner.model_sql(CUSTOMER_VALUE)
+    value_doc = runner.parse_doc(model_sql)
+    value_doc = runner.ModelDoc(f"{value_doc.description} {VALUE_DOC_ADDENDUM}",
+                                {**value_doc.columns, "clv_segment": CLV_SEGMENT_DOC})
     with _registered(con, "clv_predictions", result.customers):
-        n_customers = runner.run_model(con, CUSTOMER_VALUE, params)
+        n_customers = runner.replace_table(con, CUSTOMER_VALUE, _VALUE_WITH_SEGMENT.format(model=model_sql.rstrip()),
+                                           params, value_doc)
 
     doc = runner.parse_doc(PARAMS_DOC)
     doc = runner.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)
-    with _registered(con, "clv_params", result.params[PARAM_COLUMNS]):
+    with _registered(con, "clv_params", result.params[["segment", *PARAM_COLUMNS]]):
         n_params = runner.replace_table(con, CLV_MODEL_PARAMS, _PARAMS_SELECT, None, doc)
-    methods = result.customers["clv_method"].unique()
-    return ClvBuild(n_customers, n_params, result.status, str(methods[0]) if len(methods) else "historical_fallback")
+    methods = sorted(result.customers["clv_method"].unique())
+    return ClvBuild(n_customers, n_params, result.status, ", ".join(methods) or "historical_fallback",
+                    {segment: r.status for segment, r in result.by_segment.items()})
 
 
 @contextlib.contextmanager
