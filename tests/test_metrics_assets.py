@@ -27,7 +27,7 @@ GRAINS = {
     "marts.churn_monthly": "month_start, breakdown, breakdown_value",
     "marts.cohort_retention": "cohort_month, months_since_acquisition, breakdown, breakdown_value",
     "marts.customer_value": "person_id",
-    "marts.clv_model_params": "model, parameter",
+    "marts.clv_model_params": "segment, model, parameter",
 }
 
 

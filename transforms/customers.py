@@ -101,24 +101,6 @@ select
 from clv_params
 """
 
-VALUE_DOC_ADDENDUM = (
-    "The models are fitted per clv_segment on non-contractual purchases only (clv_event_types); "
-    "subscription revenue counts in revenue_to_date and in the historical fallback, not in model predictions, "
-    "and a customer with subscription revenue only keeps the historical fallback."
-)
-CLV_SEGMENT_DOC = "segment whose fit or fallback priced the customer: b2c, b2b or all (see marts.clv_model_params)"
-
-# clv_segment is joined onto the SQL model's rows from the registered predictions. Its natural home is
-# sql/marts/customer_value.sql itself (the predictions CTE, the final select and the header).
-_VALUE_WITH_SEGMENT = """
-select customer_value.*, clv_predictions.clv_segment::varchar as clv_segment
-from (
-{model}
-) as customer_value
-left join clv_predictions on clv_predictions.customer_id::varchar = customer_value.person_id
-"""
-
-
 def conversions_frame(con: duckdb.DuckDBPyConnection, as_of, clv_event_types=("purchase",)) -> pd.DataFrame:
     """predict_clv's transactions: every conversion touchpoint on or before as_of, person_id as customer_id,
     is_contractual for the conversions that are not one of clv_event_types."""
@@ -152,13 +134,8 @@ def build_clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuild:
         min_repeat_customers=int(params["clv_min_repeat_customers"]),
     )
     log.info("CLV: %s", result.status)
-    model_sql = runner.model_sql(CUSTOMER_VALUE)
-    value_doc = runner.parse_doc(model_sql)
-    value_doc = runner.ModelDoc(f"{value_doc.description} {VALUE_DOC_ADDENDUM}",
-                                {**value_doc.columns, "clv_segment": CLV_SEGMENT_DOC})
     with _registered(con, "clv_predictions", result.customers):
-        n_customers = runner.replace_table(con, CUSTOMER_VALUE, _VALUE_WITH_SEGMENT.format(model=model_sql.rstrip()),
-                                           params, value_doc)
+        n_customers = runner.run_model(con, CUSTOMER_VALUE, params)
 
     doc = runner.parse_doc(PARAMS_DOC)
     doc = runner.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)

@@ -30,7 +30,7 @@ from journeys.transforms import customers, runner
 
 log = logging.getLogger(__name__)
 
-STEPS, JOURNEYS, STAGES = "marts.journey_steps", "marts.journeys", "marts.stages"
+STEPS, JOURNEYS, STAGES, PERSONS = "marts.journey_steps", "marts.journeys", "marts.stages", "marts.persons"
 PERIODS, LIFECYCLE = "marts.customer_churn_periods", "marts.customer_lifecycle"
 
 
@@ -72,7 +72,7 @@ MODELS: tuple[MetricModel, ...] = (
     _sql(LIFECYCLE, STEPS, JOURNEYS, PERIODS),
     _sql("marts.churn_monthly", LIFECYCLE, PERIODS),
     _sql("marts.cohort_retention", LIFECYCLE, PERIODS),
-    MetricModel((customers.CUSTOMER_VALUE, customers.CLV_MODEL_PARAMS), (STEPS, LIFECYCLE), build_clv_tables),
+    MetricModel((customers.CUSTOMER_VALUE, customers.CLV_MODEL_PARAMS), (STEPS, LIFECYCLE, PERSONS), build_clv_tables),
 )
 """Every metrics table, in an order where each comes after what it reads."""
 

@@ -1,12 +1,14 @@
 -- One row per customer at as_of (a person with at least one conversion on or before as_of): value
 -- to date and predicted value. History counts the conversion touchpoints on or before as_of: an
 -- order is a distinct order_id (else the touchpoint), so two orders on one day are two orders. The
--- prediction comes from transforms/clv.py (BG/NBD for how often, Gamma-Gamma for how much, fitted
--- on everything up to as_of, horizon clv_horizon_months, discounted at clv_discount_rate_annual)
--- and counts purchase days, not orders, as its transactions; with too few repeat buyers it falls
--- back to historical value (clv_method historical_fallback, probability_alive and expectations
--- NULL; marts.clv_model_params is then empty and its comment says why). `clv_predictions` is the
--- frame the build registers from predict_clv's result (person_id as its customer_id).
+-- prediction comes from transforms/clv.py (BG/NBD for how often, Gamma-Gamma for how much, horizon
+-- clv_horizon_months, discounted at clv_discount_rate_annual), fitted per clv_segment (persona) on
+-- non-contractual purchases only (clv_event_types) up to as_of, counting purchase days, not
+-- orders, as its transactions. Subscription revenue is contractual: it counts in revenue_to_date
+-- and in the historical fallback, not in model predictions. A segment with too few repeat buyers
+-- falls back to historical value (clv_method historical_fallback, probability_alive and
+-- expectations NULL; marts.clv_model_params then has no rows for it and its comment says why).
+-- `clv_predictions` is the frame the build registers from the fit (person_id as its customer_id).
 -- columns:
 --   person_id: the customer (a stitched person with a conversion on or before as_of)
 --   customer_id: the person's known customer id; NULL for a customer known only by other identifiers
@@ -25,6 +27,7 @@
 --   expected_transaction_value: Gamma-Gamma expected revenue per purchase day; NULL on the fallback
 --   predicted_clv_12m: discounted expected revenue over the horizon; on the fallback, revenue of the last horizon
 --   clv_method: bg_nbd_gamma_gamma, or historical_fallback when no model could be fitted
+--   clv_segment: segment whose fit or fallback priced the customer: b2c, b2b or all (see marts.clv_model_params)
 --   is_predicted_at_risk: probability_alive below at_risk_probability_alive; NULL on the fallback
 with conversions as (
     select person_id, event_id, occurred_at, order_id, revenue
@@ -44,7 +47,8 @@ predictions as (
         expected_transactions_12m,
         expected_transaction_value,
         predicted_clv_12m,
-        clv_method
+        clv_method,
+        clv_segment
     from clv_predictions
 ),
 
@@ -78,6 +82,7 @@ final as (
         predictions.expected_transaction_value::double as expected_transaction_value,
         predictions.predicted_clv_12m::double as predicted_clv_12m,
         predictions.clv_method::varchar as clv_method,
+        predictions.clv_segment::varchar as clv_segment,
         predictions.probability_alive < $at_risk_probability_alive as is_predicted_at_risk
     from lifecycle
     join history on history.person_id = lifecycle.person_id
