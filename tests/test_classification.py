@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tests.helpers import build, build_with, events, one, rows, settings, warehouse
+from tests.helpers import build, build_with, events, one, rows, warehouse
 from journeys.settings import Settings
 from journeys.transforms.classification import walk
 

@@ -176,6 +176,15 @@ def test_rebuilding_twice_gives_identical_tables(tmp_path):
     assert _snapshot(con) == first
 
 
+def test_the_build_leaves_duckdbs_memory_limit_as_configured(tmp_path):
+    """The walk lowers DuckDB's memory limit while numpy works, and puts it back."""
+    con = warehouse(tmp_path)
+    before = con.execute("select current_setting('memory_limit')").fetchall()
+    events(con, ["web page_view"])
+    build(con)
+    assert con.execute("select current_setting('memory_limit')").fetchall() == before
+
+
 # ---- stage models -------------------------------------------------------------------------------
 
 def test_five_stage_is_the_default_model(tmp_path):
@@ -306,7 +315,8 @@ def test_sql_models_declare_exactly_the_tables_they_read():
     """deps (what Dagster draws and the build orders by) match the FROM/JOIN clauses of each SQL file."""
     for model in MODELS:
         if runner.model_path(model.qualified).exists():
-            body = runner.model_sql(model.qualified).split("\nwith ", 1)[1]
+            lines = runner.model_sql(model.qualified).splitlines()
+            body = "\n".join(lines[next(i for i, line in enumerate(lines) if not line.startswith("--")):])
             assert _tables_read(body) == set(model.deps), model.qualified
 
 

@@ -29,9 +29,11 @@ the per-touchpoint flags computed here.
 
 from __future__ import annotations
 
+import contextlib
+import re
+
 import duckdb
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -73,27 +75,25 @@ def walk(journey: np.ndarray, step_number: np.ndarray, stage_rank: np.ndarray, i
     that are not walk steps carry the cycle they fall in and no flags.
     """
     n = len(journey)
-    out = {
-        "cycle_number": np.ones(n, dtype=np.int32),
-        "is_return": np.zeros(n, dtype=bool),
-        "is_restart": np.zeros(n, dtype=bool),
-        "is_revisit": np.zeros(n, dtype=bool),
-        "previous_highest_rank": np.zeros(n, dtype=np.int16),
-    }
     if n == 0:
-        return out
-    journey = np.asarray(journey, dtype=np.int64)
+        return {"cycle_number": np.ones(0, np.int32), "is_return": np.zeros(0, bool), "is_restart": np.zeros(0, bool),
+                "is_revisit": np.zeros(0, bool), "previous_highest_rank": np.zeros(0, np.int16)}
+    journey = np.asarray(journey)
     n_journeys = int(journey.max()) + 1
     lengths = np.bincount(journey, minlength=n_journeys)
     by_length = np.argsort(-lengths, kind="stable")
     slot = np.empty(n_journeys, dtype=np.int64)
     slot[by_length] = np.arange(n_journeys)
     sorted_lengths = lengths[by_length]
+    del by_length, lengths
     max_length = int(sorted_lengths[0])
-    active = n_journeys - np.cumsum(np.bincount(lengths, minlength=max_length + 1))[:max_length]
+    active = n_journeys - np.cumsum(np.bincount(sorted_lengths, minlength=max_length + 1))[:max_length]
     start = np.zeros(max_length + 1, dtype=np.int64)
     start[1:] = np.cumsum(active)
-    position = start[np.asarray(step_number, dtype=np.int64) - 1] + slot[journey]
+    # Row i of the input sits at position[i] of the step-major layout: all first steps, then all second steps, ...
+    position = start[np.asarray(step_number) - 1]
+    position += slot[journey]
+    del slot
 
     def step_major(values, dtype):
         laid_out = np.empty(n, dtype=dtype)
@@ -101,16 +101,17 @@ def walk(journey: np.ndarray, step_number: np.ndarray, stage_rank: np.ndarray, i
         return laid_out
 
     walks = step_major(is_walk_step, bool)
-    ranks = step_major(np.where(is_walk_step, stage_rank, 0), np.int16)
+    ranks = step_major(stage_rank, np.int16)
+    ranks[~walks] = 0
     conversions = step_major(is_conversion, bool) & walks
-    types = step_major(np.where(is_walk_step, event_type, 0), np.int64)
+    types = step_major(event_type, np.int32)
+    types[~walks] = 0
     n_words = int(types.max()) // 64 + 1
-    words, bits = types >> 6, np.left_shift(np.uint64(1), (types & 63).astype(np.uint64))
 
     cycle = np.ones(n_journeys, dtype=np.int32)
     highest = np.zeros(n_journeys, dtype=np.int16)
     has_conversion = np.zeros(n_journeys, dtype=bool)
-    last_type = np.full(n_journeys, -1, dtype=np.int64)
+    last_type = np.full(n_journeys, -1, dtype=np.int32)
     seen = np.zeros((n_journeys, n_words), dtype=np.uint64)
     rows = np.arange(n_journeys)
     cycle_out = np.empty(n, dtype=np.int32)
@@ -137,7 +138,8 @@ def walk(journey: np.ndarray, step_number: np.ndarray, stage_rank: np.ndarray, i
             seen[again] = 0
             last_type[again] = -1
         np.maximum(highest[:k], r, out=highest[:k])
-        t, word, bit = types[here], words[here], bits[here]
+        t = types[here]
+        word, bit = t >> 6, np.left_shift(np.uint64(1), (t & 63).astype(np.uint64))
         current = seen[rows[:k], word]
         revisit_out[here] = w & ((current & bit) != 0) & (last_type[:k] != t)
         seen[rows[:k], word] = np.where(w, current | bit, current)
@@ -150,7 +152,7 @@ def walk(journey: np.ndarray, step_number: np.ndarray, stage_rank: np.ndarray, i
     if step < max_length:
         for s in range(int(active[step])):
             c, high, conv, last = int(cycle[s]), int(highest[s]), bool(has_conversion[s]), int(last_type[s])
-            seen_set = {int(wd) * 64 + b for wd in range(n_words) for b in range(64) if int(seen[s, wd]) >> b & 1}
+            seen_set = {wd * 64 + b for wd in range(n_words) for b in range(64) if int(seen[s, wd]) >> b & 1}
             for i in range(step, int(sorted_lengths[s])):
                 p = int(start[i]) + s
                 previous_out[p] = high
@@ -169,70 +171,104 @@ def walk(journey: np.ndarray, step_number: np.ndarray, stage_rank: np.ndarray, i
                     last = t
                 cycle_out[p] = c
 
-    out["cycle_number"] = cycle_out[position]
-    out["is_return"] = return_out[position]
-    out["is_restart"] = restart_out[position]
-    out["is_revisit"] = revisit_out[position]
-    out["previous_highest_rank"] = previous_out[position]
-    return out
+    del walks, ranks, conversions, types, seen
+    return {
+        "cycle_number": cycle_out[position],
+        "is_return": return_out[position],
+        "is_restart": restart_out[position],
+        "is_revisit": revisit_out[position],
+        "previous_highest_rank": previous_out[position],
+    }
 
 
-def _codes(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+def first_in_journey(journey: np.ndarray, values: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Rows (among `where`) holding the first occurrence of their value in their journey, for rows
+    in journey order and a small set of values: one pass per value, no sort."""
+    flags = np.zeros(len(journey), dtype=bool)
+    rows = np.flatnonzero(where)
+    if len(rows) == 0:
+        return flags
+    present = np.flatnonzero(np.bincount(values[rows]))
+    for value in present:
+        at = rows[values[rows] == value]
+        first = np.ones(len(at), dtype=bool)
+        first[1:] = journey[at[1:]] != journey[at[:-1]]
+        flags[at[first]] = True
+    return flags
+
+
+def lists_on_first_steps(journey: np.ndarray, is_start: np.ndarray, rows: np.ndarray, values: pa.Array) -> pa.ListArray:
+    """Per-journey lists (values[k] belongs to the journey of rows[k], rows in journey order) as a
+    column that holds each journey's list on its first step and NULL on the others. Building a
+    list per journey here is offset arithmetic; the same lists as a SQL list() aggregate cost more
+    than all the other journey aggregates together."""
+    n_journeys = int(journey[-1]) + 1 if len(journey) else 0
+    offsets = np.zeros(n_journeys + 1, dtype=np.int64)
+    np.cumsum(np.bincount(journey[rows], minlength=n_journeys), out=offsets[1:])
+    row_offsets = np.empty(len(journey) + 1, dtype=np.int64)
+    row_offsets[:-1] = np.where(is_start, offsets[journey], offsets[journey + 1])
+    row_offsets[-1] = offsets[-1]
+    return pa.ListArray.from_arrays(pa.array(row_offsets), values, mask=pa.array(~is_start))
+
+
+def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Small integer codes for a low-cardinality string column (event types, channels), and the values they stand for."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
-    return pc.dictionary_encode(column).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    encoded = pc.dictionary_encode(pc.fill_null(column, ""))
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
 
 
 def journey_steps(touchpoints: pa.Table, journey_gap_days: float, scalar_below: int = _SCALAR_BELOW) -> pa.Table:
     """Cut touchpoints into journeys and walk them.
 
-    touchpoints: row_key, person_id, occurred_at, channel, event_type, stage_rank (NULL when
-    unmapped), is_detour_kind, is_conversion — one row per touchpoint that has a person, sorted
-    by (person_id, occurred_at, event_id). Returns, aligned with the input: row_key, step_number,
+    touchpoints: person_id, occurred_at, channel, event_type, stage_rank (NULL when unmapped),
+    is_detour_kind, is_conversion — one row per touchpoint that has a person, sorted by
+    (person_id, occurred_at, event_id). Returns, aligned with the input: step_number,
     journey_started_at, is_repeat, seconds_since_previous_step and the walk's flags (cycle_number,
-    is_return, is_restart, is_detour, is_revisit, previous_highest_stage_rank), plus
-    is_first_channel_use and is_first_detour, which let SQL list channels and detours in order.
+    is_return, is_restart, is_detour, is_revisit, previous_highest_stage_rank), is_first_channel_use
+    and is_first_detour, and on each journey's first step its channels and detours in order
+    (journey_channels, journey_detours; NULL on the other steps).
     """
     n = touchpoints.num_rows
-    person = touchpoints.column("person_id").combine_chunks()
     occurred = touchpoints.column("occurred_at").to_numpy().astype("datetime64[us]").view(np.int64)
-    event_type = _codes(touchpoints.column("event_type"))
-    channel = _codes(touchpoints.column("channel"))
-    is_mapped = pc.is_valid(touchpoints.column("stage_rank")).to_numpy()
-    stage_rank = pc.fill_null(touchpoints.column("stage_rank"), 0).to_numpy()
-    is_detour_kind = pc.fill_null(touchpoints.column("is_detour_kind"), False).to_numpy()
-    is_conversion = pc.fill_null(touchpoints.column("is_conversion"), False).to_numpy()
-
     since_previous = np.zeros(n, dtype=np.int64)
     since_previous[1:] = np.diff(occurred)
-    is_start = np.ones(n, dtype=bool)
-    if n > 1:
-        is_start[1:] = pc.not_equal(person.slice(1), person.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    is_start |= since_previous > int(journey_gap_days * 86_400 * 1_000_000)
-    journey = np.cumsum(is_start) - 1
+    is_start = since_previous > int(journey_gap_days * 86_400 * 1_000_000)
+    if n:
+        person = touchpoints.column("person_id").combine_chunks()
+        is_start[0] = True
+        is_start[1:] |= pc.not_equal(person.slice(1), person.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+        del person
+    journey = (np.cumsum(is_start) - 1).astype(np.int32 if n < 2**31 else np.int64)
     first_row = np.flatnonzero(is_start)
-    step_number = np.arange(n) - first_row[journey] + 1
+    step_number = np.arange(n, dtype=np.int64)
+    step_number -= first_row[journey]
+    step_number += 1
+
+    event_type, event_types = _codes(touchpoints.column("event_type"))
+    channel, channels = _codes(touchpoints.column("channel"))
     is_repeat = np.zeros(n, dtype=bool)
     is_repeat[1:] = (event_type[1:] == event_type[:-1]) & (channel[1:] == channel[:-1])
     is_repeat &= ~is_start
-
+    is_mapped = pc.is_valid(touchpoints.column("stage_rank")).to_numpy(zero_copy_only=False)
+    is_detour_kind = pc.fill_null(touchpoints.column("is_detour_kind"), False).to_numpy(zero_copy_only=False)
     is_walk_step = is_mapped & ~is_repeat
-    walked = walk(journey, step_number, stage_rank, is_conversion, is_walk_step, event_type, scalar_below=scalar_below)
+    walked = walk(journey, step_number, pc.fill_null(touchpoints.column("stage_rank"), 0).to_numpy(),
+                  pc.fill_null(touchpoints.column("is_conversion"), False).to_numpy(zero_copy_only=False),
+                  is_walk_step, event_type, scalar_below=scalar_below)
     is_detour = is_walk_step & (is_detour_kind | walked["is_revisit"])
-
-    def first_of(keys: np.ndarray, where: np.ndarray) -> np.ndarray:
-        # Rows are in journey order, so np.unique's first index is the first use in the journey.
-        flags = np.zeros(n, dtype=bool)
-        rows = np.flatnonzero(where)
-        flags[rows[np.unique(keys[rows], return_index=True)[1]]] = True
-        return flags
-
-    n_channels = int(channel.max()) + 1 if n else 1
-    detour_label = event_type * 2 + (~is_detour_kind)  # a revisit of a main step is labelled apart
+    detour_label = event_type * 2 + ~is_detour_kind  # a revisit of a main step is a label of its own
+    is_first_channel_use = first_in_journey(journey, channel, np.ones(n, dtype=bool))
+    is_first_detour = first_in_journey(journey, detour_label, is_detour)
+    first_uses = np.flatnonzero(is_first_channel_use)
+    first_detours = np.flatnonzero(is_first_detour)
+    labels = pc.binary_join_element_wise(
+        event_types.take(pa.array(event_type[first_detours])),
+        pa.array(np.where(is_detour_kind[first_detours], "", " (revisit)")), "")
     return pa.table({
-        "row_key": touchpoints.column("row_key"),
-        "step_number": pa.array(step_number, pa.int64()),
-        "journey_started_at": pa.array(occurred[first_row][journey].astype("datetime64[us]")),
+        "step_number": step_number,
+        "journey_started_at": occurred[first_row[journey]].astype("datetime64[us]"),
         "is_repeat": is_repeat,
         "seconds_since_previous_step": pa.array(since_previous / 1e6, pa.float64(), mask=is_start),
         "cycle_number": walked["cycle_number"],
@@ -241,59 +277,70 @@ def journey_steps(touchpoints: pa.Table, journey_gap_days: float, scalar_below: 
         "is_detour": is_detour,
         "is_revisit": walked["is_revisit"],
         "previous_highest_stage_rank": np.where(is_walk_step, walked["previous_highest_rank"], 0).astype(np.int16),
-        "is_first_channel_use": first_of(journey * n_channels + channel, np.ones(n, dtype=bool)),
-        "is_first_detour": first_of(journey * (2 * (int(event_type.max()) + 1 if n else 1)) + detour_label, is_detour),
+        "is_first_channel_use": is_first_channel_use,
+        "is_first_detour": is_first_detour,
+        "journey_channels": lists_on_first_steps(journey, is_start, first_uses, channels.take(pa.array(channel[first_uses]))),
+        "journey_detours": lists_on_first_steps(journey, is_start, first_detours, labels),
     })
 
 
 _READ = """
-select rowid as row_key, person_id, occurred_at, channel, event_type, stage_rank,
-       stage_kind = 'detour' as is_detour_kind, is_conversion
+select person_id, event_id, occurred_at, channel, event_type, stage, stage_rank, stage_kind,
+       stage_kind = 'detour' as is_detour_kind, is_conversion, revenue
 from intermediate.int_touchpoints_stitched
 where person_id is not null
 order by person_id, occurred_at, event_id
 """
 
+_PASSED_THROUGH = ("person_id", "event_id", "occurred_at", "channel", "event_type", "stage", "stage_rank", "stage_kind",
+                   "is_conversion", "revenue")
+
 _MATERIALIZE = """
 select
-    md5(touchpoints.person_id || '|' || strftime(walk.journey_started_at, '%Y-%m-%dT%H:%M:%S.%f')) as journey_id,
-    touchpoints.person_id,
-    touchpoints.event_id,
-    walk.step_number,
-    walk.journey_started_at,
-    touchpoints.occurred_at,
-    touchpoints.channel,
-    touchpoints.event_type,
-    touchpoints.stage,
-    touchpoints.stage_rank,
-    touchpoints.stage_kind,
-    touchpoints.is_conversion,
-    walk.is_repeat,
-    walk.seconds_since_previous_step,
-    walk.cycle_number,
-    walk.is_return,
-    walk.is_restart,
-    walk.is_detour,
-    walk.is_revisit,
-    walk.previous_highest_stage_rank,
-    walk.is_first_channel_use,
-    walk.is_first_detour,
-    touchpoints.session_id,
-    touchpoints.order_id,
-    touchpoints.revenue,
-    touchpoints.currency,
-    touchpoints.campaign,
-    touchpoints.source,
-    touchpoints.medium,
-    touchpoints.product_id,
-    touchpoints.ticket_id,
-    touchpoints.nps_score,
-    touchpoints.csat_score,
-    touchpoints.ces_score,
-    touchpoints.issue_category
-from intermediate.int_touchpoints_stitched as touchpoints
-join _journey_walk as walk on walk.row_key = touchpoints.rowid
+    md5(person_id || '|' || strftime(journey_started_at, '%Y-%m-%dT%H:%M:%S.%f')) as journey_id,
+    person_id,
+    event_id,
+    step_number,
+    journey_started_at,
+    occurred_at,
+    channel,
+    event_type,
+    stage,
+    stage_rank,
+    stage_kind,
+    is_conversion,
+    is_repeat,
+    seconds_since_previous_step,
+    cycle_number,
+    is_return,
+    is_restart,
+    is_detour,
+    is_revisit,
+    previous_highest_stage_rank,
+    is_first_channel_use,
+    is_first_detour,
+    journey_channels,
+    journey_detours,
+    revenue
+from _journey_walk
 """
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+@contextlib.contextmanager
+def _memory_left_to_python(con: duckdb.DuckDBPyConnection, settings: Settings):
+    """DuckDB keeps up to its memory limit in caches; while numpy holds the walk's arrays, cap it at
+    half so the process stays near the configured budget (settings.duckdb_memory_limit)."""
+    text = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    number, unit = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]*)\s*", text).groups()
+    con.execute(f"set memory_limit = '{int(float(number) * _UNITS[unit.lower()]) // 2}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
 
 
 def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
@@ -301,7 +348,9 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
     what the shape rules see. A journey is a person's touchpoints with no gap longer than
     journey_gap_days, ordered by occurred_at (never by arrival, so late events take their place);
     its id is the md5 of the person and its start, the same on every rebuild of the same data.
-    Touchpoints whose identifiers are all placeholders have no person and no journey.
+    Touchpoints whose identifiers are all placeholders have no person and no journey. Narrow on
+    purpose: the touchpoints' other details stay in int_touchpoints_stitched, marts.journey_steps
+    joins them back.
     columns:
       journey_id: md5 of person_id and journey_started_at
       person_id: the stitched person
@@ -325,28 +374,22 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
       previous_highest_stage_rank: highest stage rank of the cycle before this step (0: none yet)
       is_first_channel_use: the journey's first touchpoint on this channel
       is_first_detour: the journey's first detour with this event type (and revisit or not)
-      session_id: web or app session
-      order_id: order the event belongs to
+      journey_channels: on the journey's first step: its channels in order of first use; NULL on the other steps
+      journey_detours: on the journey's first step: its detours (event types, '(revisit)' for revisits) in order of first appearance; NULL on the other steps
       revenue: order value in currency
-      currency: ISO 4217 code
-      campaign: marketing campaign
-      source: traffic source
-      medium: traffic medium
-      product_id: product the event is about
-      ticket_id: support ticket the event belongs to
-      nps_score: would-recommend score 0-10
-      csat_score: satisfaction score 1-5
-      ces_score: customer effort score 1-7, lower is easier
-      issue_category: what a support contact was about
     """
     con.complete()  # DuckDB 2.0: a half-read execute() result blocks register() and sql()
-    touchpoints = con.sql(_READ).to_arrow_table()
-    walked = journey_steps(touchpoints, settings.journey_gap_days)
-    del touchpoints
-    con.register("_journey_walk", walked)
-    try:
-        return runner.replace_table(con, "intermediate.int_journey_steps", _MATERIALIZE,
-                                    doc=runner.parse_doc(build_int_journey_steps.__doc__))
-    finally:
-        con.complete()  # the row count's result, half read (DuckDB 2.0 refuses unregister until it is done)
-        con.unregister("_journey_walk")
+    with _memory_left_to_python(con, settings):
+        # One sort, narrow; the rows come back in journey order and go back out without a join.
+        touchpoints = con.sql(_READ).to_arrow_table()
+        walked = journey_steps(touchpoints, settings.journey_gap_days)
+        for name in _PASSED_THROUGH:
+            walked = walked.append_column(name, touchpoints.column(name))
+        del touchpoints
+        con.register("_journey_walk", walked)
+        try:
+            return runner.replace_table(con, "intermediate.int_journey_steps", _MATERIALIZE,
+                                        doc=runner.parse_doc(build_int_journey_steps.__doc__))
+        finally:
+            con.complete()  # the row count's result, half read (DuckDB 2.0 refuses unregister until it is done)
+            con.unregister("_journey_walk")

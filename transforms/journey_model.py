@@ -3,17 +3,20 @@ reads and how it is built, so the CLI (`build_journey_model`) and Dagster (asset
 run the same list.
 
     raw.touchpoints
-      -> staging.stg_touchpoints                 dedup, normalise
+      -> staging.stg_touchpoints                 dedup (first received copy), normalise
       -> intermediate.int_identifiers            one row per identifier value: placeholder? shared?
       -> intermediate.int_identity_links         pairs of identifiers seen together
       -> intermediate.int_identity_map           identity stitching (Python: identity.py)
       -> intermediate.int_touchpoints_stitched   person and stage per touchpoint
       -> intermediate.int_persons
-      -> intermediate.int_journey_steps          cut into journeys, cycle walk (Python: classification.py)
-      -> marts.journey_steps, marts.journeys, marts.persons, marts.identity_map,
+      -> intermediate.int_journey_steps          journeys cut and walked (Python: classification.py)
+      -> marts.journeys, marts.journey_steps, marts.persons, marts.identity_map,
          marts.identity_conflicts, marts.stage_model, marts.stages
     transforms/stage_models/*.yaml (+ settings.stage_models_file)
       -> intermediate.int_stage_model, intermediate.int_stages (Python: stage_models.py)
+
+Every table is rebuilt in full from raw on each build: that is what puts late events (a nightly
+store batch) in their place, and what makes two builds of the same raw data identical.
 """
 
 from __future__ import annotations
@@ -83,7 +86,7 @@ MODELS: tuple[Model, ...] = (
     _sql("marts.identity_conflicts", "intermediate.int_identifiers", "intermediate.int_identity_links",
          "intermediate.int_identity_map"),
     _sql("marts.persons", "intermediate.int_persons"),
-    _sql("marts.journey_steps", "intermediate.int_journey_steps"),
+    _sql("marts.journey_steps", "intermediate.int_journey_steps", "intermediate.int_touchpoints_stitched"),
     _sql("marts.journeys", "intermediate.int_journey_steps", "intermediate.int_persons", "intermediate.int_stages"),
 )
 """Every table of the journey model, in an order where each comes after what it reads."""

@@ -27,6 +27,8 @@ from journeys.transforms import runner
 BUILTIN_DIR = Path(__file__).resolve().parent / "stage_models"
 KINDS = ("main", "detour", "exit")
 UNMAPPED = "unmapped"
+MAX_STAGES = 63
+"""marts.journeys keeps the stages a journey reached as bits of one 64-bit integer."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -91,6 +93,8 @@ def parse_stage_model(raw, source: str) -> StageModel:
     raw_stages = raw.get("stages")
     if not isinstance(raw_stages, list) or not raw_stages:
         raise StageModelError(f"{where_model}: 'stages' must be a non-empty list, in journey order")
+    if len(raw_stages) > MAX_STAGES:
+        raise StageModelError(f"{where_model}: {len(raw_stages)} stages; a model has at most {MAX_STAGES}")
     stages: list[Stage] = []
     seen: dict[str, str] = {}
     for number, raw_stage in enumerate(raw_stages, start=1):

@@ -40,15 +40,23 @@ identifiers as (
     into name identifier_type value identifier_value
 ),
 
+-- Two steps instead of count(distinct): one row per (identifier, customer) first.
+per_customer as (
+    select identifier_type, identifier_value, real_customer_id, count(*) as n_events,
+           min(occurred_at) as first_seen_at, max(occurred_at) as last_seen_at
+    from identifiers
+    group by identifier_type, identifier_value, real_customer_id
+),
+
 aggregated as (
     select
         identifier_type,
         identifier_value,
-        count(distinct real_customer_id) as n_customer_ids,
-        count(*) as n_events,
-        min(occurred_at) as first_seen_at,
-        max(occurred_at) as last_seen_at
-    from identifiers
+        count(real_customer_id) as n_customer_ids,
+        sum(n_events)::bigint as n_events,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at
+    from per_customer
     group by identifier_type, identifier_value
 ),
 

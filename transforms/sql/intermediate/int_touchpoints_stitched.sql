@@ -4,23 +4,18 @@
 -- email_hash, phone_hash, anonymous_id), shared identifiers only when nothing else identifies it.
 -- Anonymous browsing before a login therefore lands on the person who logged in. Touchpoints whose
 -- every identifier is a placeholder keep person_id NULL: they stay here to be counted, journeys
--- leave them out. Event types the stage model does not list have stage_kind 'unmapped'.
+-- leave them out. Event types the stage model does not list have stage_kind 'unmapped'. The
+-- touchpoint's own identifiers stay in staging (marts.identity_map tells which belong to whom).
 -- columns:
 --   event_id: unique per event
 --   person_id: the stitched person (see intermediate.int_identity_map); NULL when every identifier is a placeholder
 --   occurred_at: when the contact happened, UTC
---   received_at: when the source system handed the event over, UTC
 --   channel: web, email, call_center, store, mobile_app, social, chat or sms
 --   event_type: what happened (lower-case)
 --   stage: stage of the event type in the active stage model; NULL when unmapped
 --   stage_rank: position of that stage in the model, 1 = first; NULL when unmapped
 --   stage_kind: main, detour, exit, or unmapped (the model does not list the event type)
 --   is_conversion: the event type is one of the model's conversions
---   customer_id: customer id on the touchpoint itself, as staged
---   anonymous_id: device or cookie id on the touchpoint, as staged
---   email_hash: e-mail hash on the touchpoint, as staged
---   phone_hash: phone hash on the touchpoint, as staged
---   loyalty_id: loyalty card number on the touchpoint, as staged
 --   session_id: web or app session
 --   order_id: order the event belongs to
 --   revenue: order value in currency
@@ -84,18 +79,12 @@ final as (
         with_person.event_id,
         with_person.person_id,
         with_person.occurred_at,
-        with_person.received_at,
         with_person.channel,
         with_person.event_type,
         stage_model.stage,
         stage_model.stage_rank,
         coalesce(stage_model.stage_kind, 'unmapped') as stage_kind,
         coalesce(stage_model.is_conversion, false) as is_conversion,
-        with_person.customer_id,
-        with_person.anonymous_id,
-        with_person.email_hash,
-        with_person.phone_hash,
-        with_person.loyalty_id,
         with_person.session_id,
         with_person.order_id,
         with_person.revenue,

@@ -44,15 +44,12 @@ stages as (
     select list(stage order by stage_rank) as stage_names, count(*) as n_stages from intermediate.int_stages
 ),
 
--- Detours are rare: listing them from their own rows is cheaper than a list state for every journey.
-detours_in_order as (
-    select
-        journey_id,
-        list(event_type || case when stage_kind = 'detour' then '' else ' (revisit)' end order by step_number)
-            as detours
+-- Lists are built while walking the journey (one per journey, on its first step): as list()
+-- aggregates here they would cost more than every other journey figure together.
+journey_paths as (
+    select journey_id, journey_channels as channels, journey_detours as detours
     from journey_steps
-    where is_first_detour
-    group by journey_id
+    where step_number = 1
 ),
 
 aggregated as (
@@ -63,7 +60,6 @@ aggregated as (
         max(occurred_at) as ended_at,
         count(*) as n_touchpoints,
         count(*) filter (where is_first_channel_use) as n_channels,
-        list(channel order by step_number) filter (where is_first_channel_use) as channels,
         arg_min(channel, step_number) as first_channel,
         arg_max(channel, step_number) as last_channel,
         bit_or(1::ubigint << stage_rank) as stage_ranks_reached_mask,
@@ -76,7 +72,7 @@ aggregated as (
         count(*) filter (where is_return) as n_returns,
         count(*) filter (where is_restart) as n_restarts,
         count(*) filter (where is_detour) as n_detours,
-        max(cycle_number) as n_cycles,
+        max(cycle_number)::bigint as n_cycles,
         count(*) filter (where stage_kind = 'unmapped') as n_unmapped_touchpoints,
         arg_min(stage, step_number) filter (where is_return) as first_return_to_stage,
         arg_min(previous_highest_stage_rank, step_number) filter (where is_return) as first_return_from_rank
@@ -87,7 +83,8 @@ aggregated as (
 classified as (
     select
         aggregated.*,
-        coalesce(detours_in_order.detours, []) as detours,
+        journey_paths.channels,
+        journey_paths.detours,
         list_filter(range(1, stages.n_stages + 1),
                     lambda r: coalesce((aggregated.stage_ranks_reached_mask >> r) & 1 = 1, false)) as stage_ranks_reached,
         stages.stage_names,
@@ -100,7 +97,7 @@ classified as (
             else 'linear'
         end as journey_type
     from aggregated
-    left join detours_in_order on detours_in_order.journey_id = aggregated.journey_id
+    join journey_paths on journey_paths.journey_id = aggregated.journey_id
     cross join stages
 ),
 

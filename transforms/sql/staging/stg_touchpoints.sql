@@ -36,7 +36,9 @@
 --   source_offset: Kafka offset (or file row number) of the kept copy
 --   ingested_at: when the kept copy was written to raw, UTC
 --   load_id: ingest micro-batch or bulk load that wrote the kept copy
-with raw_touchpoints as (
+
+-- Not materialized: the dedup CTEs read two narrow columns of it, only `final` reads every column.
+with raw_touchpoints as not materialized (
     select
         rowid as raw_row,
         trim(event_id) as event_id,
