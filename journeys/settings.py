@@ -36,6 +36,18 @@ class Settings:
     journey_gap_days: int = 90
     """A gap longer than this between two touchpoints of a person starts a new journey."""
 
+    journey_complex_min_returns: int = 1
+    """A journey with at least this many returns to an earlier stage (before converting) is complex."""
+
+    journey_complex_min_channels: int = 3
+    """A journey on at least this many distinct channels is complex."""
+
+    journey_cyclical_min_restarts: int = 1
+    """A journey that starts over at a lower stage after a conversion this many times is cyclical."""
+
+    journey_branching_min_detours: int = 1
+    """A journey with at least this many detours (detour steps or revisits) is branching."""
+
     churn_inactive_days: int = 90
     """A customer inactive longer than this at the as-of date counts as churned."""
 
@@ -81,6 +93,10 @@ class Settings:
 
     clv_time_unit: str = "week"
     """Time unit of the BG/NBD fit ('day' or 'week'); its rates are per this unit."""
+
+    clv_event_types: tuple[str, ...] = ("purchase",)
+    """Conversions the CLV models are fitted on: non-contractual repeat buying. Other conversions
+    (subscription_start, subscription_renewed) are contractual and count in historical value only."""
 
     clv_min_repeat_customers: int = 30
     """With fewer repeat buyers, predicted CLV falls back to historical value."""
@@ -192,7 +208,7 @@ def _coerce(name: str, value):
         return Path(value) if value is not None else None
     if name == "identifier_placeholders":
         return tuple(str(v).strip().lower() for v in value)
-    if name == "passive_event_types":
+    if name in ("passive_event_types", "clv_event_types"):
         return tuple(str(v).strip() for v in value)
     if name == "identifier_person_limits":
         return {str(k): int(v) for k, v in value.items()}

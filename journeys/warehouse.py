@@ -133,7 +133,7 @@ def _export_parquet(settings: Settings, database: Path) -> Path:
         for table, comment, _ in tables:
             path = folder / f"{table}.parquet"
             con.execute(f"copy marts.\"{table}\" to '{_sql_path(path)}' (format parquet, compression zstd)")
-            rows = con.execute(f"select count(*) from marts.\"{table}\"").fetchone()[0]
+            rows = con.execute(f"select count(*) from marts.\"{table}\"").fetchall()[0][0]
             manifest["tables"][table] = {"file": path.name, "rows": rows, "description": comment}
     finally:
         con.close()

@@ -40,27 +40,8 @@ import pyarrow.compute as pc
 from journeys.settings import Settings
 from journeys.transforms import runner
 
-COMPLEX_MIN_RETURNS = 1
-"""A journey with at least this many returns to an earlier stage is complex."""
-COMPLEX_MIN_CHANNELS = 3
-"""A journey over at least this many distinct channels is complex."""
-CYCLICAL_MIN_RESTARTS = 1
-"""Otherwise, at least this many restarts after a conversion make it cyclical."""
-BRANCHING_MIN_DETOURS = 1
-"""Otherwise, at least this many detours make it branching."""
-
 _SCALAR_BELOW = 8
 """Fewer active journeys than this: finish them one by one instead of one numpy step at a time."""
-
-
-def classification_params(settings: Settings) -> dict:
-    """Thresholds as SQL parameters: settings.journey_* when defined, else the defaults above."""
-    return {
-        "journey_complex_min_returns": int(getattr(settings, "journey_complex_min_returns", COMPLEX_MIN_RETURNS)),
-        "journey_complex_min_channels": int(getattr(settings, "journey_complex_min_channels", COMPLEX_MIN_CHANNELS)),
-        "journey_cyclical_min_restarts": int(getattr(settings, "journey_cyclical_min_restarts", CYCLICAL_MIN_RESTARTS)),
-        "journey_branching_min_detours": int(getattr(settings, "journey_branching_min_detours", BRANCHING_MIN_DETOURS)),
-    }
 
 
 def walk(journey: np.ndarray, step_number: np.ndarray, stage_rank: np.ndarray, is_conversion: np.ndarray,

@@ -30,30 +30,8 @@ from journeys.transforms.params import model_params
 
 log = logging.getLogger(__name__)
 
-SETTING_DEFAULTS: dict[str, object] = {
-    "new_customer_days": 30,
-    "dormant_after_churn_days": 90,
-    "passive_event_types": ("ad_impression", "email_sent", "renewal_notice", "delivery"),
-    "clv_time_unit": "week",
-    "clv_min_repeat_customers": 30,
-    "clv_event_types": ("purchase",),
-}
-"""Settings the metrics marts read that settings.py may not define yet: getattr(settings, name, default).
-clv_event_types: the conversion event types the CLV models are fitted on, i.e. non-contractual repeat
-buying; other conversions (subscription_start, subscription_renewed) count in historical value only."""
-
 CUSTOMER_VALUE = "marts.customer_value"
 CLV_MODEL_PARAMS = "marts.clv_model_params"
-
-
-def metrics_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
-    """The named parameters of the metrics SQL: every scalar setting and as_of (model_params), plus
-    the customer settings above; list settings become DuckDB lists."""
-    params = model_params(con, settings)
-    for name, default in SETTING_DEFAULTS.items():
-        value = getattr(settings, name, default)
-        params[name] = list(value) if isinstance(value, (tuple, list, set, frozenset)) else value
-    return params
 
 
 @dataclass(frozen=True)
@@ -123,7 +101,7 @@ def personas(con: duckdb.DuckDBPyConnection) -> pd.Series:
 
 def build_clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuild:
     """Fit the CLV models per segment and write marts.customer_value and marts.clv_model_params from those fits."""
-    params = metrics_params(con, settings)
+    params = model_params(con, settings)
     result = predict_clv_by_segment(
         conversions_frame(con, params["as_of"], params["clv_event_types"]),
         params["as_of"],

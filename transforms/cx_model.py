@@ -32,15 +32,6 @@ from journeys.transforms.params import model_params
 
 log = logging.getLogger(__name__)
 
-CX_SETTING_DEFAULTS: dict[str, int] = {
-    "survey_attribution_window_days": 7,
-    "repeat_contact_window_days": 7,
-    "pain_points_min_n": 5,
-    "path_variant_max_steps": 25,
-}
-"""Settings the CX marts read that journeys/settings.py may not define yet (name: default)."""
-
-
 @dataclass(frozen=True)
 class Model:
     """Same shape as journey_model.Model, kept here so the CX marts import nothing of the journey model."""
@@ -53,19 +44,11 @@ class Model:
     """`build(con, settings)` replaces the table and returns its row count."""
 
 
-def cx_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
-    """The scalar settings and as_of, plus the CX settings (their defaults when not defined)."""
-    params = model_params(con, settings)
-    for name, default in CX_SETTING_DEFAULTS.items():
-        params[name] = getattr(settings, name, default)
-    return params
-
-
 def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings], int]:
     """Build function of a SQL model: run its file with the CX parameters."""
 
     def build(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
-        return runner.run_model(con, qualified, cx_params(con, settings))
+        return runner.run_model(con, qualified, model_params(con, settings))
 
     build.__name__ = f"build_{qualified.replace('.', '_')}"
     build.__doc__ = runner.parse_doc(runner.model_sql(qualified)).description
@@ -74,7 +57,7 @@ def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings],
 
 def build_attribution(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     """Credit for converting journeys by channel and campaign under six attribution models."""
-    return attribution.build(con, cx_params(con, settings))
+    return attribution.build(con, model_params(con, settings))
 
 
 def _sql(qualified: str, *deps: str) -> Model:

@@ -36,10 +36,9 @@ log = logging.getLogger(__name__)
 
 
 def journey_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
-    """Every parameter the journey model's SQL uses: the scalar settings and as_of, plus identity
-    settings (lists and maps) and the classification thresholds."""
-    return {**model_params(con, settings), **identity.identity_params(settings),
-            **classification.classification_params(settings)}
+    """Every parameter the journey model's SQL uses: the settings (classification thresholds among
+    them) and as_of, plus the identity settings as SQL values."""
+    return {**model_params(con, settings), **identity.identity_params(settings)}
 
 
 def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings], int]:

@@ -27,6 +27,7 @@ import duckdb
 
 from journeys.settings import Settings
 from journeys.transforms import customers, runner
+from journeys.transforms.params import model_params
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings],
     """Build function of a SQL model: run its file with the metrics parameters."""
 
     def build(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
-        return {qualified: runner.run_model(con, qualified, customers.metrics_params(con, settings))}
+        return {qualified: runner.run_model(con, qualified, model_params(con, settings))}
 
     build.__name__ = f"build_{qualified.replace('.', '_')}"
     build.__doc__ = runner.parse_doc(runner.model_sql(qualified)).description

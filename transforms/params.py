@@ -12,27 +12,29 @@ from journeys.warehouse import table_exists
 
 
 def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> dt.datetime:
-    """JOURNEYS_AS_OF if set, else the latest event time in staging (else in raw), else now.
+    """JOURNEYS_AS_OF if set, else the latest event time in raw, else now.
 
     Defaulting to the data's own latest time, not the wall clock, keeps a rebuild of the same
-    data identical whenever it runs.
+    data identical whenever it runs. Raw, not staging: staging is cut at the as_of of the build
+    that made it.
     """
     if settings.as_of is not None:
         return settings.as_of
-    for table in ("staging.stg_touchpoints", "raw.touchpoints"):
-        if table_exists(con, table):
-            latest = con.execute(f"select max(occurred_at) from {table}").fetchone()[0]
-            if latest is not None:
-                return latest
+    if table_exists(con, "raw.touchpoints"):
+        latest = con.execute("select max(occurred_at) from raw.touchpoints").fetchall()[0][0]
+        if latest is not None:
+            return latest
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def model_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
-    """Every scalar setting, plus the resolved as_of, by name."""
-    params = {
-        f.name: getattr(settings, f.name)
-        for f in dataclasses.fields(settings)
-        if isinstance(getattr(settings, f.name), (int, float, str))
-    }
+    """Every scalar setting, every list-of-strings setting (as a DuckDB list), and the resolved as_of."""
+    params = {}
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if isinstance(value, (int, float, str)):
+            params[f.name] = value
+        elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
+            params[f.name] = list(value)
     params["as_of"] = resolve_as_of(con, settings)
     return params

@@ -2,7 +2,8 @@
 -- Kafka redelivers and files get loaded twice, so raw can hold several copies of an event: the
 -- copy received first is kept, ties broken by ingestion time, topic, partition, offset and load,
 -- so every rebuild keeps the same copy. Every build starts again from raw, which is how late
--- events (a nightly store batch) land where their occurred_at puts them in the journey. Of the
+-- events (a nightly store batch) land where their occurred_at puts them in the journey. Events that
+-- occurred after $as_of are left out, so every layer above describes the business as of that date. Of the
 -- free-form properties only the ones models use become columns (the map itself stays in raw:
 -- carrying it costs more than the rest of the row).
 -- columns:
@@ -46,6 +47,7 @@ with raw_touchpoints as not materialized (
         properties['persona'] as persona,
         properties['issue_category'] as issue_category
     from raw.touchpoints
+    where occurred_at <= $as_of
 ),
 
 -- Most events arrive once: rank the copies of the others only, then drop all but the first.
