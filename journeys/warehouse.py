@@ -177,5 +177,5 @@ def table_exists(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
     row = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema or "main", table],
-    ).fetchone()
-    return bool(row and row[0])
+    ).fetchall()
+    return bool(row and row[0][0])

@@ -79,7 +79,7 @@ def write_batch(
             con.execute("drop view incoming") if isinstance(incoming, str) else con.unregister("incoming")
             n_loaded, n_rejected = con.execute(
                 "select count(*) filter (reject_reason is null), count(*) filter (reject_reason is not null) from _validated"
-            ).fetchone()
+            ).fetchall()[0]
             con.execute(f"insert into raw.touchpoints select {columns}, $now, $load_id from _validated "
                         "where reject_reason is null", {"now": started_at, "load_id": load_id})
             con.execute("insert into raw.dead_letters select source_topic, source_partition, source_offset, payload, "

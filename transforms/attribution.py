@@ -261,13 +261,4 @@ def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
 
 def build(con: duckdb.DuckDBPyConnection, params: dict) -> int:
     """Replace marts.attribution (documented) and return its row count."""
-    frame = attribution(con, params)
-    # As runner.replace_table_from_frame, but finishing every execute() result first: DuckDB 2.0
-    # refuses register() and unregister() while one is half read (the row count's fetchone).
-    con.complete()
-    con.register("_attribution_frame", frame)
-    try:
-        return runner.replace_table(con, QUALIFIED, "select * from _attribution_frame", None, runner.parse_doc(DOC))
-    finally:
-        con.complete()
-        con.unregister("_attribution_frame")
+    return runner.replace_table_from_frame(con, QUALIFIED, attribution(con, params), runner.parse_doc(DOC))

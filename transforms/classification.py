@@ -359,7 +359,6 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
       journey_detours: on the journey's first step: its detours (event types, '(revisit)' for revisits) in order of first appearance; NULL on the other steps
       revenue: order value in currency
     """
-    con.complete()  # DuckDB 2.0: a half-read execute() result blocks register() and sql()
     with _memory_left_to_python(con, settings):
         # One sort, narrow; the rows come back in journey order and go back out without a join.
         touchpoints = con.sql(_READ).to_arrow_table()
@@ -367,10 +366,6 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
         for name in _PASSED_THROUGH:
             walked = walked.append_column(name, touchpoints.column(name))
         del touchpoints
-        con.register("_journey_walk", walked)
-        try:
+        with runner.registered(con, "_journey_walk", walked):
             return runner.replace_table(con, "intermediate.int_journey_steps", _MATERIALIZE,
                                         doc=runner.parse_doc(build_int_journey_steps.__doc__))
-        finally:
-            con.complete()  # the row count's result, half read (DuckDB 2.0 refuses unregister until it is done)
-            con.unregister("_journey_walk")

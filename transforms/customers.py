@@ -15,9 +15,7 @@ revenue is contractual and stays in the historical value (see transforms/clv.py)
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -112,27 +110,13 @@ def build_clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuild:
         min_repeat_customers=int(params["clv_min_repeat_customers"]),
     )
     log.info("CLV: %s", result.status)
-    with _registered(con, "clv_predictions", result.customers):
+    with runner.registered(con, "clv_predictions", result.customers):
         n_customers = runner.run_model(con, CUSTOMER_VALUE, params)
 
     doc = runner.parse_doc(PARAMS_DOC)
     doc = runner.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)
-    with _registered(con, "clv_params", result.params[["segment", *PARAM_COLUMNS]]):
+    with runner.registered(con, "clv_params", result.params[["segment", *PARAM_COLUMNS]]):
         n_params = runner.replace_table(con, CLV_MODEL_PARAMS, _PARAMS_SELECT, None, doc)
     methods = sorted(result.customers["clv_method"].unique())
     return ClvBuild(n_customers, n_params, result.status, ", ".join(methods) or "historical_fallback",
                     {segment: r.status for segment, r in result.by_segment.items()})
-
-
-@contextlib.contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> Iterator[None]:
-    """`frame` visible to SQL as `name` for the block. DuckDB 2.0 refuses register() and unregister()
-    while an execute() result is half read (a fetchone, like runner's row count), so pending results
-    are run to their end first."""
-    con.complete()
-    con.register(name, frame)
-    try:
-        yield
-    finally:
-        con.complete()
-        con.unregister(name)

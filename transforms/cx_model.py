@@ -88,5 +88,4 @@ def build_cx(con: duckdb.DuckDBPyConnection, settings: Settings, models: Sequenc
         started = time.perf_counter()
         counts[model.qualified] = model.build(con, settings)
         log.info("%s: %s rows in %.2fs", model.qualified, f"{counts[model.qualified]:,}", time.perf_counter() - started)
-    con.complete()  # DuckDB 2.0: leave no half-read result behind to block the caller's register() or sql()
     return counts

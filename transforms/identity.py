@@ -154,7 +154,6 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -
       is_shared: the value is over its type's person limit: it only identifies a profile of its own
       is_anchor: this identifier is the one the person_id is derived from
     """
-    con.complete()  # DuckDB 2.0: a half-read execute() result blocks register() and sql()
     identifiers = con.sql(
         """
         select identifier_key, identifier_type = 'customer_id' as is_customer_id, is_shared
@@ -175,8 +174,7 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -
         """
     ).df()
     anchors = stitch(identifiers, links)
-    con.register("_identity_anchors", anchors)
-    try:
+    with runner.registered(con, "_identity_anchors", anchors):
         return runner.replace_table(
             con,
             "intermediate.int_identity_map",
@@ -193,6 +191,3 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -
             """,
             doc=runner.parse_doc(build_int_identity_map.__doc__),
         )
-    finally:
-        con.complete()  # the row count's result, half read (DuckDB 2.0 refuses unregister until it is done)
-        con.unregister("_identity_anchors")

@@ -17,7 +17,9 @@ twice gives the same table.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,10 +112,21 @@ def run_model(con: duckdb.DuckDBPyConnection, qualified: str, params: dict | Non
     return replace_table(con, qualified, sql, params, parse_doc(sql))
 
 
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame) -> Iterator[None]:
+    """`frame` (pandas or Arrow) visible to SQL as `name` for the block. DuckDB 2.0 refuses
+    register() and unregister() while an execute() result is half read, so pending results are
+    run to their end first."""
+    con.complete()
+    con.register(name, frame)
+    try:
+        yield
+    finally:
+        con.complete()
+        con.unregister(name)
+
+
 def replace_table_from_frame(con: duckdb.DuckDBPyConnection, qualified: str, frame, doc: ModelDoc | None = None) -> int:
     """Same as replace_table for a table computed in Python (a pandas DataFrame or Arrow table)."""
-    con.register("_frame_to_materialize", frame)
-    try:
+    with registered(con, "_frame_to_materialize", frame):
         return replace_table(con, qualified, "select * from _frame_to_materialize", None, doc)
-    finally:
-        con.unregister("_frame_to_materialize")

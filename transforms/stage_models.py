@@ -203,16 +203,7 @@ def stages_frame(model: StageModel) -> pd.DataFrame:
 
 
 def _materialize(con: duckdb.DuckDBPyConnection, qualified: str, frame: pd.DataFrame, doc: str) -> int:
-    # runner.replace_table_from_frame, except that the count query's result is run to its end
-    # before unregistering: DuckDB 2.0 refuses register()/unregister()/sql() while an execute()
-    # result is half read.
-    con.complete()
-    con.register("_stage_model_frame", frame)
-    try:
-        return runner.replace_table(con, qualified, "select * from _stage_model_frame", None, runner.parse_doc(doc))
-    finally:
-        con.complete()
-        con.unregister("_stage_model_frame")
+    return runner.replace_table_from_frame(con, qualified, frame, runner.parse_doc(doc))
 
 
 def build_int_stage_model(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
@@ -244,7 +235,6 @@ def build_int_stages(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
 def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Event types the active model does not know, most frequent first, with their share of all
     stitched touchpoints: what a quality check on the unmapped share reads."""
-    con.complete()
     return con.sql(
         f"""
         select event_type, count(*) as n_events,
@@ -259,7 +249,6 @@ def unmapped_event_types(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def unmapped_share(con: duckdb.DuckDBPyConnection) -> float:
     """Share of stitched touchpoints whose event type the active model does not map (0 when empty)."""
-    con.complete()
     share = con.execute(
         f"select avg((stage_kind = '{UNMAPPED}')::double) from intermediate.int_touchpoints_stitched"
     ).fetchall()[0][0]
