@@ -39,8 +39,9 @@ def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: 
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
         tags={"journeys/trigger": "journeys build"},
-        # Step-by-step engine events are for the Dagster UI; the summary below is for the terminal.
-        run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        # INFO: one line per asset as it is built (the progress of a long build); the step-by-step
+        # engine events (DEBUG) are for the Dagster UI.
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
     )
     build = BuildResult(success=result.success)
     for event in result.get_asset_materialization_events():
@@ -58,10 +59,11 @@ def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: 
 
 
 def _report(build: BuildResult, echo: Callable[[str], None]) -> None:
-    for key, rows in build.row_counts.items():
-        echo(f"  built {key:45} {rows:>12,} rows" if isinstance(rows, int) else f"  built {key}")
+    echo(f"  built {len(build.row_counts)} assets (one log line each above, with its row count)")
     failed_checks = [c for c in build.checks if not c[2]]
-    echo(f"  checks: {len(build.checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
+    n_errors = sum(1 for c in failed_checks if c[3] == "ERROR")
+    echo(f"  checks: {len(build.checks) - len(failed_checks)} passed, {n_errors} failed (ERROR, blocking), "
+         f"{len(failed_checks) - n_errors} warnings")
     for asset, name, _, severity, metadata in failed_checks:
         details = ", ".join(f"{k}={v}" for k, v in metadata.items() if k != "sample")
         echo(f"  {severity:5} {asset}: {name} — {details}")
