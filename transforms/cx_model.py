@@ -22,27 +22,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import duckdb
 
 from journeys.settings import Settings
 from journeys.transforms import attribution, runner
 from journeys.transforms.params import model_params
+from journeys.transforms.runner import Model
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class Model:
-    """Same shape as journey_model.Model, kept here so the CX marts import nothing of the journey model."""
-
-    qualified: str
-    """`layer.table`: the table and, as [layer, table], the Dagster asset key."""
-    deps: tuple[str, ...]
-    """Tables it reads."""
-    build: Callable[[duckdb.DuckDBPyConnection, Settings], int]
-    """`build(con, settings)` replaces the table and returns its row count."""
-
 
 def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings], int]:
     """Build function of a SQL model: run its file with the CX parameters."""

@@ -24,13 +24,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import duckdb
 
 from journeys.settings import Settings
 from journeys.transforms import classification, identity, runner, stage_models
 from journeys.transforms.params import model_params
+from journeys.transforms.runner import Model
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +50,6 @@ def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings],
     build.__name__ = f"build_{qualified.replace('.', '_')}"
     build.__doc__ = runner.parse_doc(runner.model_sql(qualified)).description
     return build
-
-
-@dataclass(frozen=True)
-class Model:
-    qualified: str
-    """`layer.table`: the table and, as [layer, table], the Dagster asset key."""
-    deps: tuple[str, ...]
-    """Tables it reads (`raw.touchpoints` is the ingest's)."""
-    build: Callable[[duckdb.DuckDBPyConnection, Settings], int]
-    """`build(con, settings)` replaces the table and returns its row count."""
 
 
 def _sql(qualified: str, *deps: str) -> Model:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,19 @@ import duckdb
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Model:
+    """One warehouse table in a build list: what it reads and how it is built. The CLI builds the
+    list in order and Dagster makes one asset of each, so both run the same functions."""
+
+    qualified: str
+    """`layer.table`: the table and, as [layer, table], the Dagster asset key."""
+    deps: tuple[str, ...]
+    """Tables it reads (`raw.touchpoints` is the ingest's)."""
+    build: Callable[[duckdb.DuckDBPyConnection, object], int]
+    """`build(con, settings)` replaces the table and returns its row count."""
 
 
 @dataclass(frozen=True)
