@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import duckdb
 
@@ -32,16 +32,6 @@ from journeys.transforms.runner import Model
 
 log = logging.getLogger(__name__)
 
-def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings], int]:
-    """Build function of a SQL model: run its file with the CX parameters."""
-
-    def build(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
-        return runner.run_model(con, qualified, model_params(con, settings))
-
-    build.__name__ = f"build_{qualified.replace('.', '_')}"
-    build.__doc__ = runner.parse_doc(runner.model_sql(qualified)).description
-    return build
-
 
 def build_attribution(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     """Credit for converting journeys by channel and campaign under six attribution models."""
@@ -49,7 +39,7 @@ def build_attribution(con: duckdb.DuckDBPyConnection, settings: Settings) -> int
 
 
 def _sql(qualified: str, *deps: str) -> Model:
-    return Model(qualified, deps, sql_build(qualified))
+    return Model(qualified, deps, runner.sql_build(qualified, model_params))
 
 
 STITCHED = "intermediate.int_touchpoints_stitched"

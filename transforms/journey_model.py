@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import duckdb
 
@@ -41,19 +41,8 @@ def journey_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
     return {**model_params(con, settings), **identity.identity_params(settings)}
 
 
-def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings], int]:
-    """Build function of a SQL model: run its file with the journey parameters."""
-
-    def build(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
-        return runner.run_model(con, qualified, journey_params(con, settings))
-
-    build.__name__ = f"build_{qualified.replace('.', '_')}"
-    build.__doc__ = runner.parse_doc(runner.model_sql(qualified)).description
-    return build
-
-
 def _sql(qualified: str, *deps: str) -> Model:
-    return Model(qualified, deps, sql_build(qualified))
+    return Model(qualified, deps, runner.sql_build(qualified, journey_params))
 
 
 STAGED = "staging.stg_touchpoints"

@@ -36,13 +36,13 @@ PERIODS, LIFECYCLE = "marts.customer_churn_periods", "marts.customer_lifecycle"
 
 
 def sql_build(qualified: str) -> Callable[[duckdb.DuckDBPyConnection, Settings], dict[str, int]]:
-    """Build function of a SQL model: run its file with the metrics parameters."""
+    """runner.sql_build, returning rows per table as every metrics build does."""
+    build_one = runner.sql_build(qualified, model_params)
 
     def build(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
-        return {qualified: runner.run_model(con, qualified, model_params(con, settings))}
+        return {qualified: build_one(con, settings)}
 
-    build.__name__ = f"build_{qualified.replace('.', '_')}"
-    build.__doc__ = runner.parse_doc(runner.model_sql(qualified)).description
+    build.__name__, build.__doc__ = build_one.__name__, build_one.__doc__
     return build
 
 

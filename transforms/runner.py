@@ -139,6 +139,19 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, frame) -> Iterator[Non
         con.unregister(name)
 
 
+def sql_build(qualified: str, params: Callable[[duckdb.DuckDBPyConnection, object], dict]):
+    """The build function of a SQL model: `build(con, settings)` runs its file with
+    `params(con, settings)` and returns the row count. Named and documented after the model, so
+    Dagster and logs show which table it builds."""
+
+    def build(con: duckdb.DuckDBPyConnection, settings) -> int:
+        return run_model(con, qualified, params(con, settings))
+
+    build.__name__ = f"build_{qualified.replace('.', '_')}"
+    build.__doc__ = parse_doc(model_sql(qualified)).description
+    return build
+
+
 def replace_table_from_frame(con: duckdb.DuckDBPyConnection, qualified: str, frame, doc: ModelDoc | None = None) -> int:
     """Same as replace_table for a table computed in Python (a pandas DataFrame or Arrow table)."""
     with registered(con, "_frame_to_materialize", frame):
