@@ -65,6 +65,10 @@ class Settings:
     max_event_future_s: int = 86_400
     """Events whose occurred_at is further than this past the ingestion clock are dead-lettered."""
 
+    earliest_event_at: dt.datetime = dt.datetime(1990, 1, 1)
+    """Events (occurred_at or received_at) before this UTC time are dead-lettered: year-1 or epoch-zero
+    timestamps are broken clocks, not history."""
+
     ingest_chunk_messages: int = 10_000
     """Messages per chunk: the unit of decoding and of one DuckDB transaction (rows + offsets)."""
 
@@ -202,7 +206,7 @@ def _coerce(name: str, value):
     fields = {f.name: f for f in dataclasses.fields(Settings)}
     if name not in fields:
         raise ValueError(f"unknown setting {name!r} in config file; known: {', '.join(sorted(fields))}")
-    if name == "as_of":
+    if name in ("as_of", "earliest_event_at"):
         return parse_as_of(value)
     if name in ("home", "stage_models_file"):
         return Path(value) if value is not None else None

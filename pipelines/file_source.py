@@ -100,5 +100,6 @@ def incoming_sql(con: duckdb.DuckDBPyConnection, path: Path, renames: dict[str, 
     kept = [c for c in columns if target[c] not in RAW_PII]
     payload = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_q(c)}" for c in kept) + "))::blob"
     select += [f"{_lit('file:' + path.name)} as source_topic", "null::integer as source_partition",
-               "(row_number() over ())::bigint as source_offset", f"{payload} as payload"]
+               "(row_number() over ())::bigint as source_offset", f"{payload} as payload",
+               "null::varchar as parse_errors"]
     return f"select {', '.join(select)} from {source}"

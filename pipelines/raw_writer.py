@@ -25,7 +25,8 @@ CONTRACT_COLUMNS = (
     "email_hash", "phone_hash", "loyalty_id", "session_id", "order_id", "revenue", "currency", "campaign",
     "source", "medium", "product_id", "ticket_id", "nps_score", "csat_score", "ces_score", "properties",
 )
-SOURCE_COLUMNS = ("source_topic", "source_partition", "source_offset", "payload")
+SOURCE_COLUMNS = ("source_topic", "source_partition", "source_offset", "payload", "parse_errors")
+"""Where a row came from, its bytes for a dead letter, and (file loads) the casts it failed."""
 
 _TS = pa.timestamp("us", tz="UTC")
 _TYPES = {"occurred_at": _TS, "received_at": _TS, "revenue": pa.float64(), "nps_score": pa.int32(),
@@ -50,6 +51,11 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def validation_params(settings: Settings, now: dt.datetime) -> dict:
+    """The parameters of validated_incoming.sql: the clock and the accepted time range."""
+    return {"now": now, "max_future_s": settings.max_event_future_s, "earliest_event_at": settings.earliest_event_at}
+
+
 def write_batch(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -64,7 +70,7 @@ def write_batch(
     and log the batch in raw.load_runs — all in one transaction."""
     load_id = f"{kind}-{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     started_at = utc_now()
-    params = {"now": started_at, "max_future_s": settings.max_event_future_s}
+    params = validation_params(settings, started_at)
     validate_sql = (RAW_SQL_DIR / "validated_incoming.sql").read_text()
     columns = ", ".join(CONTRACT_COLUMNS + ("source_topic", "source_partition", "source_offset"))
     con.execute("begin transaction")

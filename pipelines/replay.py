@@ -16,7 +16,7 @@ import duckdb
 from journeys import warehouse
 from journeys.pipelines.file_source import incoming_sql
 from journeys.pipelines.producer import TouchpointProducer
-from journeys.pipelines.raw_writer import CONTRACT_COLUMNS, RAW_SQL_DIR, utc_now
+from journeys.pipelines.raw_writer import CONTRACT_COLUMNS, RAW_SQL_DIR, utc_now, validation_params
 from journeys.settings import Settings
 
 
@@ -38,7 +38,7 @@ def replay_file(settings: Settings, path: Path, renames: dict[str, str] | None =
     con = warehouse.configure(duckdb.connect(), settings)
     validate = (RAW_SQL_DIR / "validated_incoming.sql").read_text()
     con.execute(f"create temp view incoming as {incoming_sql(con, path, renames)}")
-    result = con.execute(f"select * from ({validate})", {"now": utc_now(), "max_future_s": settings.max_event_future_s})
+    result = con.execute(f"select * from ({validate})", validation_params(settings, utc_now()))
     names = [d[0] for d in result.description]
     n_rows = 0
     with TouchpointProducer() as producer:
