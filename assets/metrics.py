@@ -9,8 +9,10 @@ from dagster import AssetSpec, MaterializeResult, multi_asset
 from journeys import warehouse
 from journeys.assets.resources import WarehouseResource
 from journeys.assets.sql_model import asset_key, sql_model_asset
+from journeys.publishing import record_build_step
 from journeys.transforms import customers, runner
 from journeys.transforms.metrics_model import MODELS, MetricModel
+from journeys.transforms.params import resolve_as_of
 
 
 def _single_table_asset(model: MetricModel):
@@ -42,6 +44,8 @@ def clv_fit(context, warehouse_resource: WarehouseResource):  # no context annot
     settings = warehouse_resource.settings()
     with warehouse.writer(settings) as con:
         result = customers.build_clv(con, settings)
+        record_build_step(con, [customers.CUSTOMER_VALUE, customers.CLV_MODEL_PARAMS], context.run.run_id,
+                          resolve_as_of(con, settings))
     context.log.info(f"CLV: {result.status}")
     yield MaterializeResult(asset_key=asset_key(customers.CUSTOMER_VALUE),
                             metadata={"dagster/row_count": result.n_customers, "clv_method": result.clv_method,

@@ -5,20 +5,22 @@ from collections.abc import Sequence
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
-from journeys import warehouse
+from journeys import publishing
 from journeys.assets.resources import WarehouseResource
 
 PUBLISHED = ["serving", "published_warehouse"]
 
 
 def published_warehouse_asset(upstream: Sequence[AssetKey]):
+    tables = [".".join(key.path) for key in upstream]
+
     @asset(key=PUBLISHED, deps=list(upstream), group_name="serving", pool="warehouse")
     def published_warehouse(context: AssetExecutionContext, warehouse_resource: WarehouseResource) -> MaterializeResult:
         """The read-only copy analysts and BI tools open, swapped in whole only after every upstream
-        asset and its blocking checks succeeded."""
-        settings = warehouse_resource.settings()
-        path = warehouse.publish(settings)
-        context.log.info(f"published {path}")
-        return MaterializeResult(metadata={"path": str(path)})
+        asset and its blocking checks succeeded in this same run (a partial run is refused)."""
+        published = publishing.publish_build(warehouse_resource.settings(), context.run.run_id, tables)
+        context.log.info(published.line())
+        return MaterializeResult(metadata={"path": str(published.path), "run_id": published.run_id,
+                                           "as_of": str(published.as_of)})
 
     return published_warehouse

@@ -6,8 +6,10 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from journeys import warehouse
 from journeys.assets.resources import WarehouseResource
+from journeys.publishing import record_build_step
 from journeys.settings import Settings
 from journeys.transforms import runner
+from journeys.transforms.params import resolve_as_of
 
 
 def asset_key(qualified: str) -> AssetKey:
@@ -32,6 +34,7 @@ def sql_model_asset(qualified: str, deps: Sequence[str], build: Callable[..., in
         settings: Settings = warehouse_resource.settings()
         with warehouse.writer(settings) as con:
             n_rows = build(con, settings)
+            record_build_step(con, [qualified], context.run.run_id, resolve_as_of(con, settings))
         context.log.info(f"{qualified}: {n_rows:,} rows")
         return MaterializeResult(metadata={"dagster/row_count": n_rows})
 

@@ -17,6 +17,9 @@ from journeys.settings import Settings
 @dataclass
 class BuildResult:
     success: bool
+    as_of: str | None = None
+    published: dict | None = None
+    """The publish step's metadata (path, run_id, as_of) when this build published."""
     row_counts: dict[str, int] = field(default_factory=dict)
     failed_steps: list[str] = field(default_factory=list)
     checks: list[tuple[str, str, bool, str, dict]] = field(default_factory=list)
@@ -24,18 +27,40 @@ class BuildResult:
 
 
 def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: None) -> BuildResult:
+    """One whole build under the build lock (a concurrent build waits, then refuses), with as_of
+    resolved once for every step."""
+    from journeys import warehouse
+
+    with warehouse.build_lock(settings, settings.build_lock_timeout_s):
+        as_of = _resolve_as_of_once(settings)
+        echo(f"  as_of {as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if settings.as_of else " (the latest event in raw)"))
+        return _materialize(settings, as_of, echo)
+
+
+def _resolve_as_of_once(settings: Settings):
+    from journeys import warehouse
+    from journeys.pipelines.raw_writer import create_raw_tables
+    from journeys.transforms.params import resolve_as_of
+
+    with warehouse.writer(settings) as con:
+        create_raw_tables(con)
+        return resolve_as_of(con, settings)
+
+
+def _materialize(settings: Settings, as_of, echo: Callable[[str], None]) -> BuildResult:
     from dagster import AssetSelection, DagsterInstance, materialize
 
     from journeys.assets import definitions
     from journeys.assets.raw import raw_ingest
     from journeys.assets.resources import WarehouseResource
+    from journeys.assets.serving import PUBLISHED
 
     targets = [*definitions.warehouse_assets, definitions.published_warehouse]
     result = materialize(
         # raw is not rebuilt (only ingestion writes it) but its checks run, and can block staging.
         [raw_ingest, *targets, *definitions.quality_checks()],
         selection=AssetSelection.assets(*targets) | AssetSelection.checks_for_assets(raw_ingest),
-        resources={"warehouse_resource": WarehouseResource(home=str(settings.home))},
+        resources={"warehouse_resource": WarehouseResource(home=str(settings.home), as_of=as_of.isoformat())},
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
         tags={"journeys/trigger": "journeys build"},
@@ -43,9 +68,12 @@ def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: 
         # engine events (DEBUG) are for the Dagster UI.
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
     )
-    build = BuildResult(success=result.success)
+    build = BuildResult(success=result.success, as_of=as_of.isoformat())
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
+        if list(materialization.asset_key.path) == PUBLISHED:
+            build.published = {k: v.value for k, v in materialization.metadata.items()}
+            continue
         key = ".".join(materialization.asset_key.path)
         rows = materialization.metadata.get("dagster/row_count")
         build.row_counts[key] = rows.value if rows is not None else None
@@ -71,4 +99,8 @@ def _report(build: BuildResult, echo: Callable[[str], None]) -> None:
             echo(textwrap.indent(str(metadata["sample"]), " " * 8))
     if build.failed_steps:
         echo(f"  failed steps: {', '.join(build.failed_steps)}")
-    echo("build " + ("succeeded; published" if build.success else "FAILED; the published warehouse is unchanged"))
+    if build.success and build.published:
+        echo(f"build succeeded; published run {build.published['run_id']} (as_of {build.published['as_of']}) "
+             f"to {build.published['path']}")
+    else:
+        echo("build FAILED; the published warehouse is unchanged (still the last good build)")

@@ -20,14 +20,17 @@ import queue
 import signal
 import threading
 import time
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import OffsetOutOfRangeError
 from kafka.structs import OffsetAndMetadata
 
-from journeys import warehouse
+from journeys import publishing, warehouse
 from journeys.pipelines import decode_worker
 from journeys.pipelines.kafka_config import client_config
+from journeys.pipelines.log_check import Anchor, Gap, LogChecker, message_digest
 from journeys.pipelines.raw_writer import create_raw_tables, stored_offsets, write_batch
 from journeys.schemas.contract import DEAD_LETTER_TOPIC, TOPIC_PREFIX
 from journeys.settings import Settings
@@ -43,6 +46,8 @@ class IngestReport:
     n_dead_lettered: int = 0
     n_batches: int = 0
     elapsed_s: float = 0.0
+    gaps: list[str] = field(default_factory=list)
+    """One line per detected gap (also in raw.ingest_gaps)."""
 
     def line(self) -> str:
         rate = self.n_consumed / self.elapsed_s if self.elapsed_s else 0.0
@@ -69,6 +74,7 @@ class Ingester:
         self.poll_timeout_ms = poll_timeout_ms
         self._schemas = (extra_schemas, reader_schema)
         self._stop = threading.Event()
+        self._pending_publish = False
 
     def stop(self) -> None:
         self._stop.set()
@@ -79,18 +85,14 @@ class Ingester:
             signal.signal(sig, lambda *_: self.stop())
 
     # ---- partition bookkeeping -------------------------------------------------------------
-    def _assign(self, consumer: KafkaConsumer, resume: dict[tuple[str, int], int]) -> list[TopicPartition]:
+    def _assign(self, consumer: KafkaConsumer, position: dict[TopicPartition, int]) -> list[TopicPartition]:
+        """Assign every touchpoints.* partition, each at its known position (a new one at 0). A
+        position the log no longer holds is the log checker's business, never silently clamped."""
         topics = sorted(t for t in consumer.topics() if t.startswith(TOPIC_PREFIX))
         partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         consumer.assign(partitions)
-        beginnings = consumer.beginning_offsets(partitions) if partitions else {}
         for tp in partitions:
-            # Never seek before the log start (retention may have deleted what we never read). A
-            # stored offset past the log end means the topic was recreated (or the in-memory embedded
-            # broker restarted): the broker answers OFFSET_OUT_OF_RANGE and auto_offset_reset=earliest
-            # reads the new log from its start. We do not compare with end_offsets ourselves: tansu
-            # reports the last batch's base offset + 1 there, not the high watermark.
-            consumer.seek(tp, max(resume.get((tp.topic, tp.partition), 0), beginnings[tp]))
+            consumer.seek(tp, position.get(tp, 0))
         return partitions
 
     # ---- the loop ------------------------------------------------------------------------
@@ -99,7 +101,7 @@ class Ingester:
         started = time.monotonic()
         with warehouse.writer(self.settings) as con:
             create_raw_tables(con)
-            resume = stored_offsets(con)
+            stored = stored_offsets(con)
         pool = None
         if self.decode_workers > 0:
             # spawn, not fork: the parent holds Kafka sockets and DuckDB's threads.
@@ -107,9 +109,12 @@ class Ingester:
                 self.decode_workers, initializer=decode_worker.init_worker, initargs=self._schemas)
         else:
             decode_worker.init_worker(*self._schemas)
+        # auto_offset_reset="none": an out-of-range offset raises instead of jumping silently; the
+        # log checker decides what was lost and records it.
         consumer = KafkaConsumer(**client_config(), group_id=self.group_id, enable_auto_commit=False,
-                                 auto_offset_reset="earliest", max_poll_records=10_000,
+                                 auto_offset_reset="none", max_poll_records=10_000,
                                  max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=100)
+        checker = LogChecker()
         chunks: queue.Queue = queue.Queue(maxsize=max(2, 2 * self.decode_workers))
         self._durable: queue.Queue = queue.Queue()  # offsets the writer committed, for the group commit
         writer_errors: list[BaseException] = []
@@ -117,12 +122,13 @@ class Ingester:
                                          name="warehouse-writer", daemon=True)
         writer_thread.start()
         try:
-            self._consume(consumer, pool, chunks, resume, once, progress, writer_errors)
+            self._consume(consumer, checker, pool, chunks, stored, once, progress, writer_errors, report)
         finally:
             chunks.put(None)
             writer_thread.join()
             self._commit_group_offsets(consumer)
             consumer.close(autocommit=False)
+            checker.close()
             if pool is not None:
                 pool.terminate()
         if writer_errors:
@@ -130,31 +136,66 @@ class Ingester:
         report.elapsed_s = time.monotonic() - started
         return report
 
-    def _consume(self, consumer, pool, chunks, resume, once, progress, writer_errors) -> None:
-        partitions = self._assign(consumer, resume)
+    def _consume(self, consumer, checker, pool, chunks, stored, once, progress, writer_errors, report) -> None:
+        position = {TopicPartition(t, p): offset for (t, p), (offset, _) in stored.items()}
+        partitions = self._assign(consumer, position)
+        position = {tp: position.get(tp, 0) for tp in partitions}
+        # The last message read per partition (latest) and the one to read back at the next check.
+        latest = {TopicPartition(t, p): Anchor(offset - 1, digest) for (t, p), (offset, digest) in stored.items()
+                  if offset > 0}
+        to_check = dict(latest)
+        buffer: list[decode_worker.RawMessage] = []
+        next_offsets: dict[tuple[str, int], tuple[int, str]] = {}
+        chunk_size = self.settings.ingest_chunk_messages
+        last_topic_refresh = last_publish = last_check = chunk_started = time.monotonic()
+        published_once = False
+
+        def submit(gaps=()) -> None:
+            nonlocal buffer, next_offsets, chunk_started
+            if buffer:
+                pending = pool.apply_async(decode_worker.decode_chunk, (buffer,)) if pool else _Inline(
+                    decode_worker.decode_chunk(buffer))
+            else:
+                pending = _Inline((None, []))
+            chunks.put((pending, next_offsets, list(gaps)))
+            buffer, next_offsets, chunk_started = [], {}, time.monotonic()
+
+        def resume_after(gaps) -> None:
+            """Record gaps (after the chunk read so far) and go on from where the broker's log starts."""
+            if not gaps:
+                return
+            submit()
+            for gap in gaps:
+                tp = TopicPartition(gap.topic, gap.partition)
+                log.warning("ingest gap: %s", gap.line())
+                report.gaps.append(gap.line())
+                consumer.seek(tp, gap.resume_offset)
+                position[tp] = gap.resume_offset
+                latest.pop(tp, None)
+                to_check.pop(tp, None)
+                next_offsets[(gap.topic, gap.partition)] = (gap.resume_offset, None)
+            submit(gaps)
+
+        resume_after(checker.check(position, to_check))
         end_offsets = consumer.end_offsets(partitions) if once and partitions else {}
-        position = {tp: consumer.position(tp) for tp in partitions}
         if progress is not None and once:
             progress.reset(total=sum(max(end_offsets[tp] - position[tp], 0) for tp in partitions))
-        last_topic_refresh = last_publish = chunk_started = time.monotonic()
-        buffer: list[decode_worker.RawMessage] = []
-        next_offsets: dict[tuple[str, int], int] = {}
-        chunk_size = self.settings.ingest_chunk_messages
 
         def caught_up() -> bool:
             return all(position[tp] >= end_offsets[tp] for tp in partitions)
 
-        def submit() -> None:
-            nonlocal buffer, next_offsets, chunk_started
-            pending = pool.apply_async(decode_worker.decode_chunk, (buffer,)) if pool else _Inline(
-                decode_worker.decode_chunk(buffer))
-            chunks.put((pending, next_offsets))
-            buffer, next_offsets, chunk_started = [], {}, time.monotonic()
-
         while not self._stop.is_set() and not writer_errors:
             if once and caught_up():
                 break
-            for tp, messages in consumer.poll(timeout_ms=self.poll_timeout_ms).items():
+            try:
+                polled = consumer.poll(timeout_ms=self.poll_timeout_ms)
+            except OffsetOutOfRangeError as exc:  # real Kafka's signal; tansu just returns nothing
+                out_of_range = set(exc.args[0]) if exc.args and isinstance(exc.args[0], dict) else set(partitions)
+                gaps = checker.check({tp: position[tp] for tp in out_of_range if tp in position},
+                                     {tp: a for tp, a in latest.items() if tp in out_of_range})
+                resume_after(gaps or [_out_of_range_gap(checker, tp, position[tp]) for tp in out_of_range if tp in position])
+                continue
+            for tp, messages in polled.items():
                 if tp.topic == DEAD_LETTER_TOPIC:
                     buffer.extend((m.topic, m.partition, m.offset, m.value,
                                    dict(m.headers or []).get("reason", b"no reason given").decode(errors="replace"))
@@ -162,8 +203,10 @@ class Ingester:
                 else:
                     buffer.extend((m.topic, m.partition, m.offset, m.value, None) for m in messages)
                 if messages:
-                    position[tp] = messages[-1].offset + 1
-                    next_offsets[(tp.topic, tp.partition)] = position[tp]
+                    last = messages[-1]
+                    position[tp] = last.offset + 1
+                    latest[tp] = Anchor(last.offset, message_digest(last.key, last.value, last.timestamp))
+                    next_offsets[(tp.topic, tp.partition)] = (position[tp], latest[tp].digest)
                     if progress is not None:
                         progress.update(len(messages))
                 if len(buffer) >= chunk_size:
@@ -171,16 +214,31 @@ class Ingester:
             waited = time.monotonic() - chunk_started >= self.settings.ingest_batch_max_wait_s
             if buffer and (waited or (once and caught_up())):
                 submit()
-            self._commit_group_offsets(consumer)
-            if not once and time.monotonic() - last_publish > self.settings.publish_interval_s:
-                warehouse.publish(self.settings)
-                last_publish = time.monotonic()
-            if not once and time.monotonic() - last_topic_refresh > 30:
-                partitions = self._assign(consumer, {**resume, **{(tp.topic, tp.partition): o for tp, o in position.items()}})
-                position.update({tp: consumer.position(tp) for tp in partitions if tp not in position})
+            new_durable = self._commit_group_offsets(consumer)
+            if once:
+                continue
+            now = time.monotonic()
+            if now - last_check > self.settings.ingest_verify_interval_s:
+                resume_after(checker.check(dict(position), to_check))
+                to_check, last_check = dict(latest), time.monotonic()
+            self._pending_publish = self._pending_publish or new_durable
+            if self._pending_publish and (not published_once or now - last_publish > self.settings.publish_interval_s):
+                self._publish_raw()
+                published_once, last_publish = True, time.monotonic()
+            if now - last_topic_refresh > 30:
+                partitions = self._assign(consumer, position)
+                position.update({tp: 0 for tp in partitions if tp not in position})
                 last_topic_refresh = time.monotonic()
         if buffer and not writer_errors:
             submit()
+
+    def _publish_raw(self) -> None:
+        """Follow mode publishes the raw layer soon after its first chunk, then every publish_interval_s."""
+        try:
+            publishing.publish_raw(self.settings)
+            self._pending_publish = False
+        except publishing.PublishError as exc:  # the rows are safe in the working file; try again later
+            log.warning("%s", exc)
 
     def _write_loop(self, chunks: queue.Queue, report: IngestReport, errors: list) -> None:
         """Writes chunks in the order they were read; holds the warehouse only while chunks wait."""
@@ -189,9 +247,9 @@ class Ingester:
             try:
                 with warehouse.writer(self.settings) as con:
                     while item is not None:
-                        pending, next_offsets = item
+                        pending, next_offsets, gaps = item
                         table, undecodable = pending.get()
-                        result = write_batch(con, self.settings, table, undecodable, next_offsets)
+                        result = write_batch(con, self.settings, table, undecodable, next_offsets, gaps=gaps)
                         report.n_consumed += result.n_consumed
                         report.n_loaded += result.n_loaded
                         report.n_dead_lettered += result.n_dead_lettered
@@ -209,19 +267,27 @@ class Ingester:
                     pass
                 return
 
-    def _commit_group_offsets(self, consumer) -> None:
-        """Commits what the writer made durable to the Kafka group, for lag monitoring only.
-        Runs in the consuming thread: kafka-python's consumer is not thread-safe."""
+    def _commit_group_offsets(self, consumer) -> bool:
+        """Commits what the writer made durable to the Kafka group, for lag monitoring only; True if
+        anything new was durable. Runs in the consuming thread: kafka-python's consumer is not thread-safe."""
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         while not self._durable.empty():
-            for (topic, partition), offset in self._durable.get_nowait().items():
+            for (topic, partition), (offset, _) in self._durable.get_nowait().items():
                 offsets[TopicPartition(topic, partition)] = OffsetAndMetadata(offset, "", -1)
         if not offsets:
-            return
+            return False
         try:
             consumer.commit(offsets)
         except Exception as exc:  # a broker hiccup here must not fail chunks that are already durable
             log.warning("could not commit group offsets for lag monitoring (rows are safe in DuckDB): %s", exc)
+        return True
+
+
+def _out_of_range_gap(checker: LogChecker, tp: TopicPartition, position: int) -> Gap:
+    """The broker said OFFSET_OUT_OF_RANGE but the log check found nothing more precise."""
+    start = checker.log_start(tp)
+    return Gap(tp.topic, tp.partition, position, start, start, "the broker answered OFFSET_OUT_OF_RANGE",
+               dt.datetime.now(dt.UTC).replace(tzinfo=None))
 
 
 def ingest(settings: Settings, once: bool = True, group_id: str = DEFAULT_GROUP_ID, progress=None) -> IngestReport:

@@ -56,58 +56,64 @@ def validation_params(settings: Settings, now: dt.datetime) -> dict:
     return {"now": now, "max_future_s": settings.max_event_future_s, "earliest_event_at": settings.earliest_event_at}
 
 
+Undecodable = tuple[str, int | None, int | None, bytes, str]
+"""A message rejected before validation: topic, partition, offset, bytes, reason."""
+
+WRITE_DATA_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException,
+                     duckdb.ConstraintException, duckdb.TypeMismatchException)
+"""Errors a row's content can cause (e.g. a timestamp DuckDB cannot represent). A batch failing with
+one of these is bisected down to the offending rows, which are dead-lettered. Anything else (a full
+disk, out of memory, I/O) fails the batch as a whole: nothing of it is committed, and it is retried."""
+
+
 def write_batch(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     incoming: pa.Table | str | None,
-    undecodable: list[tuple[str, int | None, int | None, bytes, str]] = (),
-    next_offsets: dict[tuple[str, int], int] | None = None,
+    undecodable: list[Undecodable] = (),
+    next_offsets: dict[tuple[str, int], int | tuple[int, str | None]] | None = None,
     kind: str = "ingest",
     source: str = "kafka",
+    gaps: list = (),
 ) -> BatchResult:
-    """Validate `incoming` (an Arrow table or a SELECT in the INCOMING_SCHEMA shape), append valid rows to raw.touchpoints and the rest (plus `undecodable`
-    messages: topic, partition, offset, bytes, reason) to raw.dead_letters, store `next_offsets`,
-    and log the batch in raw.load_runs — all in one transaction."""
+    """Validate `incoming` (an Arrow table or a SELECT in the INCOMING_SCHEMA shape), append valid
+    rows to raw.touchpoints and the rest (plus `undecodable` messages) to raw.dead_letters, store
+    `next_offsets` (offset, or offset and the digest of the message before it), record `gaps`
+    (log_check.Gap), and log the batch in raw.load_runs — all in one transaction.
+
+    A row that makes the write fail (WRITE_DATA_ERRORS) is found by bisection and dead-lettered with
+    DuckDB's error, so one poison message never blocks its partition.
+    """
+    undecodable = list(undecodable)
+    try:
+        return _write_transaction(con, settings, incoming, undecodable, next_offsets, kind, source, gaps)
+    except WRITE_DATA_ERRORS:
+        if not isinstance(incoming, pa.Table):
+            raise
+    good, poison = _isolate_poison(con, settings, incoming)
+    return _write_transaction(con, settings, good, undecodable + poison, next_offsets, kind, source, gaps)
+
+
+def _write_transaction(con, settings, incoming, undecodable, next_offsets, kind, source, gaps) -> BatchResult:
     load_id = f"{kind}-{utc_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     started_at = utc_now()
-    params = validation_params(settings, started_at)
-    validate_sql = (RAW_SQL_DIR / "validated_incoming.sql").read_text()
-    columns = ", ".join(CONTRACT_COLUMNS + ("source_topic", "source_partition", "source_offset"))
     con.execute("begin transaction")
     try:
-        n_loaded = n_rejected = 0
-        if incoming is not None:
-            if isinstance(incoming, str):  # a SELECT, e.g. over a file
-                con.execute(f"create or replace temp view incoming as {incoming}")
-            else:
-                con.register("incoming", incoming)
-            con.execute(f"create or replace temp table _validated as {validate_sql}", params)
-            con.execute("drop view incoming") if isinstance(incoming, str) else con.unregister("incoming")
-            n_loaded, n_rejected = con.execute(
-                "select count(*) filter (reject_reason is null), count(*) filter (reject_reason is not null) from _validated"
-            ).fetchall()[0]
-            con.execute(f"insert into raw.touchpoints select {columns}, $now, $load_id from _validated "
-                        "where reject_reason is null", {"now": started_at, "load_id": load_id})
-            con.execute("insert into raw.dead_letters select source_topic, source_partition, source_offset, payload, "
-                        "reject_reason, $now, $load_id from _validated where reject_reason is not null",
-                        {"now": started_at, "load_id": load_id})
-            con.execute("drop table _validated")
+        n_loaded, n_rejected = _write_rows(con, settings, incoming, load_id, started_at)
         if undecodable:
-            rows = pa.table({
-                "source_topic": [u[0] for u in undecodable], "source_partition": pa.array([u[1] for u in undecodable], pa.int32()),
-                "source_offset": pa.array([u[2] for u in undecodable], pa.int64()),
-                "payload": pa.array([u[3] for u in undecodable], pa.binary()), "reason": [u[4] for u in undecodable],
-            })
-            con.register("_undecodable", rows)
-            con.execute("insert into raw.dead_letters select source_topic, source_partition, source_offset, payload, "
-                        "reason, $now, $load_id from _undecodable", {"now": started_at, "load_id": load_id})
-            con.unregister("_undecodable")
-        for (topic, partition), offset in (next_offsets or {}).items():
+            _write_undecodable(con, undecodable, load_id, started_at)
+        for (topic, partition), stored in (next_offsets or {}).items():
+            offset, digest = stored if isinstance(stored, tuple) else (stored, None)
             con.execute(
-                "insert into raw.ingest_offsets values (?, ?, ?, ?) on conflict (topic, partition) "
-                "do update set next_offset = excluded.next_offset, updated_at = excluded.updated_at",
-                [topic, partition, offset, started_at],
+                "insert into raw.ingest_offsets (topic, partition, next_offset, updated_at, last_message_digest) "
+                "values (?, ?, ?, ?, ?) on conflict (topic, partition) do update set next_offset = excluded.next_offset, "
+                "updated_at = excluded.updated_at, last_message_digest = excluded.last_message_digest",
+                [topic, partition, offset, started_at, digest],
             )
+        for gap in gaps:
+            con.execute("insert into raw.ingest_gaps values (?, ?, ?, ?, ?, ?, ?, ?)",
+                        [gap.topic, gap.partition, gap.stored_offset, gap.log_start, gap.resume_offset, gap.reason,
+                         gap.detected_at, load_id])
         n_dead = n_rejected + len(undecodable)
         n_consumed = n_loaded + n_dead
         con.execute("insert into raw.load_runs values (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -119,5 +125,82 @@ def write_batch(
     return BatchResult(load_id, n_consumed, n_loaded, n_dead)
 
 
-def stored_offsets(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], int]:
-    return {(t, p): o for t, p, o in con.execute("select topic, partition, next_offset from raw.ingest_offsets").fetchall()}
+def _write_rows(con, settings, incoming, load_id: str, started_at: dt.datetime) -> tuple[int, int]:
+    """Validated rows into raw.touchpoints, rejected ones into raw.dead_letters; (n loaded, n rejected)."""
+    if incoming is None:
+        return 0, 0
+    validate_sql = (RAW_SQL_DIR / "validated_incoming.sql").read_text()
+    columns = ", ".join(CONTRACT_COLUMNS + ("source_topic", "source_partition", "source_offset"))
+    if isinstance(incoming, str):  # a SELECT, e.g. over a file
+        con.execute(f"create or replace temp view incoming as {incoming}")
+    else:
+        con.register("incoming", incoming)
+    try:
+        con.execute(f"create or replace temp table _validated as {validate_sql}", validation_params(settings, started_at))
+    finally:
+        con.execute("drop view if exists incoming") if isinstance(incoming, str) else con.unregister("incoming")
+    n_loaded, n_rejected = con.execute(
+        "select count(*) filter (reject_reason is null), count(*) filter (reject_reason is not null) from _validated"
+    ).fetchall()[0]
+    params = {"now": started_at, "load_id": load_id}
+    con.execute(f"insert into raw.touchpoints select {columns}, $now, $load_id from _validated "
+                "where reject_reason is null", params)
+    con.execute("insert into raw.dead_letters select source_topic, source_partition, source_offset, payload, "
+                "reject_reason, $now, $load_id from _validated where reject_reason is not null", params)
+    con.execute("drop table _validated")
+    return n_loaded, n_rejected
+
+
+def _write_undecodable(con, undecodable: list[Undecodable], load_id: str, started_at: dt.datetime) -> None:
+    rows = pa.table({
+        "source_topic": [u[0] for u in undecodable], "source_partition": pa.array([u[1] for u in undecodable], pa.int32()),
+        "source_offset": pa.array([u[2] for u in undecodable], pa.int64()),
+        "payload": pa.array([u[3] for u in undecodable], pa.binary()), "reason": [u[4] for u in undecodable],
+    })
+    con.register("_undecodable", rows)
+    try:
+        con.execute("insert into raw.dead_letters select source_topic, source_partition, source_offset, "
+                                "payload, reason, $now, $load_id from _undecodable",
+                                {"now": started_at, "load_id": load_id})
+    finally:
+        con.unregister("_undecodable")
+
+
+def _writes(con, settings, rows: pa.Table) -> str | None:
+    """None if `rows` can be written, else DuckDB's error; nothing is kept either way."""
+    con.execute("begin transaction")
+    try:
+        _write_rows(con, settings, rows, "probe", utc_now())
+        return None
+    except WRITE_DATA_ERRORS as exc:
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    finally:
+        con.execute("rollback")
+
+
+def _isolate_poison(con, settings, table: pa.Table) -> tuple[pa.Table | None, list[Undecodable]]:
+    """Bisect `table` into the rows that can be written and dead letters for the ones that cannot:
+    about 2·k·log2(n) probes for k poison rows among n."""
+    good, poison = [], []
+
+    def split(rows: pa.Table) -> None:
+        error = _writes(con, settings, rows)
+        if error is None:
+            good.append(rows)
+        elif rows.num_rows == 1:
+            row = rows.to_pylist()[0]
+            poison.append((row["source_topic"], row["source_partition"], row["source_offset"], row["payload"],
+                           f"cannot be stored: {error}"))
+        else:
+            half = rows.num_rows // 2
+            split(rows.slice(0, half))
+            split(rows.slice(half))
+
+    split(table)
+    return (pa.concat_tables(good) if good else None), poison
+
+
+def stored_offsets(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, int], tuple[int, str | None]]:
+    """(topic, partition) -> (next offset, digest of the message before it)."""
+    return {(t, p): (o, d) for t, p, o, d in con.execute(
+        "select topic, partition, next_offset, last_message_digest from raw.ingest_offsets").fetchall()}

@@ -28,8 +28,22 @@ def build_sample_warehouse(home: Path, customers: int = 150, days: int = 60, see
         build_metrics(con, settings)
         build_cx(con, settings)
     if publish:
-        warehouse.publish(settings)
+        publish_as_one_build(settings)
     return settings
+
+
+def publish_as_one_build(settings: Settings, run_id: str = "test-build"):
+    """Publish what the working file holds as one build: tests that build with the transforms
+    directly (not through Dagster's build steps) record every derived table as built by `run_id`."""
+    from journeys.publishing import publish_build, record_build_step
+    from journeys.transforms.params import resolve_as_of
+
+    with warehouse.writer(settings) as con:
+        tables = [f"{schema}.{table}" for schema, table in con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where schema_name in ('staging', 'intermediate', 'marts') order by all").fetchall()]
+        record_build_step(con, tables, run_id, resolve_as_of(con, settings))
+    return publish_build(settings, run_id, tables)
 
 
 def copy_warehouse(source: Settings, home: Path) -> Settings:

@@ -14,10 +14,11 @@ import time
 import duckdb
 import pytest
 
-from journeys import warehouse
+from journeys import publishing, warehouse
 from journeys.cli import main as journeys_main
 from journeys.cli import report_cmds
 from journeys.settings import load_settings
+from tests.sample_warehouse import publish_as_one_build
 
 
 def tables_cli(*argv: str) -> int:
@@ -78,16 +79,16 @@ def test_readers_never_wait_and_never_see_a_half_built_state(tmp_path):
     settings = load_settings(home=tmp_path / "home")
     rows_per_build = 2000
     write_build(settings, 1, rows_per_build)
-    warehouse.publish(settings)
+    publish_as_one_build(settings)
     stop = tmp_path / "stop"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(settings.published_path),
-                               str(warehouse.parquet_link(settings)), str(stop), str(rows_per_build)],
+                               str(publishing.parquet_link(settings)), str(stop), str(rows_per_build)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(0.5)
         for build_id in range(2, 14):
             write_build(settings, build_id, rows_per_build)  # the writer holds the working file meanwhile
-            warehouse.publish(settings)
+            publish_as_one_build(settings)
         time.sleep(0.3)
     finally:
         stop.touch()
@@ -106,8 +107,8 @@ def test_publish_exports_every_mart_to_parquet_atomically(tmp_path):
     settings = load_settings(home=tmp_path / "home")
     for build_id in (1, 2, 3, 4):
         write_build(settings, build_id, 10)
-        warehouse.publish(settings)
-    link = warehouse.parquet_link(settings)
+        publish_as_one_build(settings)
+    link = publishing.parquet_link(settings)
     assert link.is_symlink()
     assert sorted(p.name for p in link.iterdir()) == ["_manifest.json", "probe_a.parquet", "probe_b.parquet"]
     manifest = json.loads((link / "_manifest.json").read_text())
@@ -128,7 +129,7 @@ def test_query_refuses_writes(tmp_path, monkeypatch, capsys, sql):
     """`journeys query` runs read-only statements only, and says why it refused."""
     settings = load_settings(home=tmp_path / "home")
     write_build(settings, 1, 10)
-    warehouse.publish(settings)
+    publish_as_one_build(settings)
     monkeypatch.setenv("JOURNEYS_HOME", str(settings.home))
     monkeypatch.chdir(tmp_path)
     assert journeys_main(["query", sql]) == 2

@@ -79,20 +79,31 @@ def run_produce(args) -> int:
 
 
 def run_load(args) -> int:
-    from journeys import warehouse
     from journeys.pipelines.file_source import parse_renames
     from journeys.pipelines.loader import load_file
 
     settings = load_settings()
     result = load_file(settings, args.file, parse_renames(args.map))
-    warehouse.publish(settings)
     print(f"{args.file}: {result.n_consumed:,} rows = loaded {result.n_loaded:,} + "
-          f"dead-lettered {result.n_dead_lettered:,} (load {result.load_id})")
+          f"dead-lettered {result.n_dead_lettered:,} (load {result.load_id}, committed to the working warehouse)")
+    return _publish_raw(settings)
+
+
+def _publish_raw(settings) -> int:
+    """Ingest and load publish the raw layer only; what they committed stays committed if this fails."""
+    from journeys.publishing import PublishError, publish_raw
+
+    try:
+        published = publish_raw(settings)
+    except PublishError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if published is not None:
+        print(published.line())
     return 0
 
 
 def run_ingest(args) -> int:
-    from journeys import warehouse
     from journeys.pipelines.ingest import Ingester
 
     settings = load_settings()
@@ -100,7 +111,9 @@ def run_ingest(args) -> int:
     ingester.install_signal_handlers()
     with tqdm(desc="ingest", unit="msg", disable=not sys.stderr.isatty() and not args.once) as bar:
         report = ingester.run(once=args.once, progress=bar if args.once else None)
-    if not args.no_publish:
-        warehouse.publish(settings)
     print(report.line())
-    return 0
+    for gap in report.gaps:
+        print(f"warning: {gap}", file=sys.stderr)
+    if args.no_publish or (report.n_consumed == 0 and settings.published_path.exists()):
+        return 0
+    return _publish_raw(settings)

@@ -51,6 +51,20 @@ create table if not exists raw.ingest_offsets (
     primary key (topic, partition)
 );
 
+-- Offsets stored before anchors existed keep last_message_digest NULL (only presence is checked).
+alter table raw.ingest_offsets add column if not exists last_message_digest varchar;
+
+create table if not exists raw.ingest_gaps (
+    topic varchar not null,
+    partition integer not null,
+    stored_offset bigint not null,
+    log_start_offset bigint not null,
+    resume_offset bigint not null,
+    reason varchar not null,
+    detected_at timestamp not null,
+    load_id varchar not null
+);
+
 create table if not exists raw.load_runs (
     load_id varchar not null,
     kind varchar not null,
@@ -70,4 +84,6 @@ comment on column raw.touchpoints.email_hash is 'Salted SHA-256 of the normalise
 comment on column raw.touchpoints.phone_hash is 'Salted SHA-256 of the normalised phone number';
 comment on table raw.dead_letters is 'One row per rejected message or file row, with the raw bytes (or the row as JSON) and every reason it failed.';
 comment on table raw.ingest_offsets is 'One row per Kafka topic partition: the next offset to consume. Written in the same transaction as the rows, which is what makes ingestion exactly-once.';
+comment on column raw.ingest_offsets.last_message_digest is 'Digest (CRC-32 of key and value, timestamp) of the message at next_offset - 1: read back to check the broker still holds the same log';
+comment on table raw.ingest_gaps is 'One row per detected gap: a partition whose stored offset no longer pointed into the log it was read from (broker restarted empty, topic re-created, retention deleted unread messages), and where consumption resumed.';
 comment on table raw.load_runs is 'One row per ingest micro-batch or bulk load, with consumed = loaded + dead-lettered.';

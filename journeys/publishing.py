@@ -1,0 +1,312 @@
+"""Publishing: what analysts and BI tools read, and the rule that only checked builds reach it.
+
+`published/warehouse.duckdb` is a read-only copy that is swapped in whole with a rename, so a
+reader sees one state or the next, never a half-written one. Two writers put things there:
+
+* **A build** (`publish_build`) publishes every layer, but only when every table it was asked to
+  publish was built by that same run (recorded in `meta.build_steps` by each build step), so a
+  failed, partial or interleaved build is refused instead of published. Dagster runs the publish
+  step only after every upstream asset and its blocking checks succeeded.
+* **Ingest and load** (`publish_raw`) publish the raw layer only: the published file's derived
+  layers stay those of the last good build, whatever the working file holds (it may hold the
+  tables of a build that just failed its checks, or of one still running).
+
+`published/parquet` is a symlink to a folder under `published/parquet-builds/` holding every marts
+table of the last published build, written whole before the link is swapped.
+
+Failure rules: a publish that fails (a full disk, a kill) leaves the previous published state
+untouched and removes its temporary copy; temporary files left by killed processes are swept by
+the next publish.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from journeys import warehouse
+from journeys.settings import Settings
+
+PARQUET_KEEP_PREVIOUS = 2
+"""Previous Parquet folders kept after a swap, for readers that resolved the link before it."""
+
+RAW_TABLES = ("touchpoints", "dead_letters", "ingest_offsets", "ingest_gaps", "load_runs")
+
+
+class PublishError(RuntimeError):
+    """Publishing was refused or failed; the previously published state is unchanged."""
+
+
+@dataclass(frozen=True)
+class Published:
+    path: Path
+    kind: str
+    """'build' (every layer) or 'raw' (the raw layer only)."""
+    run_id: str | None
+    as_of: dt.datetime | None
+    published_at: dt.datetime
+
+    def line(self) -> str:
+        if self.kind == "raw":
+            return f"published raw layer to {self.path} (derived layers: last good build, unchanged)"
+        return f"published build {self.run_id} (as_of {self.as_of:%Y-%m-%d %H:%M:%S}) to {self.path}"
+
+
+# ---- build steps -----------------------------------------------------------------------------
+BUILD_STEPS_DDL = """
+create schema if not exists meta;
+create table if not exists meta.build_steps (
+    table_name varchar primary key,
+    run_id varchar not null,
+    as_of timestamp,
+    built_at timestamp not null
+);
+comment on table meta.build_steps is 'One row per derived table: the build run that last wrote it, and its as_of. Publishing refuses a set of tables built by different runs.';
+"""
+
+
+def record_build_step(con: duckdb.DuckDBPyConnection, tables: list[str], run_id: str, as_of: dt.datetime | None) -> None:
+    """Mark `tables` as written by build run `run_id` (called by every build step, in its transaction)."""
+    con.execute(BUILD_STEPS_DDL)
+    for table in tables:
+        con.execute("insert or replace into meta.build_steps values (?, ?, ?, ?)", [table, run_id, as_of, _utc_now()])
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+# ---- the two ways in -------------------------------------------------------------------------
+def publish_build(settings: Settings, run_id: str, tables: list[str]) -> Published:
+    """Publish the working file whole, if every one of `tables` was built by run `run_id`."""
+    with warehouse.exclusive_lock(settings):
+        if not settings.warehouse_path.exists():
+            raise PublishError(f"no warehouse at {settings.warehouse_path}: nothing to publish")
+        con = duckdb.connect(str(settings.warehouse_path))
+        try:
+            con.execute(BUILD_STEPS_DDL)
+            built = dict(con.execute("select table_name, run_id from meta.build_steps").fetchall())
+            as_of = con.execute("select max(as_of) from meta.build_steps where run_id = ?", [run_id]).fetchone()[0]
+            con.execute("CHECKPOINT")  # fold the write-ahead log in, so the copy is complete on its own
+        finally:
+            con.close()
+        stale = sorted(t for t in tables if built.get(t) != run_id)
+        if stale:
+            raise PublishError(
+                f"refusing to publish: {len(stale)} of {len(tables)} tables were not built by run {run_id} "
+                f"(e.g. {stale[0]}: {built.get(stale[0]) or 'never built'}); a partial, failed or concurrent build "
+                "is never published. Run `journeys build`.")
+        published = Published(settings.published_path, "build", run_id, as_of, _utc_now())
+        tmp = _temp_copy(settings, settings.warehouse_path)
+        try:
+            _write_published_meta(tmp, published)
+            folder = _export_parquet(settings, tmp, published)
+            os.replace(tmp, settings.published_path)
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            raise _publish_failed(exc) from exc
+        _swap_symlink(parquet_link(settings), folder)
+        _prune_parquet_builds(settings, keep=folder)
+    return published
+
+
+def publish_raw(settings: Settings) -> Published | None:
+    """Refresh the published file's raw layer from the working file; every other layer stays as the
+    last good build published it. Returns None when there is no raw layer yet."""
+    with warehouse.exclusive_lock(settings):
+        if not settings.warehouse_path.exists():
+            return None
+        base = settings.published_path if settings.published_path.exists() else None
+        tmp = _temp_copy(settings, base)
+        try:
+            con = duckdb.connect(str(tmp))
+            try:
+                con.execute(f"attach '{_sql_path(settings.warehouse_path)}' as working (read_only)")
+                present = [t for (t,) in con.execute(
+                    "select table_name from duckdb_tables() where database_name = 'working' and schema_name = 'raw'"
+                ).fetchall()]
+                if "touchpoints" not in present:
+                    return None
+                con.execute("begin transaction")
+                con.execute("drop schema if exists raw cascade")
+                con.execute("create schema raw")
+                for table in [t for t in RAW_TABLES if t in present]:
+                    con.execute(f"create table raw.{table} as select * from working.raw.{table}")
+                    _copy_comments(con, table)
+                con.execute("commit")
+                con.execute("detach working")
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            os.replace(tmp, settings.published_path)
+        except BaseException as exc:
+            tmp.unlink(missing_ok=True)
+            raise _publish_failed(exc) from exc
+        finally:
+            tmp.unlink(missing_ok=True)
+    return Published(settings.published_path, "raw", None, None, _utc_now())
+
+
+def published_build(settings: Settings) -> dict | None:
+    """What the published file holds: its last build (run_id, as_of, published_at), or None."""
+    if not settings.published_path.exists():
+        return None
+    con = warehouse.reader(settings)
+    try:
+        if not warehouse.table_exists(con, "meta.published_build"):
+            return None
+        result = con.execute("select * from meta.published_build")
+        names = [d[0] for d in result.description]
+        row = result.fetchone()
+        return dict(zip(names, row)) if row else None
+    finally:
+        con.close()
+
+
+# ---- the mechanics ---------------------------------------------------------------------------
+def _temp_copy(settings: Settings, source: Path | None) -> Path:
+    """A private copy of `source` (or nothing, for a new file) next to the published file."""
+    settings.published_dir.mkdir(parents=True, exist_ok=True)
+    sweep_stale(settings)
+    tmp = settings.published_dir / f".warehouse.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    if source is None:
+        return tmp
+    try:
+        shutil.copyfile(source, tmp)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        raise _publish_failed(exc) from exc
+    return tmp
+
+
+def _publish_failed(exc: BaseException) -> BaseException:
+    if isinstance(exc, PublishError) or not isinstance(exc, (OSError, duckdb.Error)):
+        return exc
+    return PublishError(f"publishing failed ({type(exc).__name__}: {exc}); its partial copy was removed and the "
+                        "published warehouse is unchanged")
+
+
+def _write_published_meta(database: Path, published: Published) -> None:
+    con = duckdb.connect(str(database))
+    try:
+        con.execute("create schema if not exists meta")
+        con.execute("create or replace table meta.published_build as select ?::varchar as run_id, "
+                    "?::timestamp as as_of, ?::timestamp as published_at",
+                    [published.run_id, published.as_of, published.published_at])
+        con.execute("comment on table meta.published_build is 'One row: the build this file holds (run, as_of, "
+                    "when it was published). Ingest and load refresh raw only and leave it unchanged.'")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    comment = con.execute("select comment from duckdb_tables() where database_name = 'working' and schema_name = 'raw' "
+                          "and table_name = ?", [table]).fetchone()[0]
+    if comment:
+        con.execute(f"comment on table raw.{table} is '{_sql_path(comment)}'")
+    for column, text in con.execute(
+            "select column_name, comment from duckdb_columns() where database_name = 'working' and schema_name = 'raw' "
+            "and table_name = ? and comment is not null", [table]).fetchall():
+        con.execute(f"comment on column raw.{table}.\"{column}\" is '{_sql_path(text)}'")
+
+
+_PID_IN_NAME = re.compile(r"\.(\d+)\.tmp$|-(\d+)$")
+
+
+def sweep_stale(settings: Settings) -> list[Path]:
+    """Remove temporary copies and unfinished Parquet folders left by processes that died; returns them."""
+    removed = []
+    candidates = list(settings.published_dir.glob(".*.tmp"))
+    builds = _parquet_builds(settings)
+    if builds.exists():
+        candidates += [p for p in builds.iterdir() if p.is_dir() and not (p / "_manifest.json").exists()]
+    for path in candidates:
+        match = _PID_IN_NAME.search(path.name)
+        pid = int(next(g for g in match.groups() if g)) if match else None
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def parquet_link(settings: Settings) -> Path:
+    """`published/parquet`: a symlink to the current export folder."""
+    return settings.published_dir / "parquet"
+
+
+def _parquet_builds(settings: Settings) -> Path:
+    return settings.published_dir / "parquet-builds"
+
+
+def _export_parquet(settings: Settings, database: Path, published: Published) -> Path:
+    """Writes every marts table of `database` to a new folder; returns it (not yet linked). The
+    manifest is written last: a folder without one is unfinished (and swept if its writer died)."""
+    folder = _parquet_builds(settings) / f"{published.published_at:%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
+    folder.mkdir(parents=True)
+    try:
+        con = warehouse.configure(duckdb.connect(str(database), read_only=True), settings)
+        try:
+            tables = con.execute(
+                "select table_name, comment from duckdb_tables() "
+                "where database_name = current_database() and schema_name = 'marts' order by table_name"
+            ).fetchall()
+            manifest = {"published_at": published.published_at.isoformat() + "Z", "run_id": published.run_id,
+                        "as_of": published.as_of.isoformat() if published.as_of else None,
+                        "source": str(settings.published_path), "tables": {}}
+            for table, comment in tables:
+                path = folder / f"{table}.parquet"
+                con.execute(f"copy marts.\"{table}\" to '{_sql_path(path)}' (format parquet, compression zstd)")
+                rows = con.execute(f"select count(*) from marts.\"{table}\"").fetchall()[0][0]
+                manifest["tables"][table] = {"file": path.name, "rows": rows, "description": comment}
+        finally:
+            con.close()
+        (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
+
+
+def _sql_path(path: Path | str) -> str:
+    return str(path).replace("'", "''")
+
+
+def _swap_symlink(link: Path, target: Path) -> None:
+    """Point `link` at `target` with one rename: readers see the old folder or the new one, never neither."""
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    os.symlink(os.path.relpath(target, link.parent), tmp)
+    if link.is_dir() and not link.is_symlink():  # never made by publishing; refuse to guess
+        tmp.unlink()
+        raise PublishError(f"{link} is a real folder; move it away so publishing can manage it as a symlink")
+    os.replace(tmp, link)
+
+
+def _prune_parquet_builds(settings: Settings, keep: Path) -> None:
+    builds = sorted((p for p in _parquet_builds(settings).iterdir() if p.is_dir()), key=lambda p: p.name)
+    older = [p for p in builds if p != keep and (p / "_manifest.json").exists()]
+    for stale in older[: max(0, len(older) - PARQUET_KEEP_PREVIOUS)]:
+        shutil.rmtree(stale, ignore_errors=True)
