@@ -1,4 +1,11 @@
-"""Read-only SQL against the published warehouse, for `journeys query` and Python callers."""
+"""Read-only SQL against the published warehouse, for `journeys query` and Python callers.
+
+Read-only is enforced by DuckDB itself (warehouse.reader: the published file opened read-only,
+external file access off, extensions off, configuration locked), so no statement however wrapped
+(EXPLAIN ANALYZE COPY, PRAGMA, SET, IMPORT/EXPORT DATABASE, ATTACH, read_csv of any path) can write
+a file, read one outside the warehouse, or turn the protections off. The statement-type check below
+only gives a friendlier message first; nothing relies on it.
+"""
 
 from __future__ import annotations
 
@@ -31,12 +38,21 @@ def run_query(settings: Settings, sql: str) -> pd.DataFrame:
         for statement in statements:
             result = con.execute(statement)
         return result.df() if result is not None and result.description else pd.DataFrame()
+    except duckdb.PermissionException as exc:
+        raise WriteRefusedError(f"refused: `journeys query` is read-only and cannot touch files or extensions "
+                                f"({_first_line(exc)})") from None
     except duckdb.Error as exc:
-        if "read-only" in str(exc).lower():
-            raise WriteRefusedError(f"refused: the published warehouse is read-only ({exc})") from None
+        text = str(exc).lower()
+        if "read-only" in text or "configuration has been locked" in text:
+            raise WriteRefusedError(f"refused: the published warehouse is read-only and its session settings are "
+                                    f"locked ({_first_line(exc)})") from None
         raise
     finally:
         con.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def format_frame(frame: pd.DataFrame, fmt: str) -> str:
