@@ -7,6 +7,7 @@ import logging
 import sys
 
 from journeys.cli import backbone, demo_cmds, metrics_cmds, report_cmds, warehouse_cmds
+from journeys.settings import SettingsError, load_settings
 
 COMMAND_MODULES = [backbone, warehouse_cmds, metrics_cmds, report_cmds, demo_cmds]
 
@@ -28,13 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        # Every command, even one that reads no setting, refuses a bad journeys.yaml or JOURNEYS_*
+        # variable before doing anything: the same error whichever command meets it first.
+        load_settings()
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line for users; -v for the traceback
         if args.verbose:
             raise
-        print(f"journeys {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split()) if isinstance(exc, SettingsError) else exc
+        print(f"journeys {args.command}: error: {message}", file=sys.stderr)
         return 1
 
 

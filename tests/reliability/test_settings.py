@@ -1,0 +1,301 @@
+"""Settings are validated once, when they are made: one rule per setting, one line per mistake,
+naming the setting and where its value came from (the YAML file or the environment variable)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from journeys.cli import main
+from journeys.settings import RULES, Settings, SettingsError, env_var, load_settings
+from journeys.transforms.stage_models import BUILTIN_DIR, StageModelError
+
+
+@pytest.fixture
+def config(tmp_path, env_clean, monkeypatch):
+    """Writes journeys.yaml in a clean directory with no JOURNEYS_* variables; returns its path."""
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "journeys.yaml"
+
+    def write(text: str) -> Path:
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def refused(env: dict | None = None, **overrides) -> str:
+    """The one-line message load_settings refuses with."""
+    with pytest.raises(SettingsError) as error:
+        load_settings(env={} if env is None else env, **overrides)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+# ---- the file and the environment are named -----------------------------------------------------
+
+def test_zero_journey_gap_in_the_file_names_the_file_and_the_setting(config):
+    """journey_gap_days: 0 would cut a journey at every touchpoint: refused, naming the file by path."""
+    path = config("journey_gap_days: 0\n")
+    assert refused() == f"journeys.yaml ({path.resolve()}): journey_gap_days: must be an integer >= 1, got 0"
+
+
+@pytest.mark.parametrize("value, shown", [("ninety", "'ninety'"), ("7.5", "7.5"), ("true", "True"), ("-3", "-3")])
+def test_an_integer_setting_refuses_anything_but_an_integer(config, value, shown):
+    """A word, a fraction, a boolean or a negative number is not a number of days."""
+    config(f"journey_gap_days: {value}\n")
+    assert refused().endswith(f"journey_gap_days: must be an integer >= 1, got {shown}")
+
+
+def test_integers_from_yaml_and_from_the_environment_arrive_as_integers(config):
+    """YAML 60 and the environment's text "45" are both integers."""
+    config("journey_gap_days: 60\n")
+    settings = load_settings(env={"JOURNEYS_CHURN_INACTIVE_DAYS": "45", "JOURNEYS_AT_RISK_INACTIVE_DAYS": "20"})
+    assert (settings.journey_gap_days, settings.churn_inactive_days, settings.at_risk_inactive_days) == (60, 45, 20)
+
+
+def test_a_bad_environment_variable_is_named(config):
+    """The environment overrides the file, and its mistakes name the variable."""
+    config("journey_gap_days: 60\n")
+    assert refused({"JOURNEYS_JOURNEY_GAP_DAYS": "abc"}) == \
+        "environment variable JOURNEYS_JOURNEY_GAP_DAYS: must be an integer >= 1, got 'abc'"
+
+
+def test_an_empty_environment_variable_is_unset(config):
+    """JOURNEYS_JOURNEY_GAP_DAYS= (empty) leaves the file's value."""
+    config("journey_gap_days: 60\n")
+    assert load_settings(env={"JOURNEYS_JOURNEY_GAP_DAYS": " "}).journey_gap_days == 60
+
+
+def test_as_of_that_is_not_a_date_is_refused(config):
+    """JOURNEYS_AS_OF=yesterday is not a date."""
+    assert refused({"JOURNEYS_AS_OF": "yesterday"}) == \
+        "environment variable JOURNEYS_AS_OF: not a date or ISO timestamp: 'yesterday'"
+
+
+def test_as_of_a_date_is_the_end_of_that_day_and_a_timestamp_is_utc(config):
+    """2025-03-31 means 23:59:59.999999 that day; +02:00 is converted to UTC."""
+    assert load_settings(env={"JOURNEYS_AS_OF": "2025-03-31"}).as_of == dt.datetime(2025, 3, 31, 23, 59, 59, 999999)
+    assert load_settings(env={"JOURNEYS_AS_OF": "2025-03-31T12:00:00+02:00"}).as_of == dt.datetime(2025, 3, 31, 10)
+
+
+def test_earliest_event_at_a_date_is_the_start_of_that_day(config):
+    """A lower bound given as a date starts at midnight (not at the end of the day, as as_of does)."""
+    config("earliest_event_at: 2000-01-01\n")
+    assert load_settings(env={}).earliest_event_at == dt.datetime(2000, 1, 1)
+    config("earliest_event_at: the beginning\n")
+    assert refused().endswith("earliest_event_at: not a date or ISO timestamp: 'the beginning'")
+
+
+def test_an_unknown_key_in_the_file_is_refused_with_the_known_ones(config):
+    """A typo is not silently ignored: the error suggests the close name and lists every setting."""
+    config("journey_gap_dayz: 30\n")
+    message = refused()
+    assert "unknown setting(s) 'journey_gap_dayz' (did you mean journey_gap_days?)" in message
+    assert all(name in message.split("known: ")[1] for name in RULES)
+
+
+def test_a_file_that_is_not_yaml_is_one_line(config):
+    """Broken YAML is reported on one line with the file's path."""
+    path = config("journey_gap_days: [30\n")
+    message = refused()
+    assert message.startswith(f"journeys.yaml ({path.resolve()}): not valid YAML:")
+
+
+def test_a_missing_config_file_is_named(config, tmp_path):
+    """JOURNEYS_CONFIG pointing nowhere is an error, not a silent fallback to the defaults."""
+    assert refused({"JOURNEYS_CONFIG": str(tmp_path / "nope.yaml")}) == \
+        f"environment variable JOURNEYS_CONFIG: {tmp_path / 'nope.yaml'} does not exist"
+
+
+# ---- ranges and kinds, one rule each ------------------------------------------------------------
+
+RULE_CASES = [
+    # (setting, bad value as YAML, what the message says)
+    ("churn_inactive_days", "0", "must be an integer >= 1, got 0"),
+    ("ingest_chunk_messages", "0", "must be an integer >= 1, got 0"),
+    ("ingest_decode_workers", "-1", "must be an integer >= 0, got -1"),
+    ("ingest_batch_max_wait_s", "0", "must be a number > 0, got 0"),
+    ("ingest_verify_interval_s", "-5", "must be a number > 0, got -5"),
+    ("publish_interval_s", "never", "must be a number > 0, got 'never'"),
+    ("build_lock_timeout_s", "-1", "must be a number >= 0, got -1"),
+    ("attribution_half_life_days", "0", "must be a number > 0, got 0"),
+    ("clv_discount_rate_annual", "-0.1", "must be a number >= 0, got -0.1"),
+    ("at_risk_probability_alive", "1.5", "must be a number between 0 and 1, got 1.5"),
+    ("at_risk_probability_alive", ".nan", "must be a number between 0 and 1, got nan"),
+    ("clv_time_unit", "month", "must be one of day, week, got 'month'"),
+    ("duckdb_memory_limit", "4", "must be a size like '4GB'"),
+    ("duckdb_memory_limit", "4 bananas", "must be a size like '4GB'"),
+    ("duckdb_threads", "0", "must be an integer >= 1 or null, got 0"),
+    ("ticket_first_response_target_s", "0", "must be an integer >= 1, got 0"),
+    ("identifier_person_limits", "{email_hash: 0}", "email_hash: must be an integer >= 1, got 0"),
+    ("identifier_person_limits", "{e_mail: 1}", "unknown identifier type 'e_mail'; known: customer_id, anonymous_id"),
+    ("passive_event_types", "email_sent", "must be a list of names, got 'email_sent'"),
+    ("clv_event_types", "[]", "must list at least 1 name, got []"),
+    ("stage_model", "Five Stage", "must be the snake_case name of a stage model"),
+]
+
+
+@pytest.mark.parametrize("name, value, reason", RULE_CASES, ids=[f"{c[0]}={c[1]}" for c in RULE_CASES])
+def test_each_rule_refuses_its_bad_value(config, name, value, reason):
+    """The message names the file, the setting and what the rule wants."""
+    path = config(f"{name}: {value}\n")
+    assert refused().startswith(f"journeys.yaml ({path.resolve()}): {name}: {reason}")
+
+
+def test_at_risk_must_come_before_churn_and_the_setting_the_user_gave_is_blamed(config):
+    """at_risk 45 (default) with churn 30 from the environment: the variable is named, and why."""
+    assert refused({"JOURNEYS_CHURN_INACTIVE_DAYS": "30"}) == \
+        "environment variable JOURNEYS_CHURN_INACTIVE_DAYS: must be more than at_risk_inactive_days (45), got 30"
+    config("at_risk_inactive_days: 90\n")
+    assert refused().endswith("at_risk_inactive_days: must be less than churn_inactive_days (90), got 90")
+
+
+def test_values_at_the_edge_of_their_range_are_accepted(config):
+    """0 decode workers, probability 0 and 1, discount rate 0, memory as a share of RAM."""
+    config("ingest_decode_workers: 0\nat_risk_probability_alive: 1\nclv_discount_rate_annual: 0\n"
+           "duckdb_memory_limit: 80%\nbuild_lock_timeout_s: 0\nidentifier_person_limits: {customer_id: 3}\n")
+    settings = load_settings(env={})
+    assert (settings.ingest_decode_workers, settings.at_risk_probability_alive, settings.clv_discount_rate_annual,
+            settings.duckdb_memory_limit, settings.build_lock_timeout_s) == (0, 1.0, 0.0, "80%", 0.0)
+    assert settings.identifier_person_limits == {"customer_id": 3}
+
+
+# ---- stage models --------------------------------------------------------------------------------
+
+def test_an_unknown_stage_model_lists_the_known_ones(config):
+    """Every built-in model (one YAML file each) is offered; the error is also a StageModelError."""
+    builtin = sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+    message = refused({"JOURNEYS_STAGE_MODEL": "nine_stage"})
+    assert message.startswith("environment variable JOURNEYS_STAGE_MODEL: unknown stage model 'nine_stage'")
+    assert message.endswith(f"known: {', '.join(builtin)}")
+    with pytest.raises(StageModelError):
+        Settings(stage_model="nine_stage")
+
+
+def test_a_model_of_the_stage_models_file_is_known(config, tmp_path):
+    """stage_model may name a model of stage_models_file; a name in neither lists both kinds."""
+    models = tmp_path / "models.yaml"
+    models.write_text("name: shop\nstages: [{stage: browse, main: [page_view]}]\n")
+    config(f"stage_models_file: {models}\nstage_model: shop\n")
+    assert load_settings(env={}).stage_model == "shop"
+    message = refused({"JOURNEYS_STAGE_MODEL": "shopping"})
+    assert f"not built in nor in {models}" in message and "five_stage" in message and "shop" in message
+
+
+def test_a_broken_stage_models_file_is_a_settings_error(config, tmp_path):
+    """A file that does not exist, or holds a broken model, is refused when the settings load."""
+    config(f"stage_models_file: {tmp_path / 'missing.yaml'}\n")
+    assert refused().endswith(f"stage_models_file: stage models file {tmp_path / 'missing.yaml'} does not exist")
+    (tmp_path / "bad.yaml").write_text("name: m\nstages: []\n")
+    config(f"stage_models_file: {tmp_path / 'bad.yaml'}\n")
+    assert "'stages' must be a non-empty list" in refused()
+
+
+# ---- made directly ---------------------------------------------------------------------------------
+
+def test_direct_construction_validates_too():
+    """Settings(...) and dataclasses.replace run the same rules as load_settings."""
+    with pytest.raises(SettingsError, match=r"^journey_gap_days: must be an integer >= 1, got 0$"):
+        Settings(journey_gap_days=0)
+    with pytest.raises(SettingsError, match=r"^churn_inactive_days: must be an integer >= 1, got 'x'$"):
+        dataclasses.replace(Settings(), churn_inactive_days="x")
+    assert Settings(journey_gap_days="30", home="h").journey_gap_days == 30
+    assert Settings(home="h").home == Path("h")
+
+
+def test_an_unknown_override_is_refused():
+    """load_settings(journey_gap=...) is a typo, not a new setting."""
+    assert refused(journey_gap=3).startswith("unknown setting 'journey_gap'; known: home, as_of")
+
+
+# ---- every field from the environment ---------------------------------------------------------------
+
+def _non_default(name: str, default, tmp_path: Path) -> tuple[str, object]:
+    """A valid value other than the default, as environment text and as the setting it becomes."""
+    special = {
+        "home": (str(tmp_path / "elsewhere"), tmp_path / "elsewhere"),
+        "as_of": ("2025-02-03T04:05:06", dt.datetime(2025, 2, 3, 4, 5, 6)),
+        "earliest_event_at": ("2001-02-03", dt.datetime(2001, 2, 3)),
+        "stage_model": ("kotler_5a", "kotler_5a"),
+        "stage_models_file": (str(tmp_path / "models.yaml"), tmp_path / "models.yaml"),
+        "clv_time_unit": ("day", "day"),
+        "duckdb_memory_limit": ("2GB", "2GB"),
+        "duckdb_threads": ("3", 3),
+        "identifier_person_limits": ("email_hash=3,phone_hash=4", {"email_hash": 3, "phone_hash": 4}),
+        "at_risk_inactive_days": ("44", 44),
+        "at_risk_probability_alive": ("0.45", 0.45),
+    }
+    if name in special:
+        return special[name]
+    if isinstance(default, bool):
+        raise AssertionError(f"add an environment test value for {name}")
+    if isinstance(default, int):
+        return str(default + 1), default + 1
+    if isinstance(default, float):
+        return str(default + 0.5), default + 0.5
+    if isinstance(default, tuple):
+        return "alpha, beta", ("alpha", "beta")
+    raise AssertionError(f"add an environment test value for {name}")
+
+
+def test_every_setting_is_settable_from_the_environment(config, tmp_path):
+    """JOURNEYS_<FIELD_NAME_UPPER> for every field: a valid non-default value arrives, normalised."""
+    (tmp_path / "models.yaml").write_text("name: shop\nstages: [{stage: browse, main: [page_view]}]\n")
+    defaults = Settings()
+    env, expected = {}, {}
+    for f in dataclasses.fields(Settings):
+        text, value = _non_default(f.name, getattr(defaults, f.name), tmp_path)
+        assert value != getattr(defaults, f.name), f.name
+        env[env_var(f.name)], expected[f.name] = text, value
+    settings = load_settings(env=env)
+    assert {name: getattr(settings, name) for name in expected} == expected
+
+
+def test_lists_and_mappings_from_the_environment_may_be_written_as_yaml(config):
+    """[a, b] and {k: 1} work as well as a,b and k=1."""
+    settings = load_settings(env={"JOURNEYS_CLV_EVENT_TYPES": "[purchase, subscription_start]",
+                                  "JOURNEYS_IDENTIFIER_PERSON_LIMITS": "{anonymous_id: 2}"})
+    assert settings.clv_event_types == ("purchase", "subscription_start")
+    assert settings.identifier_person_limits == {"anonymous_id": 2}
+
+
+# ---- the command line ------------------------------------------------------------------------------
+
+def test_a_command_with_a_bad_setting_prints_one_line_and_exits_1(config, capsys, monkeypatch, tmp_path):
+    """`journeys build` refuses before building: exit 1 and exactly one line on stderr."""
+    monkeypatch.setenv("JOURNEYS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("JOURNEYS_JOURNEY_GAP_DAYS", "0")
+    assert main(["build"]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "journeys build: error: environment variable JOURNEYS_JOURNEY_GAP_DAYS: must be an integer >= 1, got 0"]
+    assert not (tmp_path / "home" / "warehouse.duckdb").exists()
+
+
+def test_every_command_refuses_a_bad_config_file(config, capsys):
+    """Even a command that reads no setting (simulate to a file) refuses a broken journeys.yaml."""
+    path = config("journey_gap_days: ninety\n")
+    assert main(["simulate", "--out", "x.parquet", "--customers", "1", "--days", "1"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"journeys simulate: error: journeys.yaml ({path.resolve()}): journey_gap_days: "
+        "must be an integer >= 1, got 'ninety'"]
+    assert not Path("x.parquet").exists()
+
+
+def test_verbose_shows_the_traceback(config, monkeypatch):
+    """-v lets the SettingsError through (with its traceback) instead of the one line."""
+    monkeypatch.setenv("JOURNEYS_AS_OF", "yesterday")
+    with pytest.raises(SettingsError, match="JOURNEYS_AS_OF"):
+        main(["-v", "build"])
+
+
+def test_the_readme_documents_every_setting():
+    """The README's Settings table has a row per field, so a new setting cannot go undocumented."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    assert [name for name in RULES if f"| `{name}` |" not in section] == []
