@@ -48,6 +48,10 @@ class Gate:
     """Query returning the frame to validate; may use `$as_of`, `$checked_at`, settings and thresholds."""
     expectations: tuple[Expect, ...]
     severity: Severity = ERROR
+    explain: str | None = None
+    """Column of the frame that says in words what is wrong with its row: on a failure, the failing
+    rows' texts are the check's message (one thing judged, such as the as-of date, reads better as a
+    sentence than as an expectation and a sample)."""
 
     @property
     def asset_key(self) -> list[str]:
@@ -61,11 +65,11 @@ class Gate:
 
 
 def gate(table: str, name: str, description: str, sql: str, *expectations: Expect | Sequence[Expect],
-         severity: Severity = ERROR) -> Gate:
+         severity: Severity = ERROR, explain: str | None = None) -> Gate:
     flat: list[Expect] = []
     for e in expectations:
         flat.extend([e] if isinstance(e, Expect) else e)
-    return Gate(table, name, description, sql.strip(), tuple(flat), severity)
+    return Gate(table, name, description, sql.strip(), tuple(flat), severity, explain)
 
 
 @dataclass
@@ -78,6 +82,8 @@ class GateResult:
     """One line per failed expectation: what it required and how many rows broke it."""
     sample: str = ""
     """The first failing rows of the validated frame, as text."""
+    message: str = ""
+    """What is wrong, in words (the failing rows' `explain` column), for gates that have one."""
 
     @property
     def severity(self) -> Severity:
@@ -85,7 +91,8 @@ class GateResult:
 
     def metadata(self) -> dict:
         """What the Dagster UI and `journeys build` show: counts first, the sample last."""
-        meta: dict = {"rows_checked": self.rows_checked, "failing_rows": self.failing_rows}
+        meta: dict = {"message": self.message} if self.message else {}
+        meta.update({"rows_checked": self.rows_checked, "failing_rows": self.failing_rows})
         if self.failures:
             meta["failed"] = "; ".join(self.failures)
         if self.sample:
@@ -94,7 +101,8 @@ class GateResult:
 
     def line(self) -> str:
         status = "passed" if self.passed else f"FAILED ({self.severity})"
-        return f"{self.gate.table}: {self.gate.name} {status}" + (f" — {'; '.join(self.failures)}" if self.failures else "")
+        detail = self.message or "; ".join(self.failures)
+        return f"{self.gate.table}: {self.gate.name} {status}" + (f" — {detail}" if detail else "")
 
 
 def gate_params(con: duckdb.DuckDBPyConnection, settings: Settings, limits: Thresholds | None = None) -> dict:
@@ -153,8 +161,13 @@ def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows:
             failures.append(f"{outcome.expectation.label}: observed {_fmt(outcome.observed)}")
             failing.update(range(len(frame)))
     rows = sorted(failing)
+    message = ""
+    if g.explain and rows:
+        texts = [str(t) for t in frame[g.explain].iloc[rows[:sample_rows]] if isinstance(t, str) and t]
+        message = "; ".join(dict.fromkeys(texts))
     return GateResult(g, passed=not failures, rows_checked=len(frame), failing_rows=len(rows), failures=failures,
-                      sample=_sample(frame, rows, sample_rows))
+                      sample=_sample(frame.drop(columns=[g.explain]) if g.explain else frame, rows, sample_rows),
+                      message=message)
 
 
 def run_gates(con: duckdb.DuckDBPyConnection, gates: Sequence[Gate], settings: Settings) -> list[GateResult]:
