@@ -17,6 +17,7 @@ import contextlib
 import fcntl
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 
@@ -84,11 +85,28 @@ def build_lock(settings: Settings, timeout_s: float) -> Iterator[None]:
 def writer(settings: Settings, timeout_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to the working file, under the exclusive lock."""
     with exclusive_lock(settings, timeout_s):
-        con = configure(duckdb.connect(str(settings.warehouse_path)), settings)
+        con = configure(_connect_waiting(settings.warehouse_path), settings)
         try:
             yield con
         finally:
             con.close()
+
+
+FOREIGN_LOCK_WAIT_S = 60.0
+"""How long a writer waits for a process outside our lock (someone opened the working file directly,
+e.g. `duckdb -readonly warehouse.duckdb`) to let go of DuckDB's own file lock."""
+
+
+def _connect_waiting(path: Path) -> duckdb.DuckDBPyConnection:
+    """Connect read-write, waiting out a DuckDB file lock held by a process that ignores ours."""
+    deadline = time.monotonic() + FOREIGN_LOCK_WAIT_S
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.1)
 
 
 SANDBOX_CONFIG = {"enable_external_access": False, "autoload_known_extensions": False,

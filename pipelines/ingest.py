@@ -176,7 +176,7 @@ class Ingester:
                 next_offsets[(gap.topic, gap.partition)] = (gap.resume_offset, None)
             submit(gaps)
 
-        resume_after(checker.check(position, to_check))
+        resume_after(_check_at_start(checker, position, to_check))
         end_offsets = consumer.end_offsets(partitions) if once and partitions else {}
         if progress is not None and once:
             progress.reset(total=sum(max(end_offsets[tp] - position[tp], 0) for tp in partitions))
@@ -219,8 +219,12 @@ class Ingester:
                 continue
             now = time.monotonic()
             if now - last_check > self.settings.ingest_verify_interval_s:
-                resume_after(checker.check(dict(position), to_check))
-                to_check, last_check = dict(latest), time.monotonic()
+                try:
+                    resume_after(checker.check(dict(position), to_check))
+                    to_check = dict(latest)  # checked: the next check reads back what was read until now
+                except Exception as exc:  # broker unreachable (restarting?): keep the anchors, check again later
+                    log.warning("log check postponed, the broker did not answer: %s: %s", type(exc).__name__, exc)
+                last_check = time.monotonic()
             self._pending_publish = self._pending_publish or new_durable
             if self._pending_publish and (not published_once or now - last_publish > self.settings.publish_interval_s):
                 self._publish_raw()
@@ -281,6 +285,19 @@ class Ingester:
         except Exception as exc:  # a broker hiccup here must not fail chunks that are already durable
             log.warning("could not commit group offsets for lag monitoring (rows are safe in DuckDB): %s", exc)
         return True
+
+
+def _check_at_start(checker: LogChecker, position, anchors, attempts: int = 10) -> list[Gap]:
+    """The first check must succeed before anything is read: without it, stored offsets are not trusted."""
+    for attempt in range(attempts):
+        try:
+            return checker.check(position, anchors)
+        except Exception as exc:
+            if attempt == attempts - 1:
+                raise RuntimeError(f"cannot check the broker's logs against the stored offsets: "
+                                   f"{type(exc).__name__}: {exc}") from exc
+            time.sleep(1.0)
+    return []
 
 
 def _out_of_range_gap(checker: LogChecker, tp: TopicPartition, position: int) -> Gap:

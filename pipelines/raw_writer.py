@@ -8,6 +8,7 @@ resumes from exactly the offsets whose rows were committed, so nothing is lost o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass
@@ -120,9 +121,16 @@ def _write_transaction(con, settings, incoming, undecodable, next_offsets, kind,
                     [load_id, kind, source, started_at, utc_now(), n_consumed, n_loaded, n_dead])
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
+        _rollback(con)
         raise
     return BatchResult(load_id, n_consumed, n_loaded, n_dead)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, then drop what a failed statement left registered (not transactional)."""
+    con.execute("rollback")
+    with contextlib.suppress(duckdb.Error):
+        con.unregister("incoming")
 
 
 def _write_rows(con, settings, incoming, load_id: str, started_at: dt.datetime) -> tuple[int, int]:
@@ -135,10 +143,12 @@ def _write_rows(con, settings, incoming, load_id: str, started_at: dt.datetime) 
         con.execute(f"create or replace temp view incoming as {incoming}")
     else:
         con.register("incoming", incoming)
-    try:
-        con.execute(f"create or replace temp table _validated as {validate_sql}", validation_params(settings, started_at))
-    finally:
-        con.execute("drop view if exists incoming") if isinstance(incoming, str) else con.unregister("incoming")
+    # On failure the caller rolls back (undoing the view) and then forgets the registration.
+    con.execute(f"create or replace temp table _validated as {validate_sql}", validation_params(settings, started_at))
+    if isinstance(incoming, str):
+        con.execute("drop view incoming")
+    else:
+        con.unregister("incoming")
     n_loaded, n_rejected = con.execute(
         "select count(*) filter (reject_reason is null), count(*) filter (reject_reason is not null) from _validated"
     ).fetchall()[0]
@@ -175,7 +185,7 @@ def _writes(con, settings, rows: pa.Table) -> str | None:
     except WRITE_DATA_ERRORS as exc:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     finally:
-        con.execute("rollback")
+        _rollback(con)
 
 
 def _isolate_poison(con, settings, table: pa.Table) -> tuple[pa.Table | None, list[Undecodable]]:
