@@ -487,9 +487,7 @@ def _check_stage_model(name: str, models_file: Path | None) -> None:
     if name not in known:
         where = f"not built in nor in {models_file}" if models_file else "not built in; set stage_models_file to add your own"
         reason = f"unknown stage model {name!r} ({where}); known: {', '.join(sorted(known))}"
-        raise error(reason, "stage_model",
-                    blame={"stage_model": reason, "stage_models_file": f"defines no model {name!r} (stage_model); "
-                                                                       f"known: {', '.join(sorted(known))}"})
+        raise error(reason, "stage_model")
 
 
 # ---- loading -----------------------------------------------------------------------------------
