@@ -110,7 +110,7 @@ def publish_build(settings: Settings, run_id: str, tables: list[str]) -> Publish
             folder = _export_parquet(settings, tmp, published)
             os.replace(tmp, settings.published_path)
         except BaseException as exc:
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
             raise _publish_failed(exc) from exc
         _swap_symlink(parquet_link(settings), folder)
         _prune_parquet_builds(settings, keep=folder)
@@ -147,10 +147,9 @@ def publish_raw(settings: Settings) -> Published | None:
                 con.close()
             os.replace(tmp, settings.published_path)
         except BaseException as exc:
-            tmp.unlink(missing_ok=True)
             raise _publish_failed(exc) from exc
         finally:
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
     return Published(settings.published_path, "raw", None, None, _utc_now())
 
 
@@ -176,15 +175,21 @@ def _temp_copy(settings: Settings, source: Path | None) -> Path:
     settings.published_dir.mkdir(parents=True, exist_ok=True)
     sweep_stale(settings)
     tmp = settings.published_dir / f".warehouse.{os.getpid()}.tmp"
-    tmp.unlink(missing_ok=True)
+    _remove(tmp)
     if source is None:
         return tmp
     try:
         shutil.copyfile(source, tmp)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        _remove(tmp)
         raise _publish_failed(exc) from exc
     return tmp
+
+
+def _remove(database: Path) -> None:
+    """A temporary DuckDB file and its write-ahead log."""
+    database.unlink(missing_ok=True)
+    database.with_name(database.name + ".wal").unlink(missing_ok=True)
 
 
 def _publish_failed(exc: BaseException) -> BaseException:
@@ -219,13 +224,13 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f"comment on column raw.{table}.\"{column}\" is '{_sql_path(text)}'")
 
 
-_PID_IN_NAME = re.compile(r"\.(\d+)\.tmp$|-(\d+)$")
+_PID_IN_NAME = re.compile(r"\.(\d+)\.tmp(?:\.wal)?$|-(\d+)$")
 
 
 def sweep_stale(settings: Settings) -> list[Path]:
     """Remove temporary copies and unfinished Parquet folders left by processes that died; returns them."""
     removed = []
-    candidates = list(settings.published_dir.glob(".*.tmp"))
+    candidates = [*settings.published_dir.glob(".*.tmp"), *settings.published_dir.glob(".*.tmp.wal")]
     builds = _parquet_builds(settings)
     if builds.exists():
         candidates += [p for p in builds.iterdir() if p.is_dir() and not (p / "_manifest.json").exists()]
