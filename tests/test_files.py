@@ -47,7 +47,7 @@ def test_bulk_load_renames_validates_and_dead_letters(settings, tmp_path, kind):
     assert rows[0] == ("a1", "web", hash_email("ann@example.com"), None, {"utm_extra": "x"})
     assert rows[1][0].startswith("gen-") and rows[1][1:4] == ("store", None, 12.5)
     reasons = [r[0] for r in con.execute("select reason from raw.dead_letters order by source_offset").fetchall()]
-    assert reasons == ["missing or unparseable occurred_at", "unknown channel 'fax'"]
+    assert reasons == ["occurred_at 'yesterday-ish' is not a timestamp", "unknown channel 'fax'"]
     # the raw e-mail address is nowhere, not even in the dead letters' copy of the row
     assert b"Ann@Example" not in settings.warehouse_path.read_bytes()
 
@@ -77,5 +77,5 @@ def test_replay_through_kafka_matches_bulk_load(broker, settings, tmp_path, monk
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     assert sorted(r[0][:4] for r in con.execute("select event_id from raw.touchpoints").fetchall()) == ["a1", "gen-"]
     reasons = sorted(r[0] for r in con.execute("select reason from raw.dead_letters").fetchall())
-    assert reasons == ["rejected by producer: missing or unparseable occurred_at",
+    assert reasons == ["rejected by producer: occurred_at 'yesterday-ish' is not a timestamp",
                        "rejected by producer: unknown channel 'fax'"]
