@@ -2,15 +2,24 @@
 
 Grain: one row per model, dimension ('channel' or 'campaign') and dimension value.
 
-Which touchpoints count: a converting journey's touchpoints up to *and including* its first
-conversion. Including the converting touch means a journey that converts on its first touchpoint
-(a walk-in store purchase) still credits its channel, and the last-touch model credits the
-channel the customer bought on, as web analytics tools do. Touches after the first conversion
-(repeat purchases, support) earn nothing. Each converting journey is one conversion worth the
-revenue of that first conversion. A NULL campaign is '(none)': direct and organic contacts.
+Which touchpoints count, the same rule for every model: a journey's touchpoints *before* its
+first conversion that carry a value of the dimension. The conversion event itself is never a
+touch (a purchase carries no campaign, so counting it sent nearly all last-touch campaign
+credit to '(none)'), and touches after the first conversion (repeat purchases, support) earn
+nothing. For the campaign dimension only touches with a campaign count: direct and organic
+contacts are skipped, not credited. A journey with no counted touch at all has the one
+pseudo-touch '(none)': a converting one credits '(none)' with its whole conversion (a walk-in
+purchase in the channel dimension; a journey no campaign reached in the campaign dimension), and
+in the Markov chain a non-converting one is the path (none) > null, so '(none)' converts at its
+observed rate. Each converting journey is one conversion worth the revenue of that first
+conversion.
 
-The five rule-based models share each journey's one conversion among its touches in SQL; the
-Markov model needs the absorbing chain's fundamental matrix, solved exactly with numpy.
+These are ChannelAttribution's path definitions (first, last and linear touch match its
+heuristic_models; tests/reference/), except that it collapses repeated consecutive values for
+its Markov chain and we keep them as self-loops, which changes no absorption probability. Its
+Markov results are a Monte Carlo estimate; ours are exact, from the absorbing chain's fundamental
+matrix solved with numpy. The five rule-based models share each journey's one conversion among
+its touches in SQL.
 """
 
 from __future__ import annotations
@@ -23,33 +32,37 @@ from journeys.transforms import runner
 
 QUALIFIED = "marts.attribution"
 NO_CAMPAIGN = "(none)"
+"""The one pseudo-touch of a journey with no counted touch in a dimension."""
 RULE_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 MARKOV = "markov"
 COLUMNS = ["model", "dimension", "dimension_value", "conversions", "revenue", "share", "removal_effect"]
 
 DOC = f"""One row per attribution model, dimension and dimension value: the credit a channel or a
-campaign earns for converting journeys as of as_of. Counted touchpoints are a converting journey's
-touchpoints up to and including its first conversion; each converting journey is one conversion
-worth that conversion's revenue; a NULL campaign is '{NO_CAMPAIGN}'. Models: first_touch and
-last_touch (all credit to the first or the converting touch), linear (equal credit per touch,
-repeats included), time_decay (weight 2^(-days before the conversion / attribution_half_life_days),
-normalised per journey), position_based (40% first, 40% last, 20% shared by the touches between;
-one touch 100%, two touches 50/50) and markov (first-order absorbing Markov chain over all
-journeys, converting or not, with states start, each dimension value, conversion and null; the
-removal effect of a value is 1 - P(conversion without it) / P(conversion), and credit is the
-removal effects normalised to sum to 1). Within a model and dimension, share sums to 1 and
-conversions and revenue sum to the converting journeys and their revenue.
+campaign earns for converting journeys as of as_of. The touches that count, in every model, are a
+journey's touchpoints before its first conversion that carry a value of the dimension: the
+conversion event is never a touch, and for campaigns only touches with a campaign count. A journey
+with no such touch has the one pseudo-touch '{NO_CAMPAIGN}' (a converting one credits it whole). Each
+converting journey is one conversion worth its first conversion's revenue. Models: first_touch and
+last_touch (all credit to the first or the last touch before the conversion), linear (equal credit
+per touch, repeats included), time_decay (weight 2^(-days before the conversion /
+attribution_half_life_days), normalised per journey), position_based (40% first, 40% last, 20%
+shared by the touches between; one touch 100%, two touches 50/50) and markov (first-order absorbing
+Markov chain over all journeys' touch paths, converting or not, with states start, each dimension
+value, conversion and null; the removal effect of a value is 1 - P(conversion without it) /
+P(conversion), and credit is the removal effects normalised to sum to 1). first_touch, last_touch,
+linear and markov agree with ChannelAttribution on the same paths. Within a model and dimension,
+share sums to 1 and conversions and revenue sum to the converting journeys and their revenue.
 columns:
   model: first_touch, last_touch, linear, time_decay, position_based or markov
   dimension: channel or campaign
-  dimension_value: the channel, or the campaign ('{NO_CAMPAIGN}' when the touch had none)
+  dimension_value: the channel or campaign of the touches; '{NO_CAMPAIGN}' for journeys with no touch before the conversion (channel) or no campaign touch (campaign)
   conversions: conversions credited to the value (fractional)
   revenue: first-conversion revenue credited to the value, in the orders' currencies
   share: conversions / all conversions of the model and dimension
   removal_effect: markov only: 1 - P(conversion with the value removed) / P(conversion); NULL for other models
 """
 
-_STEPS = """
+_TOUCHES = f"""
     journey_steps as (
         select journey_id, step_number, occurred_at, channel, campaign, is_conversion, revenue
         from marts.journey_steps
@@ -62,48 +75,86 @@ _STEPS = """
         from journey_steps
         where is_conversion
         qualify row_number() over (partition by journey_id order by step_number) = 1
+    ),
+
+    journey_outcomes as (
+        select
+            all_journeys.journey_id,
+            first_conversions.journey_id is not null as is_converting,
+            first_conversions.converted_at,
+            first_conversions.conversion_revenue
+        from (select distinct journey_id from journey_steps) as all_journeys
+        left join first_conversions using (journey_id)
+    ),
+
+    dimension_touches as (
+        select journey_steps.journey_id, dim.dimension, dim.dimension_value, journey_steps.step_number,
+               journey_steps.occurred_at
+        from journey_steps
+        left join first_conversions using (journey_id)
+        cross join unnest([
+            {{'dimension': 'channel', 'dimension_value': journey_steps.channel}},
+            {{'dimension': 'campaign', 'dimension_value': journey_steps.campaign}}
+        ]) as dimensions(dim)
+        where (first_conversions.journey_id is null or journey_steps.step_number < first_conversions.conversion_step)
+          and dim.dimension_value is not null
+    ),
+
+    -- One row per counted touch of every journey and dimension; a journey with none gets the one
+    -- pseudo-touch '{NO_CAMPAIGN}', at its conversion (so its time-decay weight is 1).
+    touches as (
+        select
+            journey_outcomes.journey_id,
+            dimensions.dimension,
+            journey_outcomes.is_converting,
+            journey_outcomes.converted_at,
+            journey_outcomes.conversion_revenue,
+            coalesce(dimension_touches.dimension_value, '{NO_CAMPAIGN}') as dimension_value,
+            coalesce(dimension_touches.step_number, 0) as step_number,
+            coalesce(dimension_touches.occurred_at, journey_outcomes.converted_at) as occurred_at
+        from journey_outcomes
+        cross join (values ('channel'), ('campaign')) as dimensions(dimension)
+        left join dimension_touches
+            on dimension_touches.journey_id = journey_outcomes.journey_id
+            and dimension_touches.dimension = dimensions.dimension
     )
 """
-
-_DIMENSIONS = f"""unnest([
-        {{'dimension': 'channel', 'dimension_value': coalesce(channel, '{NO_CAMPAIGN}')}},
-        {{'dimension': 'campaign', 'dimension_value': coalesce(campaign, '{NO_CAMPAIGN}')}}
-    ]) as dimensions(dim)"""
+"""Which touches count (module docstring): shared by the rule-based models and the Markov chain."""
 
 RULE_BASED_SQL = f"""
-with {_STEPS},
+with {_TOUCHES},
 
-touches as (
+positioned as (
     select
-        journey_steps.journey_id,
-        journey_steps.channel,
-        journey_steps.campaign,
-        first_conversions.conversion_revenue,
-        row_number() over by_journey as position,
-        count(*) over (partition by journey_steps.journey_id) as n_touches,
-        pow(2.0, -(epoch(first_conversions.converted_at) - epoch(journey_steps.occurred_at))
-                 / 86400.0 / $attribution_half_life_days) as decay
-    from journey_steps
-    inner join first_conversions
-        on first_conversions.journey_id = journey_steps.journey_id
-        and journey_steps.step_number <= first_conversions.conversion_step
-    window by_journey as (partition by journey_steps.journey_id order by journey_steps.step_number)
+        journey_id,
+        dimension,
+        dimension_value,
+        conversion_revenue,
+        row_number() over by_path as position,
+        count(*) over (partition by dimension, journey_id) as n_touches,
+        pow(2.0, -(epoch(converted_at) - epoch(occurred_at)) / 86400.0 / $attribution_half_life_days) as decay
+    from touches
+    where is_converting
+    window by_path as (partition by dimension, journey_id order by step_number)
 ),
 
 weighted as (
     select
-        *,
+        journey_id,
+        dimension,
+        dimension_value,
+        conversion_revenue,
         (position = 1)::double as first_touch,
         (position = n_touches)::double as last_touch,
         1.0 / n_touches as linear,
-        decay / sum(decay) over (partition by journey_id) as time_decay,
+        decay / sum(decay) over (partition by dimension, journey_id) as time_decay,
         case
             when n_touches = 1 then 1.0
             when n_touches = 2 then 0.5
             when position = 1 or position = n_touches then 0.4
             else 0.2 / (n_touches - 2)
         end as position_based
-    from touches
+    from positioned
 ),
 
 credits as (
@@ -112,51 +163,32 @@ credits as (
 
 select
     model,
-    dim.dimension,
-    dim.dimension_value,
+    dimension,
+    dimension_value,
     sum(weight) as conversions,
     sum(weight * conversion_revenue) as revenue
 from credits
-cross join {_DIMENSIONS}
 group by all
 """
 
 TRANSITIONS_SQL = f"""
-with {_STEPS},
-
-path_touches as (
-    select
-        journey_steps.journey_id,
-        journey_steps.step_number,
-        journey_steps.channel,
-        journey_steps.campaign,
-        first_conversions.journey_id is not null as is_converting
-    from journey_steps
-    left join first_conversions using (journey_id)
-    where first_conversions.journey_id is null or journey_steps.step_number <= first_conversions.conversion_step
-),
-
-states as (
-    select journey_id, step_number, is_converting, dim.dimension, dim.dimension_value as state
-    from path_touches
-    cross join {_DIMENSIONS}
-),
+with {_TOUCHES},
 
 moves as (
     select
         dimension,
-        lag(state) over by_path as from_state,
-        state as to_state,
+        lag(dimension_value) over by_path as from_state,
+        dimension_value as to_state,
         null::varchar as absorbed_by
-    from states
+    from touches
     window by_path as (partition by dimension, journey_id order by step_number)
     union all
     select
         dimension,
-        arg_max(state, step_number) as from_state,
+        arg_max(dimension_value, step_number) as from_state,
         null::varchar as to_state,
         case when any_value(is_converting) then 'conversion' else 'null' end as absorbed_by
-    from states
+    from touches
     group by dimension, journey_id
 )
 
@@ -164,11 +196,11 @@ select dimension, from_state, to_state, absorbed_by, count(*) as n
 from moves
 group by all
 """
-"""Transition counts per dimension over every journey: from_state NULL is the start state;
-to_state NULL means the path was absorbed by 'conversion' or 'null' (absorbed_by)."""
+"""Transition counts per dimension over every journey's touch path: from_state NULL is the start
+state; to_state NULL means the path was absorbed by 'conversion' or 'null' (absorbed_by)."""
 
 TOTALS_SQL = f"""
-with {_STEPS}
+with {_TOUCHES}
 select count(*) as conversions, coalesce(sum(conversion_revenue), 0) as revenue from first_conversions
 """
 
