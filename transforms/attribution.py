@@ -14,12 +14,14 @@ in the Markov chain a non-converting one is the path (none) > null, so '(none)' 
 observed rate. Each converting journey is one conversion worth the revenue of that first
 conversion.
 
-These are ChannelAttribution's path definitions (first, last and linear touch match its
-heuristic_models; tests/reference/), except that it collapses repeated consecutive values for
-its Markov chain and we keep them as self-loops, which changes no absorption probability. Its
-Markov results are a Monte Carlo estimate; ours are exact, from the absorbing chain's fundamental
-matrix solved with numpy. The five rule-based models share each journey's one conversion among
-its touches in SQL.
+These are ChannelAttribution's path definitions: first, last and linear touch equal its
+heuristic_models, and the Markov removal effects its markov_model's (tests/reference/). Where we
+differ: its Markov chain collapses repeated consecutive values and we keep them as self-loops,
+which changes no absorption probability (linear counts repeats in both); its Markov results are a
+Monte Carlo estimate, ours exact, from the absorbing chain's fundamental matrix solved with numpy;
+our Markov revenue is the conversion share of the revenue, not a value-weighted removal effect;
+time decay and position based are not in ChannelAttribution. The five rule-based models share
+each journey's one conversion among its touches in SQL.
 """
 
 from __future__ import annotations
