@@ -1,5 +1,7 @@
 """`journeys load --file`: a backfill straight into raw.touchpoints, validated and dead-lettered
-exactly like Kafka ingestion, at DuckDB speed (no per-row Python)."""
+exactly like Kafka ingestion, at DuckDB speed (no per-row Python). The file is read strictly
+(file_source): every physical row is loaded or dead-lettered with its line number, so the load's
+consumed = loaded + dead-lettered counts the file's rows exactly."""
 
 from __future__ import annotations
 

@@ -1,8 +1,11 @@
-"""Sends touchpoints to Kafka: hashes PII, encodes Avro, keys by customer, one topic per channel.
+"""Sends touchpoints to Kafka: scrubs PII, encodes Avro, keys by customer, one topic per channel.
 
-A record that cannot be encoded (a missing required field, an unparseable timestamp, an
-unknown channel with no topic to go to) is not dropped: it goes to the dead-letter topic as
-JSON with the reason in a header, and ingestion files it in raw.dead_letters.
+Every record passes schemas/pii.py's rule first (PII-named fields and property keys hashed into
+email_hash / phone_hash and dropped, free text redacted), so no raw address or phone number
+reaches a topic. A record that cannot be encoded (a missing required field, an unparseable
+timestamp, an unknown channel with no topic to go to) is not dropped: it goes to the dead-letter
+topic as JSON, redacted again as bytes, with the (redacted) reason in a header, and ingestion
+files it in raw.dead_letters.
 """
 
 from __future__ import annotations
@@ -14,23 +17,9 @@ from collections.abc import Iterable
 from kafka import KafkaProducer
 
 from journeys.pipelines.kafka_config import client_config
-from journeys.schemas.contract import CHANNELS, DEAD_LETTER_TOPIC, hash_email, hash_phone, partition_key, topic_for
+from journeys.schemas.contract import CHANNELS, DEAD_LETTER_TOPIC, partition_key, topic_for
+from journeys.schemas.pii import redact_bytes, redact_text, scrub_record
 from journeys.schemas.registry import Encoder
-
-RAW_PII_FIELDS = ("email", "phone")
-
-
-def scrub_pii(record: dict) -> dict:
-    """Replace raw `email` / `phone` values with their salted hashes; the raw values are removed."""
-    if not any(field in record for field in RAW_PII_FIELDS):
-        return record
-    record = dict(record)
-    email, phone = record.pop("email", None), record.pop("phone", None)
-    if email and not record.get("email_hash"):
-        record["email_hash"] = hash_email(email)
-    if phone and not record.get("phone_hash"):
-        record["phone_hash"] = hash_phone(phone)
-    return record
 
 
 def _json_default(value):
@@ -56,7 +45,7 @@ class TouchpointProducer:
         self.n_dead_lettered = 0
 
     def send(self, record: dict) -> None:
-        record = scrub_pii(record)
+        record = scrub_record(record)
         channel = record.get("channel")
         if channel not in CHANNELS:
             self.dead_letter(record, f"unknown channel {channel!r}: no topic to send it to")
@@ -75,8 +64,11 @@ class TouchpointProducer:
         self.n_sent += 1
 
     def dead_letter(self, record: dict, reason: str) -> None:
-        payload = json.dumps(scrub_pii(record), default=_json_default, sort_keys=True).encode()
-        self._producer.send(DEAD_LETTER_TOPIC, value=payload, headers=[("reason", reason.encode())])
+        """The record as JSON, scrubbed as a record and then redacted as bytes: a field the record
+        rule does not look at (an unknown top-level key, a nested value) is still searched."""
+        text = json.dumps(scrub_record(record), default=_json_default, sort_keys=True, ensure_ascii=False)
+        self._producer.send(DEAD_LETTER_TOPIC, value=redact_bytes(text.encode()),
+                            headers=[("reason", redact_text(reason).encode())])
         self.n_dead_lettered += 1
 
     def send_all(self, records: Iterable[dict], progress=None) -> int:

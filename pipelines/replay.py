@@ -1,8 +1,9 @@
 """`journeys produce --file`: replays a file of touchpoints into Kafka.
 
-Rows are read and validated in DuckDB with the same rules as ingestion; valid rows are
-encoded and sent to their channel's topic, the rest go to the dead-letter topic with their
-reason, so a replay never drops a row silently.
+Rows are read strictly (file_source, the same reader as `journeys load`) and validated in DuckDB
+with the same rules as ingestion; valid rows are encoded and sent to their channel's topic, the
+rest go to the dead-letter topic with their reason and `row_number` (the file's line number, or
+Parquet row number), so a replay never drops a row silently.
 """
 
 from __future__ import annotations

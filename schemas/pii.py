@@ -110,6 +110,7 @@ def pii_kind(name: str) -> str | None:
 
 
 # ---- values --------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1 << 16)  # free-text values repeat (campaigns, sources, property values)
 def redact_text(text: str) -> str:
     """E-mail addresses and phone numbers in free text replaced by their placeholders."""
     if "@" in text:
@@ -128,7 +129,7 @@ def redact_bytes(payload: bytes) -> bytes:
     if payload is None:
         return payload
     text = bytes(payload).decode("latin-1")
-    redacted = redact_text(text)
+    redacted = redact_text.__wrapped__(text)  # payloads are unique: not worth caching
     return payload if redacted == text else redacted.encode("latin-1")
 
 
