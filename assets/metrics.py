@@ -8,6 +8,7 @@ from dagster import AssetSpec, MaterializeResult, multi_asset
 
 from journeys import warehouse
 from journeys.assets.resources import WarehouseResource
+from journeys.build import PROGRESS
 from journeys.assets.sql_model import asset_key, sql_model_asset
 from journeys.publishing import record_build_step
 from journeys.transforms import customers, runner
@@ -47,6 +48,7 @@ def clv_fit(context, warehouse_resource: WarehouseResource):  # no context annot
         record_build_step(con, [customers.CUSTOMER_VALUE, customers.CLV_MODEL_PARAMS], context.run.run_id,
                           resolve_as_of(con, settings))
     context.log.info(f"CLV: {result.status}")
+    PROGRESS.info(f"{customers.CUSTOMER_VALUE}: {result.n_customers:,} rows; CLV: {result.status}")
     yield MaterializeResult(asset_key=asset_key(customers.CUSTOMER_VALUE),
                             metadata={"dagster/row_count": result.n_customers, "clv_method": result.clv_method,
                                       "clv_status": result.status})

@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from journeys import publishing
 from journeys.assets.resources import WarehouseResource
+from journeys.build import PROGRESS
 
 PUBLISHED = ["serving", "published_warehouse"]
 
@@ -20,6 +21,7 @@ def published_warehouse_asset(upstream: Sequence[AssetKey]):
         asset and its blocking checks succeeded in this same run (a partial run is refused)."""
         published = publishing.publish_build(warehouse_resource.settings(), context.run.run_id, tables)
         context.log.info(published.line())
+        PROGRESS.info(published.line())
         return MaterializeResult(metadata={"path": str(published.path), "run_id": published.run_id,
                                            "as_of": str(published.as_of)})
 

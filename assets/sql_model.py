@@ -6,6 +6,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, asset
 
 from journeys import warehouse
 from journeys.assets.resources import WarehouseResource
+from journeys.build import PROGRESS
 from journeys.publishing import record_build_step
 from journeys.settings import Settings
 from journeys.transforms import runner
@@ -36,6 +37,7 @@ def sql_model_asset(qualified: str, deps: Sequence[str], build: Callable[..., in
             n_rows = build(con, settings)
             record_build_step(con, [qualified], context.run.run_id, resolve_as_of(con, settings))
         context.log.info(f"{qualified}: {n_rows:,} rows")
+        PROGRESS.info(f"{qualified}: {n_rows:,} rows")
         return MaterializeResult(metadata={"dagster/row_count": n_rows})
 
     return _model

@@ -7,11 +7,20 @@ warehouse anyway.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from journeys.settings import Settings
+
+PROGRESS = logging.getLogger("journeys.build")
+"""Build steps log one line per table here ("marts.journeys: 1,234 rows"); `journeys build` prints them."""
+
+
+class NothingToBuildError(RuntimeError):
+    pass
 
 
 @dataclass
@@ -26,15 +35,17 @@ class BuildResult:
     """(asset, check name, passed, severity, metadata) per executed check."""
 
 
-def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: None) -> BuildResult:
+def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: None,
+                    verbose: bool = False) -> BuildResult:
     """One whole build under the build lock (a concurrent build waits, then refuses), with as_of
-    resolved once for every step."""
+    resolved once for every step. Dagster's own step-by-step log is shown only when `verbose`."""
     from journeys import warehouse
 
     with warehouse.build_lock(settings, settings.build_lock_timeout_s):
         as_of = _resolve_as_of_once(settings)
         echo(f"  as_of {as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if settings.as_of else " (the latest event in raw)"))
-        return _materialize(settings, as_of, echo)
+        with _progress_to(echo):
+            return _materialize(settings, as_of, echo, verbose)
 
 
 def _resolve_as_of_once(settings: Settings):
@@ -44,10 +55,31 @@ def _resolve_as_of_once(settings: Settings):
 
     with warehouse.writer(settings) as con:
         create_raw_tables(con)
+        if con.execute("select count(*) from raw.touchpoints").fetchone()[0] == 0:
+            raise NothingToBuildError(f"nothing ingested yet in {settings.warehouse_path}: run `journeys ingest` "
+                                      "or `journeys load --file ...` first, or `journeys demo` to try it out")
         return resolve_as_of(con, settings)
 
 
-def _materialize(settings: Settings, as_of, echo: Callable[[str], None]) -> BuildResult:
+@contextlib.contextmanager
+def _progress_to(echo: Callable[[str], None]) -> Iterator[None]:
+    class Echo(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            echo(f"  {record.getMessage()}")
+
+    handler = Echo(logging.INFO)
+    PROGRESS.addHandler(handler)
+    previous = PROGRESS.level, PROGRESS.propagate
+    PROGRESS.setLevel(logging.INFO)
+    PROGRESS.propagate = False  # printed once, by echo, whatever the root logger does
+    try:
+        yield
+    finally:
+        PROGRESS.removeHandler(handler)
+        PROGRESS.level, PROGRESS.propagate = previous
+
+
+def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose: bool) -> BuildResult:
     from dagster import AssetSelection, DagsterInstance, materialize
 
     from journeys.assets import definitions
@@ -64,9 +96,9 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None]) -> Buil
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,
         tags={"journeys/trigger": "journeys build"},
-        # INFO: one line per asset as it is built (the progress of a long build); the step-by-step
-        # engine events (DEBUG) are for the Dagster UI.
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        # Progress comes from PROGRESS (one line per table); Dagster's engine log, with its
+        # tracebacks, only under -v. Failures are summarised in one line each below.
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}},
     )
     build = BuildResult(success=result.success, as_of=as_of.isoformat())
     for event in result.get_asset_materialization_events():
@@ -81,7 +113,8 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None]) -> Buil
         metadata = {k: v.value for k, v in evaluation.metadata.items()}
         build.checks.append((".".join(evaluation.asset_key.path), evaluation.check_name, evaluation.passed,
                              evaluation.severity.value, metadata))
-    build.failed_steps = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    build.failed_steps = [f"{e.step_key}: {_failure_line(e)}" for e in result.all_events
+                          if e.event_type_value == "STEP_FAILURE" and not _is_check_failure(e)]
     _report(build, echo)
     return build
 
@@ -97,10 +130,28 @@ def _report(build: BuildResult, echo: Callable[[str], None]) -> None:
         echo(f"  {severity:5} {asset}: {name} — {details}")
         if metadata.get("sample"):
             echo(textwrap.indent(str(metadata["sample"]), " " * 8))
-    if build.failed_steps:
-        echo(f"  failed steps: {', '.join(build.failed_steps)}")
+    for failed in build.failed_steps:
+        echo(f"  failed step {failed}")
     if build.success and build.published:
         echo(f"build succeeded; published run {build.published['run_id']} (as_of {build.published['as_of']}) "
              f"to {build.published['path']}")
     else:
-        echo("build FAILED; the published warehouse is unchanged (still the last good build)")
+        echo("build FAILED; the published warehouse is unchanged (still the last good build). "
+             "`journeys -v build` shows Dagster's full log with tracebacks.")
+
+
+def _is_check_failure(event) -> bool:
+    """A step failed only because a blocking check failed: already reported with the checks."""
+    error = getattr(event.event_specific_data, "error", None)
+    return error is not None and error.cls_name == "DagsterAssetCheckFailedError"
+
+
+def _failure_line(event) -> str:
+    """A failed step's cause in one line (a failed blocking check, or the error a step raised)."""
+    error = getattr(event.event_specific_data, "error", None)
+    while error is not None and error.cause is not None and error.cls_name.startswith("Dagster"):
+        error = error.cause  # Dagster wraps the user's exception; show the user's
+    if error is None:
+        return "failed"
+    first = next((line for line in error.message.splitlines() if line.strip()), error.cls_name)
+    return first if first.startswith(error.cls_name) else f"{error.cls_name}: {first}"

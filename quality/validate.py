@@ -7,6 +7,7 @@ and validates that with an ephemeral context. GX is imported here only, on first
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 
@@ -34,6 +35,10 @@ def _batch():
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        # That module sets its own logger to INFO and logs its ephemeral docs folder on every new
+        # context: noise in a build's output.
+        logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)

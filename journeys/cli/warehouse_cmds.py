@@ -32,5 +32,5 @@ def run_query(args) -> int:
 def run_build(args) -> int:
     from journeys.build import build_warehouse
 
-    result = build_warehouse(load_settings(), echo=print)
+    result = build_warehouse(load_settings(), echo=print, verbose=args.verbose)
     return 0 if result.success else 1

@@ -1,0 +1,44 @@
+"""`journeys build` failures read as one line per cause and a hint; Dagster's traceback only under -v."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def journeys(home, *argv, **env):
+    return subprocess.run([sys.executable, "-m", "journeys.cli", *argv], capture_output=True, text=True,
+                          env={**os.environ, "JOURNEYS_HOME": str(home), **env})
+
+
+def test_build_on_an_empty_home_says_nothing_was_ingested(tmp_path):
+    """No traceback, exit 1, and the commands that would help."""
+    result = journeys(tmp_path / "home", "build")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"journeys build: error: nothing ingested yet in {tmp_path / 'home' / 'warehouse.duckdb'}: run `journeys ingest` "
+        "or `journeys load --file ...` first, or `journeys demo` to try it out"]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_a_failed_blocking_check_is_one_line_without_dagster_tracebacks(tmp_path):
+    """An as_of before every event: the check's message once, the hint, no Dagster log lines or traceback;
+    with -v the full Dagster log is there."""
+    home = tmp_path / "home"
+    pd.DataFrame({"event_id": ["a", "b"], "occurred_at": ["2025-03-01 10:00:00", "2025-03-02 10:00:00"],
+                  "channel": "web", "event_type": "page_view", "customer_id": "c1"}).to_csv(tmp_path / "e.csv", index=False)
+    assert journeys(home, "load", "--file", str(tmp_path / "e.csv")).returncode == 0
+    quiet = journeys(home, "build", JOURNEYS_AS_OF="1970-01-01")
+    assert quiet.returncode == 1
+    out = quiet.stdout + quiet.stderr
+    assert "Traceback" not in out and "Stack Trace" not in out and " - dagster - " not in out
+    assert out.count("is before every event") == 1
+    assert "build FAILED; the published warehouse is unchanged" in out and "journeys -v build" in out
+    loud = journeys(home, "-v", "build", JOURNEYS_AS_OF="1970-01-01")
+    assert loud.returncode == 1 and "DagsterAssetCheckFailedError" in loud.stdout + loud.stderr
