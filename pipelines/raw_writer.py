@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from journeys.schemas.pii import redact_text
 from journeys.settings import Settings
 from journeys.transforms.runner import SQL_DIR
 
@@ -200,7 +201,7 @@ def _isolate_poison(con, settings, table: pa.Table) -> tuple[pa.Table | None, li
         elif rows.num_rows == 1:
             row = rows.to_pylist()[0]
             poison.append((row["source_topic"], row["source_partition"], row["source_offset"], row["payload"],
-                           f"cannot be stored: {error}"))
+                           f"cannot be stored: {redact_text(error)}"))  # DuckDB quotes values in errors
         else:
             half = rows.num_rows // 2
             split(rows.slice(0, half))
