@@ -108,7 +108,7 @@ def test_two_builds_with_different_as_of_at_once_never_interleave(built):
     second = subprocess.Popen([sys.executable, "-c", BUILD], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     outs = [p.communicate(timeout=600) for p in (first, second)]
-    assert [first.returncode, second.returncode] == [0, 0], outs
+    assert [first.returncode, second.returncode] == [0, 0], [(out[-3000:], err[-3000:]) for out, err in outs]
     reported = [next(line for line in out.splitlines() if line.startswith("build succeeded; published run")) for out, _ in outs]
     runs = [line.split("published run ")[1].split()[0] for line in reported]
     assert runs[0] != runs[1]
