@@ -218,39 +218,43 @@ def _csv_rows(con, path: Path) -> _Rows:
     return _Rows(relation, names)
 
 
-def _json_kind(json_type: str) -> str:
-    return (f"case {json_type} when 'VARCHAR' then 'string' when 'BOOLEAN' then 'boolean' when 'ARRAY' then 'array'"
-            f" when 'OBJECT' then 'object' when 'NULL' then 'null' else 'number' end")
+def _json_kind(text: str) -> str:
+    """What valid JSON text is, from its first character: cheaper than json_type's second parse."""
+    return (f"case left(ltrim({text}), 1) when '{{' then 'object' when '[' then 'array' when '\"' then 'string'"
+            f" when 't' then 'boolean' when 'f' then 'boolean' when 'n' then 'null' else 'number' end")
 
 
 def _json_rows(con, path: Path) -> _Rows:
+    """Each line is parsed twice: once for the values as text, once for them as JSON (whose first
+    character tells an object or array from a value). The file's keys come from a first pass."""
     split = _split_lines(path)
     if bytes(split.data[:4096]).lstrip().startswith(b"["):
         raise SourceFileError(f"{path}: a JSON array; expected JSON lines (one object per line)")
     lines = _lines_sql(_register_lines(con, split, first=0))
     checked = f"""(select *, coalesce(_unreadable, case
             when not json_valid(_line) then 'line ' || _offset || ' is not valid JSON'
-            when json_type(_line) <> 'OBJECT' then 'line ' || _offset || ' is a JSON ' || {_json_kind("json_type(_line)")} || ', not an object'
+            when {_json_kind("_line")} <> 'object' then 'line ' || _offset || ' is a JSON ' || {_json_kind("_line")} || ', not an object'
             end) as _malformed from {lines})"""
     keys = [k for (k,) in con.execute(
         f"select distinct unnest(json_keys(_line)) as k from {checked} where _malformed is null order by k").fetchall()]
     paths = "[" + ", ".join(_lit("/" + k.replace("~", "~0").replace("/", "~1")) for k in keys) + "]"
     columns, shape = [], []
     for i, key in enumerate(keys):
-        value = f"_v[{i + 1}]"
+        text, value = f"_s[{i + 1}]", f"_v[{i + 1}]::varchar"
         if key in CONTRACT_COLUMNS and key != "properties":
-            columns.append(f"case when json_type({value}) not in ('OBJECT', 'ARRAY') then json_extract_string({value}, '$') end as r{i}")
-            kind = _json_kind(f"json_type({value})")
-            shape.append(f"case when json_type({value}) in ('OBJECT', 'ARRAY') then {_lit(key)} || ' is a JSON ' || {kind} || ', not a value' end")
+            nested = f"left({value}, 1) in ('{{', '[')"
+            columns.append(f"case when not {nested} then {text} end as r{i}")
+            shape.append(f"case when {nested} then {_lit(key)} || ' is a JSON ' || {_json_kind(value)} || ', not a value' end")
         elif key == "properties":
-            columns.append(f"case when json_type({value}) <> 'NULL' then {value}::varchar end as r{i}")
+            columns.append(f"case when {value} <> 'null' then {value} end as r{i}")
         else:
-            columns.append(f"json_extract_string({value}, '$') as r{i}")
+            columns.append(f"{text} as r{i}")
     select = ", ".join(columns) if columns else "null::varchar as _none"
     shape_sql = f"nullif(concat_ws('; ', {', '.join(shape)}), '')" if shape else "null::varchar"
     relation = f"""(select _offset, _malformed, case when _malformed is not null then rtrim(_line, {_EOL}) end as _raw,
             {shape_sql} as _shape, {select}
-        from (select _offset, _malformed, _line, case when _malformed is null then json_extract(_line, {paths}) end as _v
+        from (select _offset, _malformed, _line, case when _malformed is null then json_extract(_line, {paths}) end as _v,
+                case when _malformed is null then json_extract_string(_line, {paths}) end as _s
               from {checked}))"""
     return _Rows(relation, keys)
 
@@ -321,7 +325,7 @@ def _json_map(p: str) -> str:
     """A JSON-object text as map(varchar, varchar): nested values as JSON text (duplicate keys: one kept)."""
     pointer = "'/' || replace(replace(k, '~', '~0'), '/', '~1')"
     entries = f"list_transform(list_distinct(json_keys({p})), lambda k: struct_pack(key := k, value := json_extract_string({p}, {pointer})))"
-    return f"case when {_is_object(p)} then map_from_entries({entries}) end"
+    return f"case when {_is_object(p)} then map_from_entries(list_filter({entries}, lambda e: e.value is not null)) end"
 
 
 def _is_object(p: str) -> str:
@@ -404,36 +408,42 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
             extras.append((src, f"x{i}"))
             content.append(f"x{i}")
             payload.append((src, f"x{i}"))
+    n_email_columns = len(email_hashes)
     for name in pii.LINKING_ID_COLUMNS:
         if name in by_target:
             value = f"nullif(r{rows.columns.index(by_target[name])}, '')"
-            email_hashes.append(f"case when {pii.sql_is_email(value)} then {pii.sql_hash_email(value, salt)} end")
+            l1.append(f"case when {pii.sql_is_email(value)} then {pii.sql_hash_email(value, salt)} end as l_{name}")
+            email_hashes.append(f"l_{name}")
 
-    props_error = "null::varchar"
+    # Properties from the file (a map or JSON text) are scrubbed entry by entry only in rows where
+    # a key or a value looks like PII: most rows pass through untouched.
+    props_error, email_from_map, phone_from_map = "null::varchar", [], []
     props = "null::map(varchar, varchar)"
+    l2a = ["*"]
     if "properties" in by_target:
         src = by_target["properties"]
         r = f"r{rows.columns.index(src)}"
-        parsed = r if rows.native.get(src) == "map" else _json_map(r)
+        l1.append(f"{r if rows.native.get(src) == 'map' else _json_map(r)} as _pm")
         if rows.native.get(src) != "map":
             props_error = (f"case when {r} is not null and not {_is_object(r)}"
                            f" then 'properties ' || {_quoted(r)} || ' is not a JSON object' end")
+        l2a += [f"{pii.sql_map_has_pii_key('_pm')} as _pm_key", f"{pii.sql_map_has_pii_value('_pm')} as _pm_value"]
         is_email, is_phone = pii.sql_field_kind("e.key")
-        entries = f"map_entries({parsed})"
-        email_hashes.append(f"list_filter(list_transform(list_filter({entries}, lambda e: {is_email}),"
-                            f" lambda e: {pii.sql_email_field_hash('e.value', salt)}), lambda h: h is not null)[1]")
-        phone_hashes.append(f"list_filter(list_transform(list_filter({entries}, lambda e: {is_phone}),"
-                            f" lambda e: {pii.sql_phone_field_hash('e.value', salt)}), lambda h: h is not null)[1]")
-        kept = f"list_filter({entries}, lambda e: e.value is not null and not {is_email} and not {is_phone})"
-        props = f"map_from_entries(list_transform({kept}, lambda e: struct_pack(key := e.key, value := {pii.sql_redact('e.value')})))"
+        for is_kind, field_hash, out in ((is_email, pii.sql_email_field_hash, email_from_map),
+                                         (is_phone, pii.sql_phone_field_hash, phone_from_map)):
+            out.append(f"case when _pm_key then list_filter(list_transform(list_filter(map_entries(_pm), lambda e: {is_kind}),"
+                       f" lambda e: {field_hash('e.value', salt)}), lambda h: h is not null)[1] end")
+        kept = f"list_filter(map_entries(_pm), lambda e: not {is_email} and not {is_phone})"
+        scrubbed = f"map_from_entries(list_transform({kept}, lambda e: struct_pack(key := e.key, value := {pii.sql_redact('e.value')})))"
+        props = f"case when _pm_key or _pm_value then {scrubbed} else _pm end"
         payload.append((src, "_props"))
-    l1 += [f"{props} as _props", f"{props_error} as _props_error",
-           f"{_first(email_hashes)} as _email_hash", f"{_first(phone_hashes)} as _phone_hash"]
+    l1.append(f"{props_error} as _props_error")
+    email_hashes = email_hashes[:n_email_columns] + email_from_map + email_hashes[n_email_columns:]
     present = "[" + ", ".join(f"{x} is not null" for _, x in extras) + "]"
     extra_map = (f"map(list_where([{', '.join(_lit(k) for k, _ in extras)}], {present}),"
                  f" list_where([{', '.join(x for _, x in extras)}], {present}))" if extras else None)
 
-    # Layer 2: typed values. Layer 3: parse errors, placeholders, payload, the incoming shape.
+    # Layer 2: properties, hashes, typed values. Layer 3: parse errors, placeholders, payload, the incoming shape.
     typed = [n for n in _TIMESTAMPS + ("revenue",) + _INTEGERS if n in by_target]
     if "properties" in by_target and extra_map:
         properties = f"map_concat(coalesce(_props, map {{}}::map(varchar, varchar)), {extra_map})"
@@ -441,12 +451,13 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
         properties = "coalesce(_props, map {}::map(varchar, varchar))"
     else:
         properties = extra_map or "map {}::map(varchar, varchar)"
-    l2 = ["*", f"{properties} as _properties"] + [f"{_typed(n)[0]} as v_{n}" if by_target[n] not in rows.native else f"t_{n} as v_{n}" for n in typed]
+    l2 = ["*", f"{props} as _props", f"{_first(email_hashes)} as _email_hash", f"{_first(phone_hashes + phone_from_map)} as _phone_hash"]
+    l2 += [f"{_typed(n)[0]} as v_{n}" if by_target[n] not in rows.native else f"t_{n} as v_{n}" for n in typed]
     errors = ["_malformed", "_shape", "_props_error"] + [_typed(n)[1] for n in typed if by_target[n] not in rows.native]
     select = []
     for name in CONTRACT_COLUMNS:
         if name == "properties":
-            expr = "case when _malformed is null then _properties end"
+            expr = f"case when _malformed is null then {properties} end"
         elif name in typed:
             expr = f"case when isfinite(v_{name}) then v_{name} end" if name == "revenue" else f"v_{name}"
         elif name == "email_hash":
@@ -467,10 +478,12 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
         select.append(f"({expr})::{sql_type} as {name}")
     fields = []
     for src, ref in payload:
-        if ref in CONTRACT_COLUMNS:
-            ref = (f"case when v_{ref} is not null or regexp_full_match(t_{ref}::varchar, {_lit(_NUMBER_RE)}) then t_{ref}::varchar"
-                   f" else {pii.sql_redact(f't_{ref}::varchar')} end"
-                   if ref in typed else f"t_{ref}")
+        if ref in typed and src in rows.native:
+            ref = f"v_{ref}"
+        elif ref in typed:  # a value that parsed is a number or a time; one that did not is text to redact
+            ref = f"case when v_{ref} is not null then t_{ref} else {pii.sql_redact(f't_{ref}')} end"
+        elif ref in CONTRACT_COLUMNS:
+            ref = f"t_{ref}"
         fields.append(f"{_q(src)} := {ref}")
     row_json = f"to_json(struct_pack({', '.join(fields)}))" if fields else "'{}'"
     line_json = "to_json(struct_pack(malformed_line := left(" + pii.sql_redact("_raw") + ", 65536)))"
@@ -478,5 +491,5 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
                "_offset::bigint as source_offset",
                f"(case when _malformed is null then {row_json} else {line_json} end)::blob as payload",
                f"nullif(concat_ws('; ', {', '.join(errors)}), '')::varchar as parse_errors"]
-    return (f"select {', '.join(select)} from (select {', '.join(l2)} from "
-            f"(select {', '.join(l1)} from {rows.relation}))")
+    return (f"select {', '.join(select)} from (select {', '.join(l2)} from (select {', '.join(l2a)} from "
+            f"(select {', '.join(l1)} from {rows.relation})))")

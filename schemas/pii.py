@@ -243,6 +243,22 @@ def sql_field_kind(name_expr: str) -> tuple[str, str]:
     return is_email, f"(not {is_email} and regexp_full_match({normalized}, {sql_literal(phone)}))"
 
 
+def sql_map_has_pii_key(map_expr: str) -> str:
+    """SQL: some key of the map is PII-named. One regex over the joined, normalised keys instead
+    of one per entry: the common map has none and then costs a single scan."""
+    keys = f"regexp_replace(lower(array_to_string(map_keys({map_expr}), chr(1))), '[^a-z0-9\x01]', '', 'g')"
+    names = "|".join(f"(?:{p})" for p in PII_EMAIL_FIELD_PATTERNS + PII_PHONE_FIELD_PATTERNS)
+    pattern = sql_literal(rf"(?:^|\x01)(?:{names})(?:\x01|$)")
+    return f"coalesce(regexp_matches({keys}, {pattern}), false)"
+
+
+def sql_map_has_pii_value(map_expr: str) -> str:
+    """SQL: some value of the map may hold an address or a number (chr(1) joins them, and is a
+    boundary for PHONE_RE, so values never run into each other)."""
+    values = f"array_to_string(map_values({map_expr}), chr(1))"
+    return f"coalesce(contains({values}, '@') or regexp_matches({values}, {sql_literal(PHONE_RE)}), false)"
+
+
 def sql_hash_email(expr: str, salt: str) -> str:
     """SQL for hash_email(expr): sha256(salt || lower(trim(expr)))."""
     return f"sha256({sql_literal(salt)} || lower(trim({expr})))"
