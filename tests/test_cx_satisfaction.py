@@ -118,3 +118,24 @@ def test_every_dimension_adds_up_to_all_responses(settings):
     assert {r["dimension"] for r in totals} == {"all", "channel", "event_type", "stage", "issue_category",
                                                  "journey_type", "persona", "month"}
     assert {(r["n"], r["n_nps"]) for r in totals} == {(5, 5)}
+
+
+def test_counts_are_zero_not_null_in_a_slice_without_such_answers(settings):
+    """January has one NPS-only answer (10), February one CSAT-only answer (2): every count of a score
+    the slice has no answer for is 0, and only the scores themselves are undefined (NULL)."""
+    inputs = Inputs()
+    inputs.touch("s1", "email", "survey_response", d=1, nps=10)
+    inputs.touch("s2", "email", "survey_response", d=40, csat=2)
+    con = build(settings, inputs)
+    counts = ("n_responses, n_nps_responses, n_promoters, n_passives, n_detractors, n_csat_responses, "
+              "n_csat_satisfied, n_csat_low, n_ces_responses, n_ces_high_effort")
+    january = one(con, f"select {counts}, csat, ces from marts.satisfaction "
+                       "where dimension = 'month' and dimension_value = '2025-01'")
+    assert january == {"n_responses": 1, "n_nps_responses": 1, "n_promoters": 1, "n_passives": 0, "n_detractors": 0,
+                       "n_csat_responses": 0, "n_csat_satisfied": 0, "n_csat_low": 0, "n_ces_responses": 0,
+                       "n_ces_high_effort": 0, "csat": None, "ces": None}
+    february = one(con, f"select {counts}, nps, nps_margin_of_error from marts.satisfaction "
+                        "where dimension = 'month' and dimension_value = '2025-02'")
+    assert february == {"n_responses": 1, "n_nps_responses": 0, "n_promoters": 0, "n_passives": 0, "n_detractors": 0,
+                        "n_csat_responses": 1, "n_csat_satisfied": 0, "n_csat_low": 1, "n_ces_responses": 0,
+                        "n_ces_high_effort": 0, "nps": None, "nps_margin_of_error": None}

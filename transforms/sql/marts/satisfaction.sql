@@ -51,16 +51,17 @@ counted as (
     select
         dimension,
         dimension_value,
+        -- count(*) filter, not count_if: count_if of only NULLs (a slice with no such answer) is NULL, not 0
         count(*) as n_responses,
         count(nps_score) as n_nps_responses,
-        count_if(is_promoter) as n_promoters,
-        count_if(nps_score between 7 and 8) as n_passives,
-        count_if(is_detractor) as n_detractors,
+        count(*) filter (where is_promoter) as n_promoters,
+        count(*) filter (where nps_score between 7 and 8) as n_passives,
+        count(*) filter (where is_detractor) as n_detractors,
         count(csat_score) as n_csat_responses,
-        count_if(is_csat_satisfied) as n_csat_satisfied,
-        count_if(is_csat_low) as n_csat_low,
+        count(*) filter (where is_csat_satisfied) as n_csat_satisfied,
+        count(*) filter (where is_csat_low) as n_csat_low,
         count(ces_score) as n_ces_responses,
-        count_if(is_ces_high_effort) as n_ces_high_effort,
+        count(*) filter (where is_ces_high_effort) as n_ces_high_effort,
         avg(ces_score) as ces,
         stddev_samp(ces_score) as ces_sd
     from sliced
