@@ -18,9 +18,10 @@ or nulled silently:
 * **One physical line, one record** (CSV and JSON-lines). Lines are split here, not by DuckDB's
   CSV reader, so one broken line never takes its neighbours with it: a quoted CSV field may hold
   the delimiter and doubled quotes but not a line break. A line with the wrong number of fields,
-  an unbalanced or stray quote, invalid UTF-8 or more than `MAX_LINE_BYTES`, or (JSON-lines) that
-  is not a JSON object, is dead-lettered on its own. Empty lines are not rows. The CSV delimiter
-  is the one of `, ; tab |` that appears most in the header line; quotes are `"`.
+  an unbalanced or stray quote, invalid UTF-8 or more than `FILE_MAX_LINE_BYTES` (1 MiB), or
+  (JSON-lines) that is not a JSON object, is dead-lettered on its own. Empty lines are not rows
+  (a line of only spaces is, and fails as one). The CSV delimiter is the one of `, ; tab |` that
+  appears most in the header line; quotes are `"`.
 * **JSON-lines** values are read per line against the file's keys, so one odd row never changes
   how a key is read: a contract column holding an object or array is a parse error for that row
   only. A `properties` object becomes a string map (nested values as JSON text); a `properties`
@@ -52,7 +53,7 @@ from journeys.pipelines.raw_writer import CONTRACT_COLUMNS
 from journeys.schemas import pii
 from journeys.schemas.contract import pii_salt
 
-MAX_LINE_BYTES = 1 << 20  # TODO setting file_max_line_bytes
+FILE_MAX_LINE_BYTES = 1 << 20  # TODO setting file_max_line_bytes
 """A CSV or JSON-lines line longer than this (1 MiB) is dead-lettered unread."""
 _LINES_PER_CHUNK = 1 << 16  # Arrow chunks DuckDB scans in parallel
 _DELIMITERS = (",", ";", "\t", "|")
@@ -169,7 +170,7 @@ def _lines_sql(name: str) -> str:
     """The lines, with the reason a line cannot be read at all (invalid UTF-8, too long)."""
     return f"""(select _offset, _line, case
             when _bad is not null then 'line ' || _offset || ' ' || _bad
-            when _length > {MAX_LINE_BYTES} then 'line ' || _offset || ' is ' || _length || ' bytes, over the {MAX_LINE_BYTES}-byte limit'
+            when _length > {FILE_MAX_LINE_BYTES} then 'line ' || _offset || ' is ' || _length || ' bytes, over the {FILE_MAX_LINE_BYTES}-byte limit'
             end as _unreadable
         from {name})"""
 
@@ -368,6 +369,10 @@ def incoming_sql(con: duckdb.DuckDBPyConnection, path: Path, renames: dict[str, 
 
 
 def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
+    """The incoming shape over a format's rows, in layers so each expensive expression runs once
+    per row: (1) scrubbed text per column, PII-field hashes, the parsed properties map; (2a) does
+    the map hold PII-looking keys or values; (2) scrubbed properties, the email/phone hashes, typed
+    values; (3) parse errors, placeholders for malformed lines, payload, the contract columns."""
     salt = pii_salt()
     target = {c: renames.get(c, c) for c in rows.columns}
     by_target: dict[str, str] = {}
@@ -461,9 +466,9 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
         elif name in typed:
             expr = f"case when isfinite(v_{name}) then v_{name} end" if name == "revenue" else f"v_{name}"
         elif name == "email_hash":
-            expr = f"coalesce(nullif(trim(t_email_hash), ''), _email_hash)" if name in by_target else "_email_hash"
+            expr = "coalesce(nullif(trim(t_email_hash), ''), _email_hash)" if name in by_target else "_email_hash"
         elif name == "phone_hash":
-            expr = f"coalesce(nullif(trim(t_phone_hash), ''), _phone_hash)" if name in by_target else "_phone_hash"
+            expr = "coalesce(nullif(trim(t_phone_hash), ''), _phone_hash)" if name in by_target else "_phone_hash"
         elif name in by_target:
             expr = f"t_{name}"
         else:

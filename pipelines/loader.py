@@ -10,10 +10,11 @@ from pathlib import Path
 from journeys import warehouse
 from journeys.pipelines.file_source import incoming_sql
 from journeys.pipelines.raw_writer import BatchResult, create_raw_tables, write_batch
+from journeys.schemas.pii import redact_text
 from journeys.settings import Settings
 
 
 def load_file(settings: Settings, path: Path, renames: dict[str, str] | None = None) -> BatchResult:
     with warehouse.writer(settings) as con:
         create_raw_tables(con)
-        return write_batch(con, settings, incoming_sql(con, path, renames), kind="load", source=str(path))
+        return write_batch(con, settings, incoming_sql(con, path, renames), kind="load", source=redact_text(str(path)))

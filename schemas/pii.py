@@ -10,7 +10,7 @@ below). Nothing downstream ever sees a raw address or number. The rule has three
    one of `PII_EMAIL_FIELD_PATTERNS` / `PII_PHONE_FIELD_PATTERNS` is always dropped. Its value
    fills `email_hash` / `phone_hash` when that is empty: for an e-mail field, the first address
    found in it (`EMAIL_RE`), lower-cased; for a phone field, its digits with a leading `+` kept,
-   when it has at least `PHONE_FIELD_MIN_DIGITS`; salted SHA-256 as in `contract.hash_email` /
+   when it has at least `PII_PHONE_FIELD_MIN_DIGITS`; salted SHA-256 as in `contract.hash_email` /
    `hash_phone`. A value with no address (`mail: "yes"`) or too few digits is dropped unhashed:
    hashing it would make one identifier shared by every such row. The first PII field in
    column (or key) order wins; the record's own non-empty hash column always wins.
@@ -48,15 +48,15 @@ from journeys.schemas.registry import load_schema
 # TODO setting pii_email_field_patterns: tuple[str, ...] — regexes fully matched against a
 # normalised field name (lower-case, only a-z0-9); a match is an e-mail field.
 PII_EMAIL_FIELD_PATTERNS = (
-    r"(?:user|contact|customer|client|primary|secondary|work|personal|private|billing|shipping|account|login"
-    r"|sender|recipient|reply|notification)?e?mail(?:address|addr)?",
+    (r"(?:user|contact|customer|client|primary|secondary|work|personal|private|billing|shipping|account|login"
+     r"|sender|recipient|reply|notification)?e?mail(?:address|addr)?"),
 )
 # TODO setting pii_phone_field_patterns: tuple[str, ...] — as above, for phone fields.
 PII_PHONE_FIELD_PATTERNS = (
-    r"(?:user|contact|customer|client|primary|secondary|work|home|personal|private|billing|shipping|account"
-    r"|mobile|cell)?(?:phone|telephone|tel|mobile|cell|cellphone|msisdn|whatsapp)(?:number|num|no|nr)?",
+    (r"(?:user|contact|customer|client|primary|secondary|work|home|personal|private|billing|shipping|account"
+     r"|mobile|cell)?(?:phone|telephone|tel|mobile|cell|cellphone|msisdn|whatsapp)(?:number|num|no|nr)?"),
 )
-PHONE_FIELD_MIN_DIGITS = 7
+PII_PHONE_FIELD_MIN_DIGITS = 7  # TODO setting pii_phone_field_min_digits: int
 """A phone field's value is hashed only with at least this many digits."""
 
 _NOT_IN_ADDRESS = r"\x00-\x20\x7f@<>()\[\]{},;:\"'`|\\/=?&#!*^~$"
@@ -141,7 +141,7 @@ def email_field_hash(value) -> str | None:
 
 def phone_field_hash(value) -> str | None:
     """The hash a phone-named field contributes: hash_phone of it with enough digits, or None."""
-    if value is None or len(_DIGIT.findall(str(value))) < PHONE_FIELD_MIN_DIGITS:
+    if value is None or len(_DIGIT.findall(str(value))) < PII_PHONE_FIELD_MIN_DIGITS:
         return None
     return hash_phone(str(value))
 
@@ -279,7 +279,7 @@ def sql_email_field_hash(expr: str, salt: str) -> str:
 def sql_phone_field_hash(expr: str, salt: str) -> str:
     """SQL for phone_field_hash(expr)."""
     n_digits = f"length(regexp_replace({expr}, '[^0-9]', '', 'g'))"
-    return f"(case when {n_digits} >= {PHONE_FIELD_MIN_DIGITS} then {sql_hash_phone(expr, salt)} end)"
+    return f"(case when {n_digits} >= {PII_PHONE_FIELD_MIN_DIGITS} then {sql_hash_phone(expr, salt)} end)"
 
 
 def sql_scrub_id(name: str, expr: str, salt: str) -> str:
