@@ -1,5 +1,7 @@
 """Ad-hoc step funnels (transforms/funnel.py, `journeys funnel`): product_view -> add_to_cart -> purchase.
 
+PostHog's cases for exclusions, any order and attempts are in tests/test_funnel_*.py.
+
 All on 2025-03-03 unless said; persons are the unit:
   p1 web  product_view 10:00, add_to_cart 10:10, purchase 10:20             complete in every mode
   p2 web  product_view 10:00, page_view 10:05, add_to_cart 10:10, purchase 10:30
@@ -19,7 +21,7 @@ import duckdb
 import pytest
 
 from journeys.cli import metrics_cmds
-from journeys.transforms.funnel import FunnelError, parse_window, step_funnel
+from journeys.transforms.funnel import FunnelError, FunnelWarning, parse_window, step_funnel
 from tests.metrics_helpers import fresh_settings, touchpoints, write_journey_model
 
 STEPS = ["product_view", "add_to_cart", "purchase"]
@@ -79,10 +81,11 @@ def test_the_window_runs_from_the_first_step(con):
     assert counts(step_funnel(con, STEPS, "215h", "ordered")) == [5, 4, 3]
 
 
-def test_an_excluded_event_drops_the_person_from_the_steps_after_it(con):
-    """Excluding page_view: p2 counts at step 1 only; p6 completes through the attempt after its page_view."""
+def test_an_excluded_event_removes_the_person_from_every_step(con):
+    """Excluding page_view (PostHog's exclusion steps): p2's only attempt has one between its steps, so p2
+    is not counted even at step 1; p6 completes through the attempt after its page_view: 4, 3, 2."""
     frame = step_funnel(con, STEPS, "7d", "ordered", exclude=["page_view"])
-    assert counts(frame) == [5, 3, 2]
+    assert counts(frame) == [4, 3, 2]
 
 
 def test_conversion_relative_to_step_one_and_to_the_previous_step(con):
@@ -95,15 +98,17 @@ def test_conversion_relative_to_step_one_and_to_the_previous_step(con):
 
 
 def test_median_time_between_steps(con):
-    """To cart: 600 s (p1, p2, p4) and 180 s (p6): median 600; to purchase 600, 1200, 60 s: median 600,
-    and 1200, 1800, 240 s from the first step: median 1200."""
+    """Times are those of the attempt from the latest view before the cart (p6: 09:02, not 09:00).
+    To cart: 600 s (p1, p2, p4) and 60 s (p6): median 600; to purchase 600, 1200, 60 s: median 600,
+    and 1200, 1800, 120 s from the first step: median 1200."""
     frame = step_funnel(con, STEPS, "7d", "ordered")
     assert frame["median_time_from_previous_s"].tolist()[1:] == [600.0, 600.0]
     assert frame["median_time_from_start_s"].tolist() == [0.0, 600.0, 1200.0]
 
 
-def test_breakdown_by_the_first_steps_channel(con):
-    """by channel: app is p3 alone (1, 0, 0); web the other four (4, 4, 3)."""
+def test_breakdown_by_the_first_touch_channel(con):
+    """by channel, the channel of each person's first step event: app is p3 alone (1, 0, 0); web the
+    other four (4, 4, 3)."""
     frame = step_funnel(con, STEPS, "7d", "ordered", by="channel")
     assert {ch: counts(frame[frame["channel"] == ch]) for ch in ("app", "web")} == {"app": [1, 0, 0], "web": [4, 4, 3]}
 
@@ -121,6 +126,7 @@ def test_events_after_as_of_are_ignored(con):
 @pytest.mark.parametrize("kwargs, message", [
     ({"steps": ["purchase"]}, "at least two steps"),
     ({"steps": STEPS, "exclude": ["purchase"]}, "both a step and excluded"),
+    ({"steps": STEPS, "exclude": ["page_view:1-4"]}, "FROM-TO"),
     ({"steps": STEPS, "order": "random"}, "expected one of"),
     ({"steps": STEPS, "by": "no_such_column"}, "not a column"),
     ({"steps": ["purchase", "purchase"], "order": "any"}, "different event type"),
@@ -136,8 +142,9 @@ def test_windows_are_written_with_units():
     assert [parse_window(w) for w in ("7d", "12h", "30m", "90s", "2w", 45)] == [604800, 43200, 1800, 90, 1209600, 45]
 
 
-def test_the_funnel_command_reads_the_published_warehouse(tmp_path, monkeypatch, capsys):
-    """`journeys funnel --steps ... --window 7d` prints the counts, conversion and times per step."""
+@pytest.fixture
+def command(tmp_path, monkeypatch):
+    """Runs `journeys funnel ARGS...` against a published copy of EVENTS; returns its exit code."""
     settings = fresh_settings(tmp_path / "home")
     settings.published_dir.mkdir(parents=True)
     write_journey_model(settings.published_path, EVENTS)
@@ -145,9 +152,66 @@ def test_the_funnel_command_reads_the_published_warehouse(tmp_path, monkeypatch,
     monkeypatch.delenv("JOURNEYS_AS_OF", raising=False)
     parser = argparse.ArgumentParser()
     metrics_cmds.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["funnel", "--steps", "product_view,add_to_cart,purchase", "--window", "7d",
-                              "--exclude", "page_view", "--format", "csv"])
-    assert args.run(args) == 0
+
+    def run(*argv: str) -> int:
+        args = parser.parse_args(["funnel", *argv])
+        return args.run(args)
+
+    return run
+
+
+def test_the_funnel_command_reads_the_published_warehouse(command, capsys):
+    """`journeys funnel --steps ... --window 7d --exclude page_view --format csv`: the counts per step."""
+    assert command("--steps", "product_view,add_to_cart,purchase", "--window", "7d", "--exclude", "page_view",
+                   "--format", "csv") == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("step_number,step,n_reached,conversion_from_start")
-    assert [line.split(",")[2] for line in lines[1:]] == ["5", "3", "2"]
+    assert [line.split(",")[2] for line in lines[1:]] == ["4", "3", "2"]
+
+
+def test_the_funnel_command_prints_rates_and_durations(command, capsys):
+    """The table shows 80.0% of viewers adding to cart and 10m from view to cart (median 600 s)."""
+    assert command("--steps", "product_view,add_to_cart,purchase") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "product_view -> add_to_cart -> purchase: order ordered, window 7d, unit person"
+    assert out[3].split()[:5] == ["2", "add_to_cart", "4", "80.0%", "80.0%"] and "10m" in out[3]
+
+
+def test_the_funnel_command_takes_an_exclusion_step_range(command, capsys):
+    """--exclude page_view:2-3: p2's page_view comes before its cart (step 2), outside the range, so p2
+    stays; p6's is before its first attempt's step 2 too: the same counts as without it, 5, 4, 3."""
+    assert command("--steps", "product_view,add_to_cart,purchase", "--exclude", "page_view:2-3", "--format", "csv") == 0
+    assert [line.split(",")[2] for line in capsys.readouterr().out.strip().splitlines()[1:]] == ["5", "4", "3"]
+
+
+def test_a_misspelled_step_is_named_with_the_closest_event_types(command, capsys):
+    """--steps product_view,add_to_cart,purchse: exit 0 with 5, 4, 0, and a warning on stderr naming
+    'purchse' and suggesting purchase (stdout stays a clean CSV)."""
+    assert command("--steps", "product_view,add_to_cart,purchse", "--format", "csv") == 0
+    captured = capsys.readouterr()
+    assert [line.split(",")[2] for line in captured.out.strip().splitlines()[1:]] == ["5", "4", "0"]
+    assert "'purchse' never occurs in marts.journey_steps; closest known event types: purchase" in captured.err
+
+
+def test_a_misspelled_exclusion_is_named_too(command, capsys):
+    """--exclude page_veiw would exclude nothing, silently: the warning names it and suggests page_view."""
+    assert command("--steps", "product_view,add_to_cart,purchase", "--exclude", "page_veiw", "--format", "csv") == 0
+    assert "'page_veiw' never occurs in marts.journey_steps; closest known event types: page_view" in capsys.readouterr().err
+
+
+def test_an_event_type_absent_only_before_as_of_is_not_misspelled(con):
+    """As of 09:01:30 only p6 has viewed (09:00); carts and purchases come later but exist in the table:
+    no warning, 1, 0, 0."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        frame = step_funnel(con, STEPS, "7d", "ordered", as_of=dt.datetime(2025, 3, 3, 9, 1, 30))
+    assert counts(frame) == [1, 0, 0]
+
+
+def test_step_funnel_warns_about_a_misspelled_step(con):
+    """The Python API raises FunnelWarning for the same misspelling, and still returns the table."""
+    with pytest.warns(FunnelWarning, match="closest known event types: add_to_cart"):
+        frame = step_funnel(con, ["product_view", "add_to_crat"], "7d")
+    assert counts(frame) == [5, 0]
