@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from journeys.cli import backbone, demo_cmds, metrics_cmds, report_cmds, warehouse_cmds
@@ -32,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         # Every command, even one that reads no setting, refuses a bad journeys.yaml or JOURNEYS_*
         # variable before doing anything: the same error whichever command meets it first.
         load_settings()
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a reader gone before the last buffered lines fails here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one clear line for users; -v for the traceback
@@ -41,6 +46,23 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(exc).split()) if isinstance(exc, SettingsError) else exc
         print(f"journeys {args.command}: error: {message}", file=sys.stderr)
         return 1
+
+
+def _reader_gone() -> int:
+    """`journeys query ... | head`: the reader closed the pipe, which is not an error of ours.
+
+    Quiet, as the Python docs advise for SIGPIPE: stdout is pointed at /dev/null so the flush at exit
+    cannot fail again and print a traceback. Exit 141 (128 + SIGPIPE), the status `cat`, `grep` or
+    `seq` end with in the same pipe: the output was cut short, which a script with `set -o pipefail`
+    should see, and 0 would hide. (Not SIG_DFL for SIGPIPE: that would kill ingest or build mid-write.)
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file (an embedding program's or a test's stream)
+        pass
+    return 141
 
 
 if __name__ == "__main__":

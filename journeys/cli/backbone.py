@@ -13,26 +13,28 @@ from journeys.settings import load_settings
 
 def register(commands) -> None:
     p = commands.add_parser("broker", help="run the embedded Kafka-compatible broker (tansu) in the foreground")
-    p.add_argument("--port", type=int, default=9092)
+    p.add_argument("--port", type=int, default=9092, help="TCP port on 127.0.0.1 to listen on (default: 9092)")
     p.set_defaults(run=run_broker)
 
     p = commands.add_parser("simulate", help="produce a simulated multi-channel population into Kafka")
-    p.add_argument("--customers", type=int, default=2000)
-    p.add_argument("--days", type=int, default=120)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--out", type=Path, help="write a Parquet file instead of producing to Kafka")
+    p.add_argument("--customers", type=int, default=2000, help="customers to simulate (default: 2000)")
+    p.add_argument("--days", type=int, default=120, help="days simulated, from 2025-01-01 (default: 120)")
+    p.add_argument("--seed", type=int, default=7, help="random seed: the same seed gives the same events (default: 7)")
+    p.add_argument("--out", type=Path, help="write a Parquet file instead of producing to Kafka (default: produce to Kafka)")
     p.set_defaults(run=run_simulate)
 
     for name, helptext in (("produce", "replay a CSV, Parquet or JSON-lines file of touchpoints into Kafka"),
                            ("load", "bulk-load a file straight into raw.touchpoints (backfills)")):
         p = commands.add_parser(name, help=helptext)
-        p.add_argument("--file", type=Path, required=True)
-        p.add_argument("--map", action="append", metavar="SRC=DST", help="rename a file column to a contract column")
+        p.add_argument("--file", type=Path, required=True,
+                       help="the file: .csv, .parquet, or JSON lines (.jsonl, .ndjson, .json); required")
+        p.add_argument("--map", action="append", metavar="SRC=DST",
+                       help="rename a file column to a contract column; repeatable (default: none, columns keep their names)")
         p.set_defaults(run=run_produce if name == "produce" else run_load)
 
     p = commands.add_parser("ingest", help="consume every touchpoints.* topic into the warehouse, exactly once")
     p.add_argument("--once", action="store_true", help="drain up to the end offsets seen at start, then exit")
-    p.add_argument("--group-id", default="journeys-ingest", help="Kafka group for lag monitoring")
+    p.add_argument("--group-id", default="journeys-ingest", help="Kafka group for lag monitoring (default: journeys-ingest)")
     p.add_argument("--no-publish", action="store_true", help="do not refresh the published read-only copy")
     p.set_defaults(run=run_ingest)
 

@@ -14,8 +14,8 @@ def register(commands) -> None:
     p.set_defaults(run=run_report)
 
     p = commands.add_parser("tables", help="list the published tables with their grain and column descriptions")
-    p.add_argument("--schema", help="only this schema (layer), e.g. marts")
-    p.add_argument("--format", choices=("text", "markdown", "json"), default="text")
+    p.add_argument("--schema", help="only this schema (layer), e.g. marts (default: every schema)")
+    p.add_argument("--format", choices=("text", "markdown", "json"), default="text", help="output format (default: text)")
     p.add_argument("--no-columns", dest="columns", action="store_false", help="tables and their grain only")
     p.set_defaults(run=run_tables)
 
@@ -23,9 +23,12 @@ def register(commands) -> None:
 def run_report(args) -> int:
     from journeys.report import build_report
 
-    sections = build_report(load_settings(), args.out, progress=sys.stderr.isatty())
+    out = args.out.expanduser().resolve()
+    missing = next((folder for folder in reversed(out.parents) if not folder.exists()), None)
+    sections = build_report(load_settings(), out, progress=sys.stderr.isatty())
     drawn = [s for s in sections if s.html]
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB): {len(drawn)} of {len(sections)} charts")
+    created = f", created folder {missing}" if missing is not None else ""
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB{created}): {len(drawn)} of {len(sections)} charts")
     for s in sections:
         if not s.html:
             print(f"  no {s.title.lower()}: {s.note}")
