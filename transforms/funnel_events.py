@@ -1,8 +1,7 @@
 """The funnel's input, read in one pass: each unit's events as one sorted array (grain: one entry per event).
 
-DuckDB groups marts.journey_steps by unit, sorts each unit's events inside the aggregate
-(`list_sort(list(...))`) and hands all units over as one list, each unit after a header giving its
-length; NumPy splits it. Each event is one BIGINT,
+DuckDB groups marts.journey_steps by unit (`list(...)`) and hands all units over as one list, each
+unit after a header giving its length; NumPy splits it and sorts the units that need it. Each event is one BIGINT,
 `epoch_us(occurred_at) * 64 + code`, so sorting it orders by time and then by code, and the
 codes give ties their funnel order: excluded events, then steps as listed, then other events.
 """
@@ -90,9 +89,10 @@ def _flat_sql(spec: FunnelSpec, codes: Codes, by_sql: str, by_join: str) -> str:
     """One row: every unit's header and sorted packed events back to back (and, with a breakdown,
     the units' first-touch values in the same order)."""
     unit = UNITS[spec.unit]
-    types = list(codes.by_type)
     case = " ".join(f"when $type_{i} then {code}" for i, code in enumerate(codes.by_type.values()))
-    type_filter = "" if spec.order == "strict" else f"and steps.event_type in ({', '.join(f'$type_{i}' for i in range(len(types)))})"
+    # Filtering on the CASE's code rather than `event_type in (...)`: DuckDB evaluates the CASE on the
+    # column's dictionary, about 3x faster over 10M rows.
+    type_filter = "" if spec.order == "strict" else f"where code < {OTHER}"
     by_column = f", {by_sql} as by_value" if by_sql else ""
     by_agg = (f", coalesce(arg_min(by_value, packed) filter (where by_value is not null and code >= "
               f"{min(codes.step_codes)} and code < {OTHER}), '(none)') as by_value") if by_sql else ""
@@ -108,11 +108,12 @@ def _flat_sql(spec: FunnelSpec, codes: Codes, by_sql: str, by_join: str) -> str:
             {by_column}
         from {STEPS_TABLE} as steps
         {by_join}
-        where steps.occurred_at >= $since and steps.occurred_at <= $as_of and steps.{unit} is not null {type_filter}
+        where steps.occurred_at >= $since and steps.occurred_at <= $as_of and steps.{unit} is not null
     ),
     units as (
-        select list_sort(list(packed)) as events {by_agg}
+        select list(packed) as events {by_agg}
         from events
+        {type_filter}
         group by unit_id
     )
     select flatten(list(list_prepend(({HEADER})::bigint - len(events), events){in_order})) as events {by_list}
@@ -122,8 +123,9 @@ def _flat_sql(spec: FunnelSpec, codes: Codes, by_sql: str, by_join: str) -> str:
 
 def read_sequences(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, codes: Codes, by: str | None,
                    as_of: dt.datetime | None, since: dt.datetime | None) -> Sequences:
-    """Grouping and sorting inside one aggregate and fetching one list is the fastest way out of
-    DuckDB measured (README, Benchmarks): a window function or ORDER BY over all rows is 3-5x slower."""
+    """Grouping inside one aggregate and fetching one list is the fastest way out of DuckDB measured
+    (README, Benchmarks): a window function or ORDER BY over all rows is 3-5x slower, and unnesting
+    the lists hands them over interleaved (preserve_insertion_order is off)."""
     by_sql, by_join = by_expression(con, by)
     sql = _flat_sql(spec, codes, by_sql, by_join)
     params = {f"type_{i}": t for i, t in enumerate(codes.by_type)}
@@ -135,12 +137,32 @@ def read_sequences(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, codes: Code
     lengths = HEADER - flat[is_header]
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    packed = flat[~is_header]
+    packed = _sort_units(flat[~is_header], offsets)
     by_values = None
     if by_sql:
         values = result["by_values"][0]
         by_values = [] if values is None or np.ma.is_masked(values) else list(values)
     return Sequences(packed >> CODE_BITS, packed & OTHER, offsets, by_values)
+
+
+def _sort_units(packed: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Each unit's events in order. list() keeps the order the table is stored in, which is nearly
+    always time order already (the journey model writes a person's steps together, in order), so
+    only the few units with an event out of order are sorted, here, instead of every list in DuckDB
+    (list_sort was a third of the query)."""
+    descents = np.flatnonzero(packed[1:] < packed[:-1]) + 1
+    starts = np.zeros(len(packed) + 1, dtype=bool)
+    starts[offsets] = True
+    descents = descents[~starts[descents]]
+    if len(descents) == 0:
+        return packed
+    units = np.unique(np.searchsorted(offsets, descents, side="right") - 1)
+    lengths = offsets[units + 1] - offsets[units]
+    unit_of = np.repeat(units, lengths)
+    positions = np.repeat(offsets[units] - np.cumsum(np.r_[0, lengths[:-1]]), lengths) + np.arange(lengths.sum())
+    packed = packed.copy()
+    packed[positions] = packed[positions][np.lexsort((packed[positions], unit_of))]
+    return packed
 
 
 def unknown_event_types(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> list[str]:
