@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from journeys.schemas.contract import IDENTIFIERS
+from journeys.transforms.currency import DEFAULT_RATES_FILE
 
 DEFAULT_PLACEHOLDERS = ("", "0", "-1", "null", "none", "nan", "undefined", "anonymous", "guest", "unknown", "n/a")
 ENV_PREFIX = "JOURNEYS_"
@@ -247,6 +248,31 @@ def model_name() -> Rule:
     return Rule(check)
 
 
+def currency_code() -> Rule:
+    """An ISO 4217 code: three letters, upper-cased ('eur' is EUR)."""
+    def check(value):
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{3}", value.strip()):
+            raise _Invalid(f"must be a 3-letter ISO 4217 currency code like 'EUR', got {value!r}")
+        return value.strip().upper()
+
+    return Rule(check)
+
+
+def rates_file() -> Rule:
+    """An existing exchange-rate YAML file (transforms/currency.py) that parses, its rates positive and finite."""
+    def check(value):
+        from journeys.transforms.currency import RatesError, read_rates
+
+        file = path().check(value)
+        try:
+            read_rates(file)
+        except RatesError as problem:
+            raise _Invalid(str(problem)) from None
+        return file
+
+    return Rule(check)
+
+
 def setting(default: Any = None, rule: Rule | None = None, *, factory: Callable[[], Any] | None = None):
     """A Settings field with its default and its rule."""
     if factory is not None:
@@ -382,6 +408,14 @@ class Settings:
     at_risk_probability_alive: float = setting(0.3, number(at_least=0, at_most=1))
     """Customers whose BG/NBD probability alive is below this are flagged at risk."""
 
+    reporting_currency: str = setting("EUR", currency_code())
+    """ISO 4217 currency every revenue, AOV and CLV figure of the marts is in: staging converts each
+    touchpoint's revenue into it with currency_rates_file. It must be one of the file's currencies."""
+
+    currency_rates_file: Path = setting(DEFAULT_RATES_FILE, rates_file())
+    """YAML exchange-rate table (base, date, rates: units of base per unit of each currency). The
+    default ships illustrative rates dated 2025-01-02: set your own."""
+
     duckdb_memory_limit: str = setting("4GB", memory_size())
     """DuckDB's memory cap for builds; it spills to disk beyond it."""
 
@@ -441,7 +475,23 @@ def validate(settings: Settings) -> dict[str, Any]:
                             blame={"at_risk_inactive_days": f"must be less than churn_inactive_days ({churn}), got {at_risk}",
                                    "churn_inactive_days": f"must be more than at_risk_inactive_days ({at_risk}), got {churn}"})
     _check_stage_model(values["stage_model"], values["stage_models_file"])
+    _check_reporting_currency(values["reporting_currency"], values["currency_rates_file"])
     return values
+
+
+def _check_reporting_currency(code: str, rates_path: Path) -> None:
+    """Revenue can only be converted into a currency the rate table prices (the file itself was
+    checked by its rule)."""
+    from journeys.transforms.currency import read_rates
+
+    listed = read_rates(rates_path).rates
+    if code not in listed:
+        known = ", ".join(sorted(listed))
+        reason = f"{code} has no rate in currency_rates_file {rates_path} (it lists {known})"
+        raise SettingsError(reason, "reporting_currency",
+                            blame={"reporting_currency": reason,
+                                   "currency_rates_file": f"{rates_path} has no rate for reporting_currency {code} "
+                                                          f"(it lists {known})"})
 
 
 # ---- stage models: the name must be one the build can find ---------------------------------------

@@ -8,7 +8,8 @@
 A row is a string "channel event_type [revenue]" or a dict of raw.touchpoints columns. Unless a
 row says otherwise it belongs to customer c1, happens an hour after the row before it (from
 2024-03-01 09:00), is received and ingested when it happens, and has a fresh event_id (e1, e2, ...
-numbered across calls, so later calls add events rather than repeat them).
+numbered across calls, so later calls add events rather than repeat them). A revenue is in EUR (the
+default reporting currency) unless the row gives a currency.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def _row(spec, number: int, previous_at: dt.datetime | None, every: dt.timedelta
     row["occurred_at"] = _time(row.get("occurred_at")) or (START if previous_at is None else previous_at + every)
     row.setdefault("channel", "web")
     row.setdefault("event_type", "page_view")
+    if row.get("revenue") is not None:
+        row.setdefault("currency", "EUR")
     row["received_at"] = _time(row.get("received_at", row["occurred_at"]))
     row["ingested_at"] = _time(row.get("ingested_at")) or row["received_at"] or row["occurred_at"]
     row.setdefault("source_topic", f"touchpoints.{row['channel']}")

@@ -3,8 +3,9 @@
     touchpoints("p1 j1 2025-01-01 10:00 web page_view",
                 "p1 j1 2025-01-01 10:05 web purchase 20 order=o1")
 
-Each line is person, journey, date, time (UTC), channel, event type, then optionally a revenue and
-`order=<id>`. Stages come from the built-in five_stage model, step numbers from time order, and
+Each line is person, journey, date, time (UTC), channel, event type, then optionally a revenue,
+`order=<id>` and `currency=<code>` (a revenue is in EUR, the default reporting currency, unless it
+says otherwise). Stages come from the built-in five_stage model, step numbers from time order, and
 marts.journeys / marts.persons are aggregated from the lines the way the journey model does;
 journey types and personas are given, not classified, so each test states the one it needs.
 """
@@ -27,10 +28,12 @@ def touchpoints(*lines: str) -> pd.DataFrame:
         person, journey, day, clock, channel, event_type, *rest = line.split()
         revenue = next((float(r) for r in rest if "=" not in r), None)
         order_id = next((r.partition("=")[2] for r in rest if r.startswith("order=")), None)
+        currency = next((r.partition("=")[2] for r in rest if r.startswith("currency=")),
+                        "EUR" if revenue is not None else None)
         rows.append({
             "person_id": person, "journey_id": journey, "event_id": f"e{number:03d}",
             "occurred_at": dt.datetime.fromisoformat(f"{day}T{clock}"), "channel": channel,
-            "event_type": event_type, "revenue": revenue, "order_id": order_id,
+            "event_type": event_type, "revenue": revenue, "order_id": order_id, "currency": currency,
         })
     return pd.DataFrame(rows)
 
@@ -41,6 +44,8 @@ def write_journey_model(path: Path, events: pd.DataFrame, journey_types: dict[st
     model = stage_models.builtin_models()[stage_model]
     types = pd.DataFrame(list((journey_types or {}).items()), columns=["journey_id", "journey_type"])
     persons = pd.DataFrame(list((personas or {}).items()), columns=["person_id", "persona"])
+    if "currency" not in events.columns:  # frames made without touchpoints(): revenue in EUR
+        events = events.assign(currency=events["revenue"].notna().map({True: "EUR", False: None}))
     con = duckdb.connect(str(path))
     try:
         con.execute("create schema if not exists marts")
@@ -61,7 +66,7 @@ def write_journey_model(path: Path, events: pd.DataFrame, journey_types: dict[st
                 coalesce(m.is_conversion, false) as is_conversion, 1 as cycle_number,
                 epoch(e.occurred_at) - epoch(lag(e.occurred_at) over (partition by e.journey_id order by e.occurred_at, e.event_id))
                     as seconds_since_previous_step,
-                e.revenue::double as revenue, e.order_id::varchar as order_id
+                e.revenue::double as revenue, e.currency::varchar as currency, e.order_id::varchar as order_id
             from events e
             left join model_frame m on m.event_type = e.event_type
         """)

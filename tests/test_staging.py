@@ -80,9 +80,9 @@ def test_identifiers_are_trimmed_and_empty_strings_become_null(tmp_path):
     build(con)
     row = staged(con)
     assert {k: row[k] for k in ("customer_id", "anonymous_id", "email_hash", "phone_hash", "loyalty_id",
-                                "session_id", "order_id", "currency")} == {
+                                "session_id", "order_id", "original_currency")} == {
         "customer_id": "C1", "anonymous_id": None, "email_hash": None, "phone_hash": "ab12",
-        "loyalty_id": None, "session_id": None, "order_id": "o1", "currency": "EUR",
+        "loyalty_id": None, "session_id": None, "order_id": "o1", "original_currency": "EUR",
     }
 
 

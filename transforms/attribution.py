@@ -37,7 +37,7 @@ NO_CAMPAIGN = "(none)"
 """The one pseudo-touch of a journey with no counted touch in a dimension."""
 RULE_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 MARKOV = "markov"
-COLUMNS = ["model", "dimension", "dimension_value", "conversions", "revenue", "share", "removal_effect"]
+COLUMNS = ["model", "dimension", "dimension_value", "conversions", "revenue", "currency", "share", "removal_effect"]
 
 DOC = f"""One row per attribution model, dimension and dimension value: the credit a channel or a
 campaign earns for converting journeys as of as_of. The touches that count, in every model, are a
@@ -59,21 +59,22 @@ columns:
   dimension: channel or campaign
   dimension_value: the channel or campaign of the touches; '{NO_CAMPAIGN}' for journeys with no touch before the conversion (channel) or no campaign touch (campaign)
   conversions: conversions credited to the value (fractional)
-  revenue: first-conversion revenue credited to the value, in the orders' currencies
+  revenue: first-conversion revenue credited to the value, in the reporting currency
+  currency: currency of revenue: the reporting currency (settings reporting_currency); a list like 'EUR,USD' would be a figure mixing currencies, which the ERROR gate one_currency_per_figure refuses
   share: conversions / all conversions of the model and dimension
   removal_effect: markov only: 1 - P(conversion with the value removed) / P(conversion); NULL for other models
 """
 
 _TOUCHES = f"""
     journey_steps as (
-        select journey_id, step_number, occurred_at, channel, campaign, is_conversion, revenue
+        select journey_id, step_number, occurred_at, channel, campaign, is_conversion, revenue, currency
         from marts.journey_steps
         where occurred_at <= $as_of
     ),
 
     first_conversions as (
         select journey_id, step_number as conversion_step, occurred_at as converted_at,
-               coalesce(revenue, 0) as conversion_revenue
+               coalesce(revenue, 0) as conversion_revenue, currency as conversion_currency
         from journey_steps
         where is_conversion
         qualify row_number() over (partition by journey_id order by step_number) = 1
@@ -84,7 +85,8 @@ _TOUCHES = f"""
             all_journeys.journey_id,
             first_conversions.journey_id is not null as is_converting,
             first_conversions.converted_at,
-            first_conversions.conversion_revenue
+            first_conversions.conversion_revenue,
+            first_conversions.conversion_currency
         from (select distinct journey_id from journey_steps) as all_journeys
         left join first_conversions using (journey_id)
     ),
@@ -111,6 +113,7 @@ _TOUCHES = f"""
             journey_outcomes.is_converting,
             journey_outcomes.converted_at,
             journey_outcomes.conversion_revenue,
+            journey_outcomes.conversion_currency,
             coalesce(dimension_touches.dimension_value, '{NO_CAMPAIGN}') as dimension_value,
             coalesce(dimension_touches.step_number, 0) as step_number,
             coalesce(dimension_touches.occurred_at, journey_outcomes.converted_at) as occurred_at
@@ -132,6 +135,7 @@ positioned as (
         dimension,
         dimension_value,
         conversion_revenue,
+        conversion_currency,
         row_number() over by_path as position,
         count(*) over (partition by dimension, journey_id) as n_touches,
         pow(2.0, -(epoch(converted_at) - epoch(occurred_at)) / 86400.0 / $attribution_half_life_days) as decay
@@ -146,6 +150,7 @@ weighted as (
         dimension,
         dimension_value,
         conversion_revenue,
+        conversion_currency,
         (position = 1)::double as first_touch,
         (position = n_touches)::double as last_touch,
         1.0 / n_touches as linear,
@@ -168,7 +173,8 @@ select
     dimension,
     dimension_value,
     sum(weight) as conversions,
-    sum(weight * conversion_revenue) as revenue
+    sum(weight * conversion_revenue) as revenue,
+    coalesce(string_agg(distinct conversion_currency, ',' order by conversion_currency), $reporting_currency) as currency
 from credits
 group by all
 """
@@ -203,7 +209,9 @@ state; to_state NULL means the path was absorbed by 'conversion' or 'null' (abso
 
 TOTALS_SQL = f"""
 with {_TOUCHES}
-select count(*) as conversions, coalesce(sum(conversion_revenue), 0) as revenue from first_conversions
+select count(*) as conversions, coalesce(sum(conversion_revenue), 0) as revenue,
+       coalesce(string_agg(distinct conversion_currency, ',' order by conversion_currency), $reporting_currency) as currency
+from first_conversions
 """
 
 
@@ -250,7 +258,7 @@ def removal_effects(transitions: pd.DataFrame) -> pd.Series:
     return pd.Series(effects, dtype=float)
 
 
-def markov_credits(transitions: pd.DataFrame, conversions: float, revenue: float) -> pd.DataFrame:
+def markov_credits(transitions: pd.DataFrame, conversions: float, revenue: float, currency: str) -> pd.DataFrame:
     """Rows of the markov model for every dimension: removal effects normalised to shares."""
     frames = []
     for dimension, group in transitions.groupby("dimension", sort=True):
@@ -260,7 +268,7 @@ def markov_credits(transitions: pd.DataFrame, conversions: float, revenue: float
         share = effects / effects.sum()
         frames.append(pd.DataFrame({
             "model": MARKOV, "dimension": dimension, "dimension_value": effects.index,
-            "conversions": share.to_numpy() * conversions, "revenue": share.to_numpy() * revenue,
+            "conversions": share.to_numpy() * conversions, "revenue": share.to_numpy() * revenue, "currency": currency,
             "share": share.to_numpy(), "removal_effect": effects.to_numpy(),
         }))
     return pd.concat(frames, ignore_index=True) if frames else _empty()
@@ -282,8 +290,8 @@ def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
         totals = rules.groupby(["model", "dimension"])["conversions"].transform("sum")
         rules["share"] = rules["conversions"] / totals
         rules["removal_effect"] = np.nan
-    [(conversions, revenue)] = con.execute(TOTALS_SQL, runner.bind(TOTALS_SQL, params)).fetchall()
-    markov = markov_credits(_query(con, TRANSITIONS_SQL, params), float(conversions), float(revenue))
+    [(conversions, revenue, currency)] = con.execute(TOTALS_SQL, runner.bind(TOTALS_SQL, params)).fetchall()
+    markov = markov_credits(_query(con, TRANSITIONS_SQL, params), float(conversions), float(revenue), currency)
     frames = [f for f in (rules, markov) if not f.empty]
     result = pd.concat([f[COLUMNS] for f in frames], ignore_index=True) if frames else _empty()
     order = {m: i for i, m in enumerate((*RULE_MODELS, MARKOV))}

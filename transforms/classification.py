@@ -267,14 +267,14 @@ def journey_steps(touchpoints: pa.Table, journey_gap_days: float, scalar_below: 
 
 _READ = """
 select person_id, event_id, occurred_at, channel, event_type, stage, stage_rank, stage_kind,
-       stage_kind = 'detour' as is_detour_kind, is_conversion, revenue
+       stage_kind = 'detour' as is_detour_kind, is_conversion, revenue, currency
 from intermediate.int_touchpoints_stitched
 where person_id is not null
 order by person_id, occurred_at, event_id
 """
 
 _PASSED_THROUGH = ("person_id", "event_id", "occurred_at", "channel", "event_type", "stage", "stage_rank", "stage_kind",
-                   "is_conversion", "revenue")
+                   "is_conversion", "revenue", "currency")
 
 _MATERIALIZE = """
 select
@@ -302,7 +302,8 @@ select
     is_first_detour,
     journey_channels,
     journey_detours,
-    revenue
+    revenue,
+    currency
 from _journey_walk
 """
 
@@ -357,7 +358,8 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
       is_first_detour: the journey's first detour with this event type (and revisit or not)
       journey_channels: on the journey's first step: its channels in order of first use; NULL on the other steps
       journey_detours: on the journey's first step: its detours (event types, '(revisit)' for revisits) in order of first appearance; NULL on the other steps
-      revenue: order value in currency
+      revenue: order value in the reporting currency (converted in staging)
+      currency: the reporting currency of revenue; NULL when revenue is NULL
     """
     with _memory_left_to_python(con, settings):
         # One sort, narrow; the rows come back in journey order and go back out without a join.

@@ -8,6 +8,7 @@ import datetime as dt
 import duckdb
 
 from journeys.settings import Settings
+from journeys.transforms.currency import rate_params
 from journeys.warehouse import table_exists
 
 
@@ -28,7 +29,8 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> dt.date
 
 
 def model_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
-    """Every scalar setting, every list-of-strings setting (as a DuckDB list), and the resolved as_of."""
+    """Every scalar setting, every list-of-strings setting (as a DuckDB list), the resolved as_of, and
+    the exchange rates into the reporting currency (`$currency_rates`, transforms/currency.py)."""
     params = {}
     for f in dataclasses.fields(settings):
         value = getattr(settings, f.name)
@@ -37,4 +39,5 @@ def model_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
         elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
             params[f.name] = list(value)
     params["as_of"] = resolve_as_of(con, settings)
+    params.update(rate_params(settings.reporting_currency, settings.currency_rates_file))
     return params

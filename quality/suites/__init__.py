@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from journeys.quality.gates import Gate
-from journeys.quality.suites import cx, journey_model, metrics, raw, staging
+from journeys.quality.suites import currency, cx, journey_model, metrics, raw, staging
 
 
 def all_gates() -> list[Gate]:
-    gates = [*raw.GATES, *raw.DEAD_LETTER_GATES, *staging.GATES, *journey_model.GATES, *metrics.GATES, *cx.GATES]
+    gates = [*raw.GATES, *raw.DEAD_LETTER_GATES, *staging.GATES, *journey_model.GATES, *metrics.GATES, *cx.GATES, *currency.GATES]
     seen: set[tuple[str, str]] = set()
     for g in gates:
         if (g.table, g.name) in seen:

@@ -137,6 +137,10 @@ RULE_CASES = [
     ("passive_event_types", "email_sent", "must be a list of names, got 'email_sent'"),
     ("clv_event_types", "[]", "must list at least 1 name, got []"),
     ("stage_model", "Five Stage", "must be the snake_case name of a stage model"),
+    ("reporting_currency", "EURO", "must be a 3-letter ISO 4217 currency code like 'EUR', got 'EURO'"),
+    ("reporting_currency", "E1R", "must be a 3-letter ISO 4217 currency code like 'EUR', got 'E1R'"),
+    ("reporting_currency", "XYZ", "XYZ has no rate in currency_rates_file"),
+    ("currency_rates_file", "/no/such/rates.yaml", "rates file /no/such/rates.yaml does not exist"),
 ]
 
 
@@ -196,6 +200,57 @@ def test_a_broken_stage_models_file_is_a_settings_error(config, tmp_path):
     assert "'stages' must be a non-empty list" in refused()
 
 
+# ---- money: the reporting currency and its rate table ---------------------------------------------
+
+BAD_RATES = [
+    # (rate file text, what the message says)
+    ("base: EUR\ndate: 2025-01-02\nrates: {USD: 0}\n", "rate of USD must be a finite number > 0, got 0"),
+    ("base: EUR\ndate: 2025-01-02\nrates: {USD: -0.9}\n", "rate of USD must be a finite number > 0, got -0.9"),
+    ("base: EUR\ndate: 2025-01-02\nrates: {USD: .inf}\n", "rate of USD must be a finite number > 0, got inf"),
+    ("base: EUR\ndate: 2025-01-02\nrates: {USD: .nan}\n", "rate of USD must be a finite number > 0, got nan"),
+    ("base: EUR\ndate: 2025-01-02\nrates: {USD: ninety}\n", "rate of USD must be a finite number > 0, got 'ninety'"),
+    ("base: EUR\ndate: 2025-01-02\nrates: {usd: 0.9}\n",
+     "a currency must be a 3-letter upper-case ISO 4217 code like EUR, got 'usd'"),
+    ("base: EUR\ndate: 2025-01-02\nrates: {EUR: 2, USD: 0.9}\n", "the base EUR must have rate 1, got 2.0"),
+    ("base: EUR\nrates: {USD: 0.9}\n", "missing date"),
+    ("base: EUR\ndate: soon\nrates: {USD: 0.9}\n", "date must be a date like 2025-01-02, got 'soon'"),
+    ("base: EUR\ndate: 2025-01-02\nrate: {USD: 0.9}\n", "unknown key(s) rate; known: base, date, rates"),
+    ("base: EUR\ndate: 2025-01-02\nrates: [USD]\n", "rates must be a mapping of currency code to rate"),
+    ("base: [EUR\n", "not valid YAML"),
+]
+
+
+@pytest.mark.parametrize("text, reason", BAD_RATES, ids=[r for _, r in BAD_RATES])
+def test_a_broken_rates_file_is_refused_naming_the_file(config, tmp_path, text, reason):
+    """Rates must parse and be positive and finite, codes three upper-case letters, the base at 1, dated."""
+    rates = tmp_path / "rates.yaml"
+    rates.write_text(text)
+    path = config(f"currency_rates_file: {rates}\n")
+    assert refused().startswith(f"journeys.yaml ({path.resolve()}): currency_rates_file: {rates}: {reason}")
+
+
+def test_the_reporting_currency_must_be_one_the_rates_file_prices(config, tmp_path):
+    """A rates file without the reporting currency cannot convert into it: the setting the user gave is blamed."""
+    rates = tmp_path / "rates.yaml"
+    rates.write_text("base: USD\ndate: 2025-01-02\nrates: {GBP: 1.25}\n")
+    assert refused({"JOURNEYS_CURRENCY_RATES_FILE": str(rates)}) == (
+        f"environment variable JOURNEYS_CURRENCY_RATES_FILE: {rates} has no rate for reporting_currency EUR "
+        "(it lists GBP, USD)")
+    assert load_settings(env={"JOURNEYS_CURRENCY_RATES_FILE": str(rates), "JOURNEYS_REPORTING_CURRENCY": "gbp"}
+                         ).reporting_currency == "GBP"
+
+
+def test_the_default_rates_are_the_shipped_illustrative_table():
+    """EUR by default, converted with transforms/currency_rates.yaml, which prices the demo's EUR and USD."""
+    from journeys.transforms.currency import DEFAULT_RATES_FILE, read_rates
+
+    settings = Settings()
+    assert (settings.reporting_currency, settings.currency_rates_file) == ("EUR", DEFAULT_RATES_FILE)
+    table = read_rates(DEFAULT_RATES_FILE)
+    assert table.base == "EUR" and {"EUR", "USD"} <= set(table.rates)
+    assert "ILLUSTRATIVE" in DEFAULT_RATES_FILE.read_text()
+
+
 # ---- made directly ---------------------------------------------------------------------------------
 
 def test_direct_construction_validates_too():
@@ -229,6 +284,8 @@ def _non_default(name: str, default, tmp_path: Path) -> tuple[str, object]:
         "identifier_person_limits": ("email_hash=3,phone_hash=4", {"email_hash": 3, "phone_hash": 4}),
         "at_risk_inactive_days": ("44", 44),
         "at_risk_probability_alive": ("0.45", 0.45),
+        "reporting_currency": ("usd", "USD"),
+        "currency_rates_file": (str(tmp_path / "rates.yaml"), tmp_path / "rates.yaml"),
     }
     if name in special:
         return special[name]
@@ -246,6 +303,7 @@ def _non_default(name: str, default, tmp_path: Path) -> tuple[str, object]:
 def test_every_setting_is_settable_from_the_environment(config, tmp_path):
     """JOURNEYS_<FIELD_NAME_UPPER> for every field: a valid non-default value arrives, normalised."""
     (tmp_path / "models.yaml").write_text("name: shop\nstages: [{stage: browse, main: [page_view]}]\n")
+    (tmp_path / "rates.yaml").write_text("base: USD\ndate: 2025-01-02\nrates: {EUR: 1.04}\n")
     defaults = Settings()
     env, expected = {}, {}
     for f in dataclasses.fields(Settings):

@@ -203,12 +203,12 @@ def test_dagster_as_of_before_every_event_blocks_downstream_and_conflicts_only_w
     assert "e3" in evaluation.metadata["sample"].value and "revenue" in evaluation.metadata["sample"].value
 
 
-TINY_CSV = """event_id,occurred_at,channel,event_type,customer_id,revenue
-t1,2025-01-01T09:00:00Z,web,page_view,c1,
-t2,2025-01-20T10:00:00Z,web,product_view,c1,
-t3,2025-02-01T11:00:00Z,email,email_open,c2,
-t4,2025-03-15T12:00:00Z,web,purchase,c1,42.5
-t5,2025-04-30T18:00:00Z,store,purchase,c2,10
+TINY_CSV = """event_id,occurred_at,channel,event_type,customer_id,revenue,currency
+t1,2025-01-01T09:00:00Z,web,page_view,c1,,
+t2,2025-01-20T10:00:00Z,web,product_view,c1,,
+t3,2025-02-01T11:00:00Z,email,email_open,c2,,
+t4,2025-03-15T12:00:00Z,web,purchase,c1,42.5,EUR
+t5,2025-04-30T18:00:00Z,store,purchase,c2,10,EUR
 """
 
 

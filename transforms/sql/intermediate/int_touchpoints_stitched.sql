@@ -18,8 +18,11 @@
 --   is_conversion: the event type is one of the model's conversions
 --   session_id: web or app session
 --   order_id: order the event belongs to
---   revenue: order value in currency
---   currency: ISO 4217 code
+--   revenue: order value in the reporting currency (converted in staging); NULL without revenue or without a rate
+--   currency: the reporting currency of revenue; NULL when revenue is NULL
+--   original_revenue: order value as received, in original_currency
+--   original_currency: ISO 4217 code as received
+--   fx_rate: units of the reporting currency per unit of original_currency
 --   campaign: marketing campaign
 --   source: traffic source
 --   medium: traffic medium
@@ -89,6 +92,9 @@ final as (
         with_person.order_id,
         with_person.revenue,
         with_person.currency,
+        with_person.original_revenue,
+        with_person.original_currency,
+        with_person.fx_rate,
         with_person.campaign,
         with_person.source,
         with_person.medium,

@@ -11,7 +11,8 @@
 -- (channel of the last touchpoint before the first conversion, the conversion's own when it came
 -- first; for a journey that did not convert, its last touchpoint), journey_type, cohort_month
 -- (month of the person's first touchpoint, 'YYYY-MM') and persona (b2b, b2c), journey_type and
--- persona as marts.journeys has them; NULL values show as '(none)'.
+-- persona as marts.journeys has them; NULL values show as '(none)'. Money is in the reporting
+-- currency (marts.journey_steps converts every order once, in staging).
 -- columns:
 --   period_grain: all, day, week or month
 --   period_start: first day of the period (a Monday for weeks); NULL for period_grain all
@@ -21,13 +22,15 @@
 --   n_converted_journeys: those with a conversion on or before as_of
 --   conversion_rate: n_converted_journeys / n_journeys
 --   n_orders: orders of those journeys (distinct order_id, else conversion touchpoint)
---   revenue: sum of the revenue of their conversion touchpoints, in currency
+--   revenue: sum of the revenue of their conversion touchpoints, in the reporting currency
 --   average_order_value: revenue / n_orders
 --   revenue_per_journey: revenue / n_journeys
+--   currency: currency of the money columns: the reporting currency (settings reporting_currency); a list like 'EUR,USD' would be a figure mixing currencies, which the ERROR gate one_currency_per_figure refuses
 --   median_time_to_convert_s: median seconds from journey start to first conversion, over converted journeys (interpolated)
 --   mean_time_to_convert_s: mean of the same seconds
 with journey_steps as (
-    select journey_id, person_id, event_id, step_number, occurred_at, channel, is_conversion, order_id, revenue
+    select journey_id, person_id, event_id, step_number, occurred_at, channel, is_conversion, order_id, revenue,
+           currency
     from marts.journey_steps
     where occurred_at <= $as_of
 ),
@@ -51,7 +54,8 @@ first_conversions as (
         arg_min(occurred_at, step_number) as converted_at,
         arg_min(channel, step_number) as channel,
         count(distinct coalesce(order_id, event_id)) as n_orders,
-        coalesce(sum(revenue), 0) as revenue
+        coalesce(sum(revenue), 0) as revenue,
+        string_agg(distinct currency, ',' order by currency) as currency
     from journey_steps
     where is_conversion
     group by journey_id
@@ -67,7 +71,8 @@ outcomes as (
             any_value(first_conversions.channel)
         ) as last_touch_channel,
         coalesce(any_value(first_conversions.n_orders), 0) as n_orders,
-        coalesce(any_value(first_conversions.revenue), 0) as revenue
+        coalesce(any_value(first_conversions.revenue), 0) as revenue,
+        any_value(first_conversions.currency) as currency
     from journey_steps
     left join first_conversions on first_conversions.journey_id = journey_steps.journey_id
     group by journey_steps.journey_id
@@ -82,7 +87,8 @@ journey_outcomes as (
         epoch(outcomes.converted_at) - epoch(journeys.started_at) as time_to_convert_s,
         outcomes.last_touch_channel,
         outcomes.n_orders,
-        outcomes.revenue
+        outcomes.revenue,
+        outcomes.currency
     from journeys
     join outcomes on outcomes.journey_id = journeys.journey_id
     left join person_cohorts on person_cohorts.person_id = journeys.person_id
@@ -120,6 +126,7 @@ final as (
         sum(revenue) as revenue,
         sum(revenue) / nullif(sum(n_orders), 0) as average_order_value,
         sum(revenue) / count(*) as revenue_per_journey,
+        coalesce(string_agg(distinct currency, ',' order by currency), $reporting_currency) as currency,
         quantile_cont(time_to_convert_s, 0.5) as median_time_to_convert_s,
         avg(time_to_convert_s) as mean_time_to_convert_s
     from sliced

@@ -1,7 +1,7 @@
 -- One row per customer: a person with at least one conversion (purchase, subscription, renewal) on
 -- or before as_of, with RFM scores, a named RFM segment and the flags marketing acts on.
 -- Recency is days since the last conversion, frequency the distinct orders, monetary the revenue
--- of the conversions (summed across currencies). Each score is a quintile, 5 = best (most recent,
+-- of the conversions (in the reporting currency). Each score is a quintile, 5 = best (most recent,
 -- most frequent, highest revenue), computed as 1 + floor(5 * (rank - 1) / n): the same buckets as
 -- ntile(5) but customers with equal values share the lower score, so two one-time buyers never
 -- get different frequency scores. Segments follow the common recency x frequency grid, first
@@ -23,7 +23,7 @@
 --   last_purchase_at: latest conversion on or before as_of
 --   recency_days: days from last_purchase_at to as_of
 --   frequency: distinct orders (conversions without an order_id count one each)
---   monetary: revenue of the conversions, in their currencies
+--   monetary: revenue of the conversions, in the reporting currency
 --   avg_order_value: monetary / frequency
 --   r_score: recency quintile, 5 = most recent
 --   f_score: frequency quintile, 5 = most frequent
@@ -36,8 +36,9 @@
 --   probability_alive: BG/NBD probability that the customer is still active
 --   lifecycle_status: new, active, at_risk, dormant, churned or resurrected (marts.customer_lifecycle)
 --   is_at_risk: probability_alive below at_risk_probability_alive, or lifecycle_status at_risk
+--   currency: currency of the money columns: the reporting currency (settings reporting_currency); a list like 'EUR,USD' would be a figure mixing currencies, which the ERROR gate one_currency_per_figure refuses
 with conversions as (
-    select person_id, event_id, order_id, occurred_at, revenue
+    select person_id, event_id, order_id, occurred_at, revenue, currency
     from marts.journey_steps
     where is_conversion and occurred_at <= $as_of
 ),
@@ -68,7 +69,8 @@ purchases as (
         max(occurred_at) as last_purchase_at,
         (epoch($as_of) - epoch(max(occurred_at))) / 86400.0 as recency_days,
         count(distinct coalesce(order_id, event_id)) as frequency,
-        coalesce(sum(revenue), 0) as monetary
+        coalesce(sum(revenue), 0) as monetary,
+        coalesce(string_agg(distinct currency, ',' order by currency), $reporting_currency) as currency
     from conversions
     group by person_id
 ),
@@ -126,7 +128,8 @@ final as (
         probability_alive,
         lifecycle_status,
         coalesce(probability_alive < $at_risk_probability_alive, false)
-            or coalesce(lifecycle_status = 'at_risk', false) as is_at_risk
+            or coalesce(lifecycle_status = 'at_risk', false) as is_at_risk,
+        currency
     from valued
     left join personas using (person_id)
 )

@@ -9,6 +9,8 @@
 -- falls back to historical value (clv_method historical_fallback, probability_alive and
 -- expectations NULL; marts.clv_model_params then has no rows for it and its comment says why).
 -- `clv_predictions` is the frame the build registers from the fit (person_id as its customer_id).
+-- Every money column is in the reporting currency: the fit reads marts.journey_steps' revenue,
+-- converted once, in staging.
 -- columns:
 --   person_id: the customer (a stitched person with a conversion on or before as_of)
 --   customer_id: the person's known customer id; NULL for a customer known only by other identifiers
@@ -20,7 +22,7 @@
 --   tenure_days: days from acquired_at to as_of
 --   n_orders: orders to date (distinct order_id, else conversion touchpoint)
 --   n_purchase_days: distinct UTC days with a conversion: the model's transactions
---   revenue_to_date: revenue of all conversions to date, in currency
+--   revenue_to_date: revenue of all conversions to date, in the reporting currency
 --   average_order_value: revenue_to_date / n_orders
 --   probability_alive: BG/NBD probability the customer is still buying at as_of; NULL on the fallback
 --   expected_transactions_12m: expected purchase days over the horizon; NULL on the fallback
@@ -29,8 +31,9 @@
 --   clv_method: bg_nbd_gamma_gamma, or historical_fallback when no model could be fitted
 --   clv_segment: segment whose fit or fallback priced the customer: b2c, b2b or all (see marts.clv_model_params)
 --   is_predicted_at_risk: probability_alive below at_risk_probability_alive; NULL on the fallback
+--   currency: currency of the money columns: the reporting currency (settings reporting_currency); a list like 'EUR,USD' would be a figure mixing currencies, which the ERROR gate one_currency_per_figure refuses
 with conversions as (
-    select person_id, event_id, occurred_at, order_id, revenue
+    select person_id, event_id, occurred_at, order_id, revenue, currency
     from marts.journey_steps
     where is_conversion and occurred_at <= $as_of
 ),
@@ -58,7 +61,8 @@ history as (
         max(occurred_at) as last_purchase_at,
         count(distinct coalesce(order_id, event_id)) as n_orders,
         count(distinct occurred_at::date) as n_purchase_days,
-        coalesce(sum(revenue), 0) as revenue_to_date
+        coalesce(sum(revenue), 0) as revenue_to_date,
+        coalesce(string_agg(distinct currency, ',' order by currency), $reporting_currency) as currency
     from conversions
     group by person_id
 ),
@@ -83,7 +87,8 @@ final as (
         predictions.predicted_clv_12m::double as predicted_clv_12m,
         predictions.clv_method::varchar as clv_method,
         predictions.clv_segment::varchar as clv_segment,
-        predictions.probability_alive < $at_risk_probability_alive as is_predicted_at_risk
+        predictions.probability_alive < $at_risk_probability_alive as is_predicted_at_risk,
+        history.currency
     from lifecycle
     join history on history.person_id = lifecycle.person_id
     left join predictions on predictions.person_id = lifecycle.person_id

@@ -1,6 +1,8 @@
 -- One row per touchpoint of a journey, in journey order: what path, attribution and satisfaction
 -- analyses read. Repeats (same event type and channel as the step before) are kept as rows and
--- flagged; the journey's shape is classified on the collapsed steps.
+-- flagged; the journey's shape is classified on the collapsed steps. revenue is in the reporting
+-- currency (converted once, in staging); original_revenue, original_currency and fx_rate are what
+-- arrived and the rate used, for audit (revenue = original_revenue x fx_rate).
 -- columns:
 --   journey_id: the journey (see marts.journeys)
 --   person_id: the stitched person
@@ -21,8 +23,11 @@
 --   is_detour: a detour-kind step, or a non-consecutive revisit of an event type seen earlier in the cycle
 --   session_id: web or app session
 --   order_id: order the event belongs to
---   revenue: order value in currency
---   currency: ISO 4217 code
+--   revenue: order value in the reporting currency (currency); NULL without revenue
+--   currency: the reporting currency (settings reporting_currency) of revenue; NULL when revenue is NULL
+--   original_revenue: order value as received, in original_currency
+--   original_currency: ISO 4217 code of the order as received
+--   fx_rate: units of the reporting currency per unit of original_currency (settings currency_rates_file)
 --   campaign: marketing campaign
 --   source: traffic source
 --   medium: traffic medium
@@ -38,7 +43,8 @@ with journey_steps as (
 
 touchpoints as (
     select
-        event_id, session_id, order_id, currency, campaign, source, medium, product_id, ticket_id,
+        event_id, session_id, order_id, currency, original_revenue, original_currency, fx_rate,
+        campaign, source, medium, product_id, ticket_id,
         nps_score, csat_score, ces_score, issue_category
     from intermediate.int_touchpoints_stitched
     where person_id is not null
@@ -67,6 +73,9 @@ final as (
         touchpoints.order_id,
         journey_steps.revenue,
         touchpoints.currency,
+        touchpoints.original_revenue,
+        touchpoints.original_currency,
+        touchpoints.fx_rate,
         touchpoints.campaign,
         touchpoints.source,
         touchpoints.medium,

@@ -23,7 +23,8 @@
 --   first_converted_at: occurred_at of the first conversion
 --   time_to_convert_s: seconds from started_at to first_converted_at
 --   n_conversions: conversion touchpoints
---   revenue: sum of the touchpoints' revenue (in their currencies)
+--   revenue: sum of the touchpoints' revenue, in the reporting currency (converted in staging)
+--   currency: currency of the money columns: the reporting currency (settings reporting_currency); a list like 'EUR,USD' would be a figure mixing currencies, which the ERROR gate one_currency_per_figure refuses
 --   journey_type: linear, branching, cyclical or complex
 --   classification_reason: why, in words (e.g. '3 channels: web, store, call_center')
 --   n_steps: steps after collapsing consecutive touchpoints with the same event type and channel
@@ -68,6 +69,7 @@ aggregated as (
         min(occurred_at) filter (where is_conversion) as first_converted_at,
         count(*) filter (where is_conversion) as n_conversions,
         sum(revenue) as revenue,
+        coalesce(string_agg(distinct currency, ',' order by currency), $reporting_currency) as currency,
         count(*) filter (where not is_repeat) as n_steps,
         count(*) filter (where is_return) as n_returns,
         count(*) filter (where is_restart) as n_restarts,
@@ -151,6 +153,7 @@ final as (
         epoch(explained.first_converted_at) - epoch(explained.started_at) as time_to_convert_s,
         explained.n_conversions,
         explained.revenue,
+        explained.currency,
         explained.journey_type,
         explained.classification_reason,
         explained.n_steps,

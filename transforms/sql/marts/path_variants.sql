@@ -14,8 +14,9 @@
 --   share_of_journeys: n_journeys / journeys of the journey type
 --   n_converted: of them, journeys with a conversion
 --   conversion_rate: n_converted / n_journeys
---   revenue: revenue of those journeys
+--   revenue: revenue of those journeys, in the reporting currency
 --   median_duration_s: median seconds from the first to the last touchpoint
+--   currency: currency of the money columns: the reporting currency (settings reporting_currency); a list like 'EUR,USD' would be a figure mixing currencies, which the ERROR gate one_currency_per_figure refuses
 with journey_steps as (
     select journey_id, step_number, event_type
     from marts.journey_steps
@@ -23,7 +24,7 @@ with journey_steps as (
 ),
 
 journeys as (
-    select journey_id, journey_type, is_converted, revenue, started_at, ended_at from marts.journeys
+    select journey_id, journey_type, is_converted, revenue, currency, started_at, ended_at from marts.journeys
 ),
 
 collapsed as (
@@ -51,6 +52,7 @@ journey_paths as (
         end as path,
         coalesce(journeys.is_converted, false) as is_converted,
         coalesce(journeys.revenue, 0) as revenue,
+        journeys.currency,
         epoch(journeys.ended_at) - epoch(journeys.started_at) as duration_s
     from journeys
     inner join paths using (journey_id)
@@ -71,6 +73,7 @@ aggregated as (
         count(*) as n_journeys,
         count_if(is_converted) as n_converted,
         sum(revenue) as revenue,
+        coalesce(string_agg(distinct currency, ',' order by currency), $reporting_currency) as currency,
         median(duration_s) as median_duration_s
     from both_levels
     group by journey_type, path
@@ -88,7 +91,8 @@ final as (
         n_converted,
         n_converted / n_journeys as conversion_rate,
         revenue,
-        median_duration_s
+        median_duration_s,
+        currency
     from aggregated
 )
 

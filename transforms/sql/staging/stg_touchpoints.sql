@@ -5,7 +5,11 @@
 -- events (a nightly store batch) land where their occurred_at puts them in the journey. Events that
 -- occurred after $as_of are left out, so every layer above describes the business as of that date. Of the
 -- free-form properties only the ones models use become columns (the map itself stays in raw:
--- carrying it costs more than the rest of the row).
+-- carrying it costs more than the rest of the row). Money is converted here, once: revenue is in
+-- reporting_currency, at the rate of currency_rates_file for the touchpoint's currency (one rate per
+-- currency for every date); what arrived stays as original_revenue and original_currency. Revenue in
+-- a currency the file has no rate for, or with no currency, keeps revenue NULL and is never summed:
+-- the ERROR gate revenue_has_a_rate names the currency and blocks the build.
 -- columns:
 --   event_id: unique per event (trimmed)
 --   occurred_at: when the contact happened, UTC
@@ -19,8 +23,11 @@
 --   loyalty_id: loyalty card number, trimmed; empty means NULL
 --   session_id: web or app session, trimmed; empty means NULL
 --   order_id: order the event belongs to; empty means NULL
---   revenue: order value in currency, never negative
---   currency: ISO 4217 code, upper-case
+--   revenue: order value in the reporting currency (original_revenue x fx_rate), never negative; NULL without revenue or without a rate for original_currency
+--   currency: the reporting currency (ISO 4217) of revenue; NULL when revenue is NULL
+--   original_revenue: order value as received, in original_currency, never negative
+--   original_currency: ISO 4217 code as received, upper-case
+--   fx_rate: units of the reporting currency per unit of original_currency (currency_rates_file); NULL when the file has no rate for it
 --   campaign: marketing campaign; empty means NULL
 --   source: traffic source (utm_source); empty means NULL
 --   medium: traffic medium (utm_medium); empty means NULL
@@ -75,6 +82,14 @@ deduplicated as (
     left join redelivered on redelivered.event_id = raw_touchpoints.event_id
 ),
 
+converted as (
+    select
+        *,
+        nullif(upper(trim(currency)), '') as original_currency,
+        $currency_rates[nullif(upper(trim(currency)), '')] as fx_rate
+    from deduplicated
+),
+
 final as (
     select
         event_id,
@@ -89,8 +104,11 @@ final as (
         nullif(trim(loyalty_id), '') as loyalty_id,
         nullif(trim(session_id), '') as session_id,
         nullif(trim(order_id), '') as order_id,
-        revenue,
-        nullif(upper(trim(currency)), '') as currency,
+        revenue * fx_rate as revenue,
+        case when revenue * fx_rate is not null then $reporting_currency end as currency,
+        revenue as original_revenue,
+        original_currency,
+        fx_rate,
         nullif(trim(campaign), '') as campaign,
         nullif(trim(source), '') as source,
         nullif(trim(medium), '') as medium,
@@ -107,7 +125,7 @@ final as (
         source_offset,
         ingested_at,
         load_id
-    from deduplicated
+    from converted
 )
 
 select * from final
