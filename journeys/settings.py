@@ -422,6 +422,32 @@ class Settings:
     duckdb_threads: int | None = setting(None, integer(1, optional=True))
     """Threads for DuckDB (None: all cores)."""
 
+    # ---- quality gates (quality/thresholds.py hands them to the gates' SQL without the prefix) ----
+    quality_unmapped_event_share_max: float = setting(0.05, number(at_least=0, at_most=1))
+    """Largest share of journey touchpoints whose event type the stage model does not map (WARN above
+    it): beyond it stage analytics (funnels, drop-off) describe too little of the data."""
+
+    quality_volume_drop_ratio_min: float = setting(0.5, number(at_least=0, at_most=1))
+    """A channel whose events on the latest complete day fall below this fraction of its trailing
+    median has suddenly dropped (WARN): a source that stopped sending, a broken tag, a stuck connector."""
+
+    quality_volume_trailing_days: int = setting(28, integer(1))
+    """Days before the latest complete day whose median daily volume is the drop check's baseline."""
+
+    quality_volume_min_median: float = setting(20.0, number(at_least=0))
+    """Channels whose trailing median daily volume is below this are too small to judge a drop on."""
+
+    quality_dead_letter_share_max: float = setting(0.02, number(at_least=0, at_most=1))
+    """Largest share of its messages a load (of at least 100) may dead-letter before the source looks
+    broken (WARN)."""
+
+    quality_share_sum_tolerance: float = setting(1e-6, number(at_least=0))
+    """How far from 1 the attribution shares of a model and dimension, and the transition
+    probabilities out of a step, may sum (rounding) before it is an ERROR."""
+
+    quality_sample_rows: int = setting(5, integer(1))
+    """Failing rows a quality check shows in its metadata and in `journeys build` output."""
+
     def __post_init__(self) -> None:
         for name, value in validate(self).items():
             object.__setattr__(self, name, value)

@@ -1,49 +1,37 @@
-"""Thresholds of the quality gates, with defaults.
+"""The numbers the quality gates judge against: the `quality_*` settings.
 
-Each can be overridden by a setting of the same name prefixed `quality_` (for instance
-`quality_unmapped_event_share_max` in journeys.yaml) once Settings declares it; until then the
-defaults below apply.
+Each is a field of journeys/settings.py (default, rule, docstring there), so it is set like every
+other setting: `quality_dead_letter_share_max: 0.05` in journeys.yaml or
+JOURNEYS_QUALITY_DEAD_LETTER_SHARE_MAX=0.05. The gates' SQL and expectations name them without the
+prefix (`$dead_letter_share_max`): a threshold is about the gate, the prefix about where it is set.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from journeys.settings import Settings
+from journeys.settings import RULES, Settings
+
+PREFIX = "quality_"
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    unmapped_event_share_max: float = 0.05
-    """Largest share of journey touchpoints whose event type the stage model does not map. Above
-    it stage analytics (funnels, drop-off) describe too little of the data to be trusted."""
+    """The quality_* settings under their gate names; see journeys/settings.py for each one's meaning."""
 
-    volume_drop_ratio_min: float = 0.5
-    """A channel's events on the latest complete day below this fraction of its trailing median
-    is a sudden drop: a source that stopped sending, a broken tag, a stuck connector."""
+    unmapped_event_share_max: float
+    volume_drop_ratio_min: float
+    volume_trailing_days: int
+    volume_min_median: float
+    dead_letter_share_max: float
+    share_sum_tolerance: float
+    sample_rows: int
 
-    volume_trailing_days: int = 28
-    """Days before the latest complete day whose median is the baseline of the drop check."""
 
-    volume_min_median: float = 20.0
-    """Channels whose trailing daily median is below this are too small to judge a drop on."""
-
-    dead_letter_share_max: float = 0.02
-    """Largest share of consumed messages a load may dead-letter before the source looks broken."""
-
-    share_sum_tolerance: float = 1e-6
-    """Attribution shares of a converting journey may differ from 1 by this much (rounding)."""
-
-    sample_rows: int = 5
-    """Failing rows shown in a check's metadata."""
+assert all(PREFIX + f.name in RULES for f in fields(Thresholds)), "every threshold is a quality_* setting"
 
 
 def thresholds(settings: Settings | None = None) -> Thresholds:
-    """Defaults, overridden by any `quality_<name>` attribute the settings carry."""
-    values = {}
-    for f in dataclasses.fields(Thresholds):
-        override = getattr(settings, f"quality_{f.name}", None) if settings is not None else None
-        if override is not None:
-            values[f.name] = type(f.default)(override)
-    return Thresholds(**values)
+    """The thresholds of these settings (the defaults without any)."""
+    settings = Settings() if settings is None else settings
+    return Thresholds(**{f.name: getattr(settings, PREFIX + f.name) for f in fields(Thresholds)})
