@@ -7,7 +7,11 @@ a `<div>` plus its data — so the file opens offline, in a mail attachment, on 
 The page watches itself: a script before plotly.js records every `error` and
 `unhandledrejection` in `<html data-js-errors>`, and each chart marks its `<section>` with
 `data-rendered="true"` once plotly has drawn it. tests/test_report.py loads the page in headless
-Chromium and reads those marks from the rendered DOM.
+Chromium and reads those marks from the rendered DOM, and prints it to PDF on A4 and Letter.
+
+Money is shown with its currency (the marts hold it in the reporting currency and say which);
+survey error bars are cut at their scales; each chart leaves a band for plotly's toolbar above its
+titles, and zooms, in print only, to fit the paper (the template's `journeysReport.fitForPrint`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,13 @@ _POST_SCRIPT = """
 var gd = document.getElementById('{plot_id}');
 var section = gd.closest('section');
 if (section) { section.setAttribute('data-rendered', gd.querySelector('.main-svg') ? 'true' : 'false'); }
+journeysReport.fitForPrint(gd);
+gd.on('plotly_afterplot', function () { journeysReport.fitForPrint(gd); });
 """
+
+MODEBAR_PX = 30
+"""Height of plotly's toolbar (top right of each chart, shown on hover). Every chart's top margin
+leaves this much above its subplot titles, legend and annotations, so the toolbar covers no text."""
 
 
 class EmptySection(Exception):
@@ -66,10 +76,25 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, table: str) -> pd.DataFrame
 
 
 def _layout(fig, height: int = 420, **kwargs):
-    fig.update_layout(height=height, margin=dict(l=60, r=30, t=40, b=50), template="plotly_white",
+    fig.update_layout(height=height, margin=dict(l=60, r=30, t=40 + MODEBAR_PX, b=50), template="plotly_white",
                       font=dict(family="system-ui, -apple-system, Segoe UI, sans-serif", size=13),
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), **kwargs)
     return fig
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    schema, _, name = table.partition(".")
+    return con.execute("select count(*) from information_schema.columns where table_schema = ? and table_name = ? "
+                       "and column_name = ?", [schema, name, column]).fetchall()[0][0] > 0
+
+
+def _currency(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The currency of a mart's money columns ('EUR'), as the mart states it; '?' if it does not."""
+    if not _has_column(con, table, "currency"):
+        return "currency unknown"
+    found = [r[0] for r in con.execute(f"select distinct currency from {table} where currency is not null order by 1")
+             .fetchall()]
+    return " / ".join(found) or "?"
 
 
 # --------------------------------------------------------------------------- the eight charts
@@ -217,55 +242,91 @@ def cohort_heatmap(con):
     return _layout(fig, height=max(300, 60 + 34 * len(grid)))
 
 
+SEGMENT_ORDER = ("b2b", "b2c", "all")
+SEGMENT_COLORS = {"b2b": "#B279A2", "b2c": "#72B7B2", "all": "#4C78A8"}
+
+
 def clv_distribution(con):
+    """One histogram per CLV segment (b2b, b2c; 'all' when fitted without personas), side by side, each
+    on its own log axis: B2B accounts are worth ~200x a B2C customer, so one histogram of both would
+    show two humps of different customers as one distribution."""
     import numpy as np
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
-    df = _frame(con, """select predicted_clv_12m, clv_method from marts.customer_value
-                        where predicted_clv_12m is not null""", "marts.customer_value")
-    methods = ", ".join(sorted(df["clv_method"].unique()))
-    values = df["predicted_clv_12m"].to_numpy(dtype=float)
-    positive = values[values > 0]
-    if len(positive) == 0:
+    segment = "coalesce(clv_segment, 'all')" if _has_column(con, "marts.customer_value", "clv_segment") else "'all'"
+    df = _frame(con, f"""select {segment} as segment, predicted_clv_12m, clv_method from marts.customer_value
+                         where predicted_clv_12m is not null""", "marts.customer_value")
+    currency = _currency(con, "marts.customer_value")
+    segments = sorted(df["segment"].unique(), key=lambda s: (SEGMENT_ORDER.index(s) if s in SEGMENT_ORDER else 9, s))
+    parts = {s: df[df["segment"] == s] for s in segments}
+    if all((part["predicted_clv_12m"] <= 0).all() for part in parts.values()):
         raise EmptySection("every predicted CLV is 0")
-    # CLV is heavy-tailed (a few B2B accounts are worth thousands of B2C customers): bin on a log scale.
-    fig = go.Figure(go.Histogram(x=np.log10(positive), nbinsx=40, marker=dict(color="#72B7B2"),
-                                 customdata=positive, hovertemplate="%{y:,} customers<extra></extra>"))
-    low, high = int(np.floor(np.log10(positive.min()))), int(np.ceil(np.log10(positive.max())))
-    ticks = list(range(low, high + 1))
-    fig.update_xaxes(tickvals=ticks, ticktext=[f"{10 ** t:,.0f}" for t in ticks],
-                     title=f"predicted 12-month CLV, log scale ({methods})")
-    for q, dash in ((0.5, "dash"), (0.9, "dot")):
-        v = float(np.quantile(values, q))
-        if v > 0:
-            fig.add_vline(x=float(np.log10(v)), line=dict(color="#333", dash=dash, width=1),
-                          annotation_text=f"p{int(q * 100)} {v:,.0f}", annotation_position="top right")
-    n_zero = int((values <= 0).sum())
-    fig.update_yaxes(title="customers")
-    if n_zero:
-        fig.add_annotation(text=f"{n_zero:,} customers at 0 not shown", xref="paper", yref="paper", x=1, y=1.08,
-                           showarrow=False, font=dict(size=11, color="#616e7c"))
-    return _layout(fig)
+    titles = [f"{s}: {len(part):,} customers ({', '.join(sorted(part['clv_method'].unique()))})"
+              for s, part in parts.items()]
+    fig = make_subplots(rows=1, cols=len(segments), subplot_titles=titles, horizontal_spacing=0.08)
+    for col, (name, part) in enumerate(parts.items(), start=1):
+        values = part["predicted_clv_12m"].to_numpy(dtype=float)
+        positive = values[values > 0]
+        n_zero = int((values <= 0).sum())
+        xref = "x domain" if col == 1 else f"x{col} domain"
+        if n_zero:
+            fig.add_annotation(text=f"{n_zero:,} at 0 not shown", xref=xref, yref="paper", x=1, y=1.0,
+                               yanchor="top", showarrow=False, font=dict(size=11, color="#616e7c"))
+        if len(positive) == 0:
+            continue
+        # CLV is heavy-tailed within a segment too: bin on a log scale.
+        fig.add_trace(go.Histogram(x=np.log10(positive), nbinsx=30, name=name,
+                                   marker=dict(color=SEGMENT_COLORS.get(name, "#4C78A8")),
+                                   hovertemplate=f"{name}: %{{y:,}} customers<extra></extra>"), row=1, col=col)
+        low, high = int(np.floor(np.log10(positive.min()))), int(np.ceil(np.log10(positive.max())))
+        ticks = list(range(low, high + 1))
+        fig.update_xaxes(tickvals=ticks, ticktext=[f"{10 ** t:,.0f}" for t in ticks],
+                         title=f"predicted 12-month CLV ({currency}), log scale", row=1, col=col)
+        for q, dash, side in ((0.5, "dash", "top left"), (0.9, "dot", "top right")):  # apart when close
+            v = float(np.quantile(values, q))
+            if v > 0:
+                fig.add_vline(x=float(np.log10(v)), line=dict(color="#333", dash=dash, width=1), row=1, col=col,
+                              annotation_text=f"p{int(q * 100)} {v:,.0f}", annotation_position=side)
+    fig.update_yaxes(title="customers", row=1, col=1)
+    return _layout(fig, showlegend=False)
+
+
+SCALES = {"nps": (-100.0, 100.0), "csat": (0.0, 1.0), "ces": (1.0, 7.0)}
+"""What each score can be: a margin of error never reaches past it (a CSAT above 100%, a CES below 1)."""
+
+
+def clipped_error_bars(values, margins, low: float, high: float):
+    """(plus, minus) bar lengths of value ± margin, cut at the scale's ends."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    margins = np.nan_to_num(np.asarray(margins, dtype=float), nan=0.0)
+    plus = np.clip(np.minimum(values + margins, high) - values, 0, None)
+    minus = np.clip(values - np.maximum(values - margins, low), 0, None)
+    return plus, minus
 
 
 def satisfaction_trend(con):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    df = _frame(con, """select dimension_value as month, n_responses, nps, nps_margin_of_error, csat,
-                               csat_margin_of_error, ces, ces_margin_of_error
+    df = _frame(con, """select dimension_value as month, n_nps_responses, nps, nps_margin_of_error,
+                               n_csat_responses, csat, csat_margin_of_error, n_ces_responses, ces, ces_margin_of_error
                         from marts.satisfaction where dimension = 'month' and dimension_value <> '(none)'
                         order by month""", "marts.satisfaction")
     fig = make_subplots(rows=1, cols=3, subplot_titles=("NPS (points, -100..100)", "CSAT (share satisfied)",
                                                         "CES (1-7, lower is easier)"), horizontal_spacing=0.08)
     for col, (metric, color, fmt) in enumerate((("nps", "#4C78A8", ".0f"), ("csat", "#54A24B", ".0%"),
                                                 ("ces", "#F58518", ".2f")), start=1):
+        plus, minus = clipped_error_bars(df[metric], df[f"{metric}_margin_of_error"], *SCALES[metric])
         fig.add_trace(go.Scatter(x=df["month"], y=df[metric], mode="lines+markers", name=metric.upper(),
                                  line=dict(color=color),
-                                 error_y=dict(type="data", array=df[f"{metric}_margin_of_error"], visible=True,
-                                              thickness=1),
-                                 customdata=df["n_responses"],
-                                 hovertemplate=f"%{{x}}: %{{y:{fmt}}} (n=%{{customdata:,}})<extra></extra>"),
+                                 error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus,
+                                              visible=True, thickness=1),
+                                 customdata=df[[f"n_{metric}_responses", f"{metric}_margin_of_error"]].to_numpy(),
+                                 hovertemplate=f"%{{x}}: %{{y:{fmt}}} ± %{{customdata[1]:{fmt}}} "
+                                               "(n=%{customdata[0]:,})<extra></extra>"),
                       row=1, col=col)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
     return _layout(fig, showlegend=False)
@@ -276,6 +337,7 @@ def attribution_by_model(con):
 
     df = _frame(con, """select model, dimension_value as channel, share, conversions, revenue
                         from marts.attribution where dimension = 'channel'""", "marts.attribution")
+    currency = _currency(con, "marts.attribution")
     channels = list(df.groupby("channel")["share"].mean().sort_values(ascending=False).index)
     fig = go.Figure()
     palette = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2"]
@@ -285,7 +347,8 @@ def attribution_by_model(con):
         fig.add_trace(go.Bar(x=channels, y=part["share"], name=model, marker=dict(color=color),
                              customdata=part[["conversions", "revenue"]].fillna(0).to_numpy(),
                              hovertemplate=f"{model}, %{{x}}: %{{y:.1%}} of conversions "
-                                           "(%{customdata[0]:,.1f}; revenue %{customdata[1]:,.0f})<extra></extra>"))
+                                           f"(%{{customdata[0]:,.1f}}; revenue {currency} %{{customdata[1]:,.0f}})"
+                                           "<extra></extra>"))
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%", title="share of conversions credited")
     return _layout(fig)
@@ -309,11 +372,12 @@ SECTIONS = (
      "Share of each acquisition cohort (month of the first conversion) still retained at the end of each month "
      "since; the latest month is measured at the as-of date.", cohort_heatmap),
     ("clv", "Predicted customer lifetime value", "marts.customer_value",
-     "Distribution of the 12-month predicted CLV per customer, on a log scale; dashed line median, "
-     "dotted line 90th percentile.", clv_distribution),
+     "Distribution of the 12-month predicted CLV per customer, one histogram per segment (B2B and B2C are "
+     "different customers, fitted separately), each on a log scale; dashed line median, dotted line 90th "
+     "percentile. In the reporting currency.", clv_distribution),
     ("satisfaction", "NPS, CSAT and CES by month", "marts.satisfaction",
-     "Survey scores by month of the response, with 95% margins of error; read months with few responses "
-     "with their margin.", satisfaction_trend),
+     "Survey scores by month of the response, with 95% margins of error (cut at the ends of each scale); read "
+     "months with few responses with their margin.", satisfaction_trend),
     ("attribution", "Attribution by model", "marts.attribution",
      "Share of conversions each channel is credited with under six attribution models.", attribution_by_model),
 )
@@ -321,23 +385,39 @@ SECTIONS = (
 
 # --------------------------------------------------------------------------- page
 
-def _kpis(con) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class Kpi:
+    label: str
+    value: str
+    note: str = ""
+    """Under the value: the number of responses a score is computed from ('n=1,234')."""
+
+
+def _kpis(con) -> list[Kpi]:
     def one(sql: str, table: str):
         if not warehouse.table_exists(con, table):
             return None
         return con.execute(sql).fetchone()
 
     kpis = []
-    row = one("select count(*), avg(is_converted::int), sum(revenue) from marts.journeys", "marts.journeys")
+    row = one("select count(*), avg(is_converted::int) from marts.journeys", "marts.journeys")
     if row and row[0]:
-        kpis += [("journeys", f"{row[0]:,}"), ("converted", f"{row[1]:.1%}"), ("revenue", f"{row[2] or 0:,.0f}")]
+        kpis += [Kpi("journeys", f"{row[0]:,}"), Kpi("converted", f"{row[1]:.1%}")]
+        # One tile per currency, never a sum across them (the marts are in the reporting currency;
+        # a mart without a currency column cannot say what its revenue is in).
+        if _has_column(con, "marts.journeys", "currency"):
+            for currency, revenue in con.execute("""select currency, sum(revenue) from marts.journeys
+                                                    where revenue is not null group by currency order by currency""").fetchall():
+                kpis.append(Kpi("revenue", f"{currency} {revenue:,.0f}"))
     row = one("select count(*) from marts.customer_value", "marts.customer_value")
     if row:
-        kpis.append(("customers", f"{row[0]:,}"))
-    row = one("select nps, csat, ces from marts.satisfaction where dimension = 'all'", "marts.satisfaction")
+        kpis.append(Kpi("customers", f"{row[0]:,}"))
+    row = one("""select nps, n_nps_responses, csat, n_csat_responses, ces, n_ces_responses
+                 from marts.satisfaction where dimension = 'all'""", "marts.satisfaction")
     if row:
-        kpis += [(label, "–" if v is None else fmt.format(v)) for label, v, fmt in
-                 (("NPS", row[0], "{:.0f}"), ("CSAT", row[1], "{:.0%}"), ("CES", row[2], "{:.2f}"))]
+        for label, value, n, fmt in (("NPS", row[0], row[1], "{:.0f}"), ("CSAT", row[2], row[3], "{:.0%}"),
+                                     ("CES", row[4], row[5], "{:.2f}")):
+            kpis.append(Kpi(label, "–" if value is None else fmt.format(value), f"n={n or 0:,}"))
     return kpis
 
 
@@ -373,11 +453,18 @@ def render_sections(con: duckdb.DuckDBPyConnection, progress: bool = False) -> l
 
 
 def _section_html(s: Section) -> str:
-    body = s.html or f'<p class="empty">Nothing to draw: {html.escape(s.note)}.</p>'
+    body = f'<div class="chart-frame">{s.html}</div>' if s.html else \
+        f'<p class="empty">Nothing to draw: {html.escape(s.note)}.</p>'
     state = "chart" if s.html else "empty"
     return (f'<section id="{s.key}" class="chart" data-chart="{s.key}" data-state="{state}" data-rendered="false">\n'
             f"<h2>{html.escape(s.title)}</h2>\n<p class=\"explain\">{html.escape(s.explain)}</p>\n{body}\n"
             f'<p class="source">Source: <code>{html.escape(s.source)}</code></p>\n</section>')
+
+
+def _kpi_html(k: Kpi) -> str:
+    note = f'<div class="kpi-note">{html.escape(k.note)}</div>' if k.note else ""
+    return (f'<div class="kpi" data-kpi="{html.escape(k.label)}"><div class="kpi-value">{html.escape(k.value)}</div>'
+            f'{note}<div class="kpi-label">{html.escape(k.label)}</div></div>')
 
 
 def template() -> string.Template:
@@ -402,8 +489,7 @@ def build_report(settings: Settings, out: Path, progress: bool = False) -> list[
         subtitle=html.escape(subtitle),
         generated_at=f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
         plotlyjs=get_plotlyjs().replace("</script", "<\\/script"),
-        kpis="\n".join(f'<div class="kpi"><div class="kpi-value">{html.escape(v)}</div>'
-                       f'<div class="kpi-label">{html.escape(k)}</div></div>' for k, v in kpis),
+        kpis="\n".join(_kpi_html(k) for k in kpis),
         toc="\n".join(f'<li><a href="#{s.key}">{html.escape(s.title)}</a></li>' for s in sections),
         sections="\n\n".join(_section_html(s) for s in sections),
         n_charts=str(sum(1 for s in sections if s.html)),

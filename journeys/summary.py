@@ -1,4 +1,7 @@
-"""The headline figures `journeys demo` ends with, read from the published warehouse."""
+"""The headline figures `journeys demo` ends with, read from the published warehouse.
+
+Money is shown with its currency: the marts hold every revenue, AOV and CLV figure in the
+reporting currency (converted once, in staging) and say which in their `currency` column."""
 
 from __future__ import annotations
 
@@ -18,6 +21,10 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
 
 def _pct(value) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
+
+
+def _money(value, currency: str | None, decimals: int = 0) -> str:
+    return "n/a" if value is None else f"{currency or '(currency unknown)'} {value:,.{decimals}f}"
 
 
 def events(con, echo: Echo) -> None:
@@ -46,12 +53,12 @@ def stage_drop_off(con, echo: Echo) -> None:
 
 
 def conversion(con, echo: Echo) -> None:
-    rate, revenue, aov, median_s = _rows(con, """
-        select conversion_rate, revenue, average_order_value, median_time_to_convert_s from marts.conversion
+    rate, revenue, aov, median_s, currency = _rows(con, """
+        select conversion_rate, revenue, average_order_value, median_time_to_convert_s, currency from marts.conversion
         where period_grain = 'all' and breakdown = 'overall'""")[0]
     median_h = "n/a" if median_s is None else f"{median_s / 3600:.1f} h"
-    echo(f"\nConversion: {_pct(rate)} of journeys; revenue {revenue:,.0f}; average order {aov:,.2f}; "
-         f"median time to convert {median_h}")
+    echo(f"\nConversion: {_pct(rate)} of journeys; revenue {_money(revenue, currency)}; "
+         f"average order {_money(aov, currency, 2)}; median time to convert {median_h}")
 
 
 def churn(con, echo: Echo) -> None:
@@ -64,20 +71,22 @@ def churn(con, echo: Echo) -> None:
 
 def clv(con, echo: Echo) -> None:
     rows = _rows(con, """
-        select coalesce(clv_segment, 'all'), count(*), median(predicted_clv_12m), quantile_cont(predicted_clv_12m, 0.9),
-               string_agg(distinct clv_method, ', ')
-        from marts.customer_value group by 1 order by 1""")
+        select coalesce(clv_segment, 'all'), currency, count(*), median(predicted_clv_12m),
+               quantile_cont(predicted_clv_12m, 0.9), string_agg(distinct clv_method, ', ')
+        from marts.customer_value group by 1, 2 order by 1, 2""")
     echo("\nPredicted 12-month CLV (marts.customer_value):")
-    for segment, n, median, p90, methods in rows:
-        echo(f"  {segment:4} {n:>6,} customers  median {median:,.2f}  top decile from {p90:,.2f}  ({methods})")
+    for segment, currency, n, median, p90, methods in rows:
+        echo(f"  {segment:4} {n:>6,} customers  median {_money(median, currency, 2)}  "
+             f"top decile from {_money(p90, currency, 2)}  ({methods})")
 
 
 def satisfaction(con, echo: Echo) -> None:
     nps, n_nps, csat, n_csat, ces, n_ces = _rows(con, """
         select nps, n_nps_responses, csat, n_csat_responses, ces, n_ces_responses
         from marts.satisfaction where dimension = 'all'""")[0]
-    echo(f"\nSatisfaction: NPS {nps:+.0f} (n={n_nps:,}), CSAT {_pct(csat)} (n={n_csat:,}), "
-         f"CES {ces:.2f} of 7 (n={n_ces:,})")
+    nps_text, ces_text = ("n/a" if nps is None else f"{nps:+.0f}"), ("n/a" if ces is None else f"{ces:.2f} of 7")
+    echo(f"\nSatisfaction: NPS {nps_text} (n={n_nps:,}), CSAT {_pct(csat)} (n={n_csat:,}), "
+         f"CES {ces_text} (n={n_ces:,})")
 
 
 def support(con, echo: Echo) -> None:

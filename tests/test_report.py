@@ -1,48 +1,47 @@
 """`journeys report`: one self-contained HTML page, checked the way a person would — opened in a
-real (headless) browser, which must run it without a script error and draw every chart."""
+real (headless) browser, which must run it without a script error and draw every chart, and
+printed to PDF on A4 and Letter paper.
+
+Two warehouses: a simulated population built by the real transforms (every chart, EUR and USD
+customers), and a hand-made one whose survey margins run past the ends of their scales."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from html.parser import HTMLParser
 
+import duckdb
 import pytest
 
 from journeys import warehouse
 from journeys.report import SECTIONS, build_report
+from journeys.settings import Settings
+from tests.browser import PAPER_POINTS, dump_dom, printed_links, render
 from tests.sample_warehouse import build_sample_warehouse
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
-
-
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail("chromium is not installed: the report test renders the page in a real browser. "
-                    "Install it (Debian: apt-get install -y chromium) and run again.")
-    return path
 
 
 class Dom(HTMLParser):
-    """The rendered page's <html> attributes, chart sections, and plotly's drawn SVGs per section."""
+    """The rendered page's <html> attributes, chart sections, KPI tiles, and plotly's drawn SVGs per section."""
 
     def __init__(self):
         super().__init__()
         self.html: dict = {}
         self.sections: dict[str, dict] = {}
         self.svgs: dict[str, int] = {}
+        self.kpis: list[dict] = []
         self._section: str | None = None
         self._depth = 0
+        self._kpi_part: str | None = None
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "html":
             self.html = a
+        if tag == "div" and "data-kpi" in a:
+            self.kpis.append({"label": a["data-kpi"]})
+        if tag == "div" and (a.get("class") or "").startswith("kpi-") and self.kpis:
+            self._kpi_part = a["class"].removeprefix("kpi-")
         if tag == "section" and "data-chart" in a:
             self._section, self._depth = a["data-chart"], 0
             self.sections[self._section] = a
@@ -52,11 +51,22 @@ class Dom(HTMLParser):
             if tag == "svg" and "main-svg" in (a.get("class") or ""):
                 self.svgs[self._section] = self.svgs.get(self._section, 0) + 1
 
+    def handle_data(self, data):
+        if self._kpi_part:
+            self.kpis[-1][self._kpi_part] = data.strip()
+            self._kpi_part = None
+
     def handle_endtag(self, tag):
         if self._section and tag == "section":
             self._depth -= 1
             if self._depth == 0:
                 self._section = None
+
+
+def parse(dom_text: str) -> Dom:
+    dom = Dom()
+    dom.feed(dom_text)
+    return dom
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +76,17 @@ def report(tmp_path_factory):
     out = home.parent / "report.html"
     with warehouse.exclusive_lock(settings):  # a build holds the working file: the report does not care
         sections = build_report(settings, out)
-    return out, sections
+    return out, sections, settings
+
+
+@pytest.fixture(scope="module")
+def report_dom(report, tmp_path_factory):
+    return parse(dump_dom(report[0], tmp_path_factory.mktemp("dom")))
 
 
 def test_report_is_self_contained(report):
     """Nothing is fetched from the network: no external scripts, styles, images or fonts."""
-    out, sections = report
+    out, sections, _ = report
     page = out.read_text(encoding="utf-8")
     assert [s.key for s in sections if not s.html] == []
     assert not re.search(r"<(script|img|iframe)[^>]+src=", page, re.I)
@@ -80,18 +95,149 @@ def test_report_is_self_contained(report):
     assert page.count("Plotly.newPlot(") == len(SECTIONS)
 
 
-def test_report_renders_every_chart_in_a_browser(report, tmp_path):
+def test_report_renders_every_chart_in_a_browser(report_dom):
     """Headless Chromium runs the page with no script error and plotly draws all eight charts."""
-    out, _ = report
-    result = subprocess.run(
-        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=10000",
-         "--dump-dom", out.resolve().as_uri()],
-        capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr[-2000:]
-    dom = Dom()
-    dom.feed(result.stdout)
+    dom = report_dom
     assert json.loads(dom.html.get("data-js-errors", "missing")) == []
     expected = [key for key, *_ in SECTIONS]
     assert list(dom.sections) == expected
     not_drawn = [key for key in expected if dom.sections[key].get("data-rendered") != "true" or not dom.svgs.get(key)]
     assert not_drawn == []
+
+
+# ---- the tiles ---------------------------------------------------------------------------------------
+
+def test_the_revenue_tile_is_in_the_reporting_currency(report, report_dom):
+    """The simulated customers pay in EUR and USD: the tile shows one EUR figure, the orders' amounts
+    converted at their rates (sum of original_revenue x fx_rate), not the sum of both currencies' numbers."""
+    *_, settings = report
+    con = duckdb.connect(str(settings.published_path), read_only=True)
+    try:
+        converted, naive, currencies = con.execute(
+            """select sum(original_revenue * fx_rate), sum(original_revenue), list(distinct original_currency)
+               from marts.journey_steps where original_revenue is not null""").fetchone()
+    finally:
+        con.close()
+    assert sorted(currencies) == ["EUR", "USD"] and abs(converted - naive) > 100
+    revenue = [k for k in report_dom.kpis if k["label"] == "revenue"]
+    assert revenue == [{"label": "revenue", "value": f"EUR {converted:,.0f}"}]
+
+
+def test_nps_csat_and_ces_tiles_show_how_many_responses_they_rest_on(report, report_dom):
+    """Each survey tile says n: the responses with that score (marts.satisfaction, dimension all)."""
+    *_, settings = report
+    con = duckdb.connect(str(settings.published_path), read_only=True)
+    try:
+        n = dict(zip(("NPS", "CSAT", "CES"), con.execute(
+            "select n_nps_responses, n_csat_responses, n_ces_responses from marts.satisfaction where dimension = 'all'"
+        ).fetchone()))
+    finally:
+        con.close()
+    tiles = {k["label"]: k.get("note") for k in report_dom.kpis if k["label"] in n}
+    assert tiles == {label: f"n={count:,}" for label, count in n.items()}
+
+
+# ---- the charts ----------------------------------------------------------------------------------------
+
+SCALE_PROBE = """
+var gd = document.getElementById('chart-satisfaction');
+return gd.calcdata.map(function (trace) {
+  return {name: trace[0].trace.name,
+          low: Math.min.apply(null, trace.map(function (p) { return p.ys; }).filter(isFinite)),
+          high: Math.max.apply(null, trace.map(function (p) { return p.yh; }).filter(isFinite))};
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def crafted(tmp_path_factory):
+    """A published warehouse holding only what three sections read: two months of survey scores whose
+    95% margins reach past their scales (CSAT 95% ± 12 points, CES 1.2 ± 0.5, NPS 90 ± 20), and
+    three b2b and four b2c customers' CLV."""
+    home = tmp_path_factory.mktemp("crafted") / "home"
+    settings = Settings(home=home)
+    settings.published_dir.mkdir(parents=True)
+    con = duckdb.connect(str(settings.published_path))
+    try:
+        con.execute("create schema marts")
+        con.execute("""create table marts.satisfaction as select * from (values
+            ('all', 'all', 80, 70, 40.0, 10.0, 75, 0.8, 0.05, 60, 2.0, 0.2),
+            ('month', '2025-01', 40, 30, 90.0, 20.0, 35, 0.95, 0.12, 25, 1.2, 0.5),
+            ('month', '2025-02', 40, 40, -95.0, 10.0, 40, 0.05, 0.08, 35, 6.8, 0.4)
+        ) as t(dimension, dimension_value, n_responses, n_nps_responses, nps, nps_margin_of_error,
+               n_csat_responses, csat, csat_margin_of_error, n_ces_responses, ces, ces_margin_of_error)""")
+        con.execute("""create table marts.customer_value as select * from (values
+            ('b2b', 8000.0, 'historical_fallback', 'EUR'), ('b2b', 12000.0, 'historical_fallback', 'EUR'),
+            ('b2b', 30000.0, 'historical_fallback', 'EUR'), ('b2c', 20.0, 'bg_nbd_gamma_gamma', 'EUR'),
+            ('b2c', 45.0, 'bg_nbd_gamma_gamma', 'EUR'), ('b2c', 60.0, 'bg_nbd_gamma_gamma', 'EUR'),
+            ('b2c', 0.0, 'bg_nbd_gamma_gamma', 'EUR')
+        ) as t(clv_segment, predicted_clv_12m, clv_method, currency)""")
+    finally:
+        con.close()
+    out = home.parent / "crafted.html"
+    build_report(settings, out)
+    return out
+
+
+def test_survey_error_bars_stop_at_the_ends_of_their_scales(crafted, tmp_path):
+    """CSAT 95% ± 12 points is drawn up to 100%, not 107%; CES 1.2 ± 0.5 down to 1, not 0.7;
+    NPS 90 ± 20 up to 100 and -95 ± 10 down to -100 (as plotly computed the bars in the browser)."""
+    _, bars = render(crafted, tmp_path, SCALE_PROBE)
+    assert {b["name"]: (round(b["low"], 6), round(b["high"], 6)) for b in bars} == {
+        "NPS": (-100.0, 100.0), "CSAT": (0.0, 1.0), "CES": (1.0, 7.0)}
+
+
+CLV_PROBE = """
+var gd = document.getElementById('chart-clv');
+return gd._fullData.map(function (t) { return {name: t.name, xaxis: t.xaxis, n: t._length}; });
+"""
+
+
+def test_b2b_and_b2c_clv_are_separate_distributions(crafted, tmp_path):
+    """B2B accounts (thousands) and B2C customers (tens) are two histograms on their own axes, each of
+    its segment's customers with a CLV above 0; the b2c customer at 0 is counted, not drawn."""
+    dom, traces = render(crafted, tmp_path, CLV_PROBE)
+    assert traces == [{"name": "b2b", "xaxis": "x", "n": 3}, {"name": "b2c", "xaxis": "x2", "n": 3}]
+    assert "b2b: 3 customers" in dom and "b2c: 4 customers" in dom and "1 at 0 not shown" in dom
+    assert "predicted 12-month CLV (EUR)" in dom
+
+
+TOOLBAR_PROBE = """
+var covered = {};
+document.querySelectorAll('section.chart').forEach(function (section) {
+  var bar = section.querySelector('.modebar');
+  if (!bar) return;
+  var b = bar.getBoundingClientRect(), hits = [];
+  section.querySelectorAll('svg.main-svg text').forEach(function (text) {
+    var r = text.getBoundingClientRect();
+    if (!text.textContent.trim() || !r.width || text.closest('.hoverlayer')) return;
+    if (r.left < b.right && r.right > b.left && r.top < b.bottom && r.bottom > b.top) hits.push(text.textContent);
+  });
+  covered[section.dataset.chart] = hits;
+});
+return covered;
+"""
+
+
+def test_the_plotly_toolbar_covers_no_chart_title_or_text(report, tmp_path):
+    """The toolbar (top right, on hover) sits above every subplot title, legend and annotation."""
+    _, covered = render(report[0], tmp_path, TOOLBAR_PROBE)
+    assert set(covered) == {key for key, *_ in SECTIONS}
+    assert {chart: texts for chart, texts in covered.items() if texts} == {}
+
+
+@pytest.mark.parametrize("paper", ["A4", "letter"])
+def test_printing_keeps_every_chart_whole_on_one_page(report, tmp_path, paper):
+    """Printed from a desktop-sized window, each chart's top-left and bottom-right corners land on the
+    same page, inside the paper: no chart is cut at the right edge or split across pages."""
+    links, box = printed_links(report[0], tmp_path, paper)
+    width, height = PAPER_POINTS[paper]
+    assert box[2:] == pytest.approx([width, height], abs=1)
+    charts = [key for key, *_ in SECTIONS]
+    missing = [f"{c}/{corner}" for c in charts for corner in ("top-left", "bottom-right") if f"{c}/{corner}" not in links]
+    assert missing == [], "corners printed off the paper"
+    for chart in charts:
+        (top_page, top), (bottom_page, bottom) = links[f"{chart}/top-left"], links[f"{chart}/bottom-right"]
+        assert top_page == bottom_page, f"{chart} is split across pages {top_page} and {bottom_page}"
+        assert 0 <= top[0] and bottom[2] <= width and 0 <= bottom[1] and top[3] <= height, chart
+
