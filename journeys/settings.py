@@ -207,6 +207,28 @@ def names(lower: bool = False, allow_empty_name: bool = False, min_items: int = 
     return Rule(check, _list_text)
 
 
+_NOT_RE2 = re.compile(r"\(\?<?[=!]|\\[1-9]")
+
+
+def regexes(min_items: int = 1) -> Rule:
+    """A list of regular expressions that both Python and DuckDB (RE2: no lookarounds, no
+    backreferences) run the same way."""
+    as_names = names(min_items=min_items)
+
+    def check(value):
+        patterns = as_names.check(value)
+        for pattern in patterns:
+            if _NOT_RE2.search(pattern):
+                raise _Invalid(f"{pattern!r} uses a lookaround or backreference, which DuckDB's RE2 cannot run")
+            try:
+                re.compile(pattern)
+            except re.error as problem:
+                raise _Invalid(f"{pattern!r} is not a regular expression: {problem}") from None
+        return patterns
+
+    return Rule(check, _list_text)
+
+
 def _mapping_text(text: str):
     if text.lstrip().startswith("{"):
         return _flow_yaml(text)
@@ -342,6 +364,25 @@ class Settings:
 
     ingest_decode_workers: int = setting(2, integer(0))
     """Processes that decode Avro in parallel with consuming; 0 decodes in the consuming process."""
+
+    pii_email_field_patterns: tuple[str, ...] = setting((
+        r"(?:user|contact|customer|client|primary|secondary|work|personal|private|billing|shipping|account|login"
+        r"|sender|recipient|reply|notification)?e?mail(?:address|addr)?",), regexes())
+    """Regular expressions fully matched against a field or property name, lower-cased with everything
+    but a-z and 0-9 removed (`E-Mail Address` is `emailaddress`): a match is an e-mail field, dropped
+    and hashed into email_hash (schemas/pii.py)."""
+
+    pii_phone_field_patterns: tuple[str, ...] = setting((
+        r"(?:user|contact|customer|client|primary|secondary|work|home|personal|private|billing|shipping|account"
+        r"|mobile|cell)?(?:phone|telephone|tel|mobile|cell|cellphone|msisdn|whatsapp)(?:number|num|no|nr)?",), regexes())
+    """The same, for phone fields, hashed into phone_hash."""
+
+    pii_phone_field_min_digits: int = setting(7, integer(1))
+    """A phone field's value is hashed only with at least this many digits (else it is dropped unhashed:
+    'n/a' in a phone column must not link everyone who wrote it)."""
+
+    file_max_line_bytes: int = setting(1 << 20, integer(1024))
+    """A CSV or JSON-lines line longer than this is dead-lettered unread (journeys load / produce --file)."""
 
     ingest_verify_interval_s: float = setting(10.0, number(above=0))
     """In follow mode, how often the ingester checks that the broker still holds the log it has read

@@ -18,7 +18,7 @@ or nulled silently:
 * **One physical line, one record** (CSV and JSON-lines). Lines are split here, not by DuckDB's
   CSV reader, so one broken line never takes its neighbours with it: a quoted CSV field may hold
   the delimiter and doubled quotes but not a line break. A line with the wrong number of fields,
-  an unbalanced or stray quote, invalid UTF-8 or more than `FILE_MAX_LINE_BYTES` (1 MiB), or
+  an unbalanced or stray quote, invalid UTF-8 or more than the setting `file_max_line_bytes` (1 MiB), or
   (JSON-lines) that is not a JSON object, is dead-lettered on its own. Empty lines are not rows
   (a line of only spaces is, and fails as one). The CSV delimiter is the one of `, ; tab |` that
   appears most in the header line; quotes are `"`.
@@ -53,7 +53,6 @@ from journeys.pipelines.raw_writer import CONTRACT_COLUMNS
 from journeys.schemas import pii
 from journeys.schemas.contract import pii_salt
 
-FILE_MAX_LINE_BYTES = 1 << 20  # TODO setting file_max_line_bytes
 """A CSV or JSON-lines line longer than this (1 MiB) is dead-lettered unread."""
 _LINES_PER_CHUNK = 1 << 16  # Arrow chunks DuckDB scans in parallel
 _DELIMITERS = (",", ";", "\t", "|")
@@ -166,11 +165,11 @@ def _register_lines(con: duckdb.DuckDBPyConnection, lines: _Lines, first: int) -
 _EOL = "chr(13) || chr(10)"
 
 
-def _lines_sql(name: str) -> str:
+def _lines_sql(name: str, max_line_bytes: int) -> str:
     """The lines, with the reason a line cannot be read at all (invalid UTF-8, too long)."""
     return f"""(select _offset, _line, case
             when _bad is not null then 'line ' || _offset || ' ' || _bad
-            when _length > {FILE_MAX_LINE_BYTES} then 'line ' || _offset || ' is ' || _length || ' bytes, over the {FILE_MAX_LINE_BYTES}-byte limit'
+            when _length > {int(max_line_bytes)} then 'line ' || _offset || ' is ' || _length || ' bytes, over the {int(max_line_bytes)}-byte limit (file_max_line_bytes)'
             end as _unreadable
         from {name})"""
 
@@ -191,10 +190,10 @@ def _csv_header(lines: _Lines, path: Path) -> tuple[list[str], str]:
     return names, delimiter
 
 
-def _csv_rows(con, path: Path) -> _Rows:
+def _csv_rows(con, path: Path, max_line_bytes: int) -> _Rows:
     split = _split_lines(path)
     names, delim = _csv_header(split, path)
-    lines = _lines_sql(_register_lines(con, split, first=1))
+    lines = _lines_sql(_register_lines(con, split, first=1), max_line_bytes)
     d = "\\t" if delim == "\t" else "\\" + delim
     quoted = r'"(?:[^"]|"")*"'
     field_re = rf'(?:^|{d})({quoted}|[^{d}"]*)'
@@ -225,13 +224,13 @@ def _json_kind(text: str) -> str:
             f" when 't' then 'boolean' when 'f' then 'boolean' when 'n' then 'null' else 'number' end")
 
 
-def _json_rows(con, path: Path) -> _Rows:
+def _json_rows(con, path: Path, max_line_bytes: int) -> _Rows:
     """Each line is parsed twice: once for the values as text, once for them as JSON (whose first
     character tells an object or array from a value). The file's keys come from a first pass."""
     split = _split_lines(path)
     if bytes(split.data[:4096]).lstrip().startswith(b"["):
         raise SourceFileError(f"{path}: a JSON array; expected JSON lines (one object per line)")
-    lines = _lines_sql(_register_lines(con, split, first=0))
+    lines = _lines_sql(_register_lines(con, split, first=0), max_line_bytes)
     checked = f"""(select *, coalesce(_unreadable, case
             when not json_valid(_line) then 'line ' || _offset || ' is not valid JSON'
             when {_json_kind("_line")} <> 'object' then 'line ' || _offset || ' is a JSON ' || {_json_kind("_line")} || ', not an object'
@@ -345,7 +344,8 @@ _MALFORMED_PLACEHOLDERS = {"event_id": "'malformed'", "channel": "'web'", "event
                            "customer_id": "'malformed'"}
 
 
-def incoming_sql(con: duckdb.DuckDBPyConnection, path: Path, renames: dict[str, str] | None = None) -> str:
+def incoming_sql(con: duckdb.DuckDBPyConnection, path: Path, renames: dict[str, str] | None = None,
+                 *, max_line_bytes: int) -> str:
     """A SELECT producing the `incoming` shape (contract + source columns) from the file. For CSV
     and JSON-lines it registers the file's lines on `con` (zero-copy over the mapped file)."""
     path = Path(path)
@@ -357,9 +357,9 @@ def incoming_sql(con: duckdb.DuckDBPyConnection, path: Path, renames: dict[str, 
     renames = renames or {}
     con.execute("SET TimeZone = 'UTC'")  # what every warehouse connection uses; naive times are UTC
     if kind == "csv":
-        rows = _csv_rows(con, path)
+        rows = _csv_rows(con, path, max_line_bytes)
     elif kind == "json":
-        rows = _json_rows(con, path)
+        rows = _json_rows(con, path, max_line_bytes)
     else:
         rows = _parquet_rows(con, path, renames)
     unknown_map = set(renames) - set(rows.columns)

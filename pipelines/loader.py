@@ -17,4 +17,4 @@ from journeys.settings import Settings
 def load_file(settings: Settings, path: Path, renames: dict[str, str] | None = None) -> BatchResult:
     with warehouse.writer(settings) as con:
         create_raw_tables(con)
-        return write_batch(con, settings, incoming_sql(con, path, renames), kind="load", source=redact_text(str(path)))
+        return write_batch(con, settings, incoming_sql(con, path, renames, max_line_bytes=settings.file_max_line_bytes), kind="load", source=redact_text(str(path)))

@@ -38,7 +38,7 @@ def replay_file(settings: Settings, path: Path, renames: dict[str, str] | None =
                 chunk_rows: int = 50_000) -> ReplayReport:
     con = warehouse.configure(duckdb.connect(), settings)
     validate = (RAW_SQL_DIR / "validated_incoming.sql").read_text()
-    con.execute(f"create temp view incoming as {incoming_sql(con, path, renames)}")
+    con.execute(f"create temp view incoming as {incoming_sql(con, path, renames, max_line_bytes=settings.file_max_line_bytes)}")
     result = con.execute(f"select * from ({validate})", validation_params(settings, utc_now()))
     names = [d[0] for d in result.description]
     n_rows = 0

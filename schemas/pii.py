@@ -7,10 +7,10 @@ below). Nothing downstream ever sees a raw address or number. The rule has three
 
 1. **Fields named like PII.** A column, record key or property key whose name, lower-cased
    with everything but a-z and 0-9 removed ("E-Mail Address" -> "emailaddress"), fully matches
-   one of `PII_EMAIL_FIELD_PATTERNS` / `PII_PHONE_FIELD_PATTERNS` is always dropped. Its value
+   one of the settings `pii_email_field_patterns` / `pii_phone_field_patterns` is always dropped. Its value
    fills `email_hash` / `phone_hash` when that is empty: for an e-mail field, the first address
    found in it (`EMAIL_RE`), lower-cased; for a phone field, its digits with a leading `+` kept,
-   when it has at least `PII_PHONE_FIELD_MIN_DIGITS`; salted SHA-256 as in `contract.hash_email` /
+   when it has at least `pii_phone_field_min_digits`; salted SHA-256 as in `contract.hash_email` /
    `hash_phone`. A value with no address (`mail: "yes"`) or too few digits is dropped unhashed:
    hashing it would make one identifier shared by every such row. The first PII field in
    column (or key) order wins; the record's own non-empty hash column always wins.
@@ -38,6 +38,8 @@ from __future__ import annotations
 import functools
 import re
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,19 +47,34 @@ import pyarrow.compute as pc
 from journeys.schemas.contract import hash_email, hash_phone
 from journeys.schemas.registry import load_schema
 
-# TODO setting pii_email_field_patterns: tuple[str, ...] — regexes fully matched against a
-# normalised field name (lower-case, only a-z0-9); a match is an e-mail field.
-PII_EMAIL_FIELD_PATTERNS = (
-    (r"(?:user|contact|customer|client|primary|secondary|work|personal|private|billing|shipping|account|login"
-     r"|sender|recipient|reply|notification)?e?mail(?:address|addr)?"),
-)
-# TODO setting pii_phone_field_patterns: tuple[str, ...] — as above, for phone fields.
-PII_PHONE_FIELD_PATTERNS = (
-    (r"(?:user|contact|customer|client|primary|secondary|work|home|personal|private|billing|shipping|account"
-     r"|mobile|cell)?(?:phone|telephone|tel|mobile|cell|cellphone|msisdn|whatsapp)(?:number|num|no|nr)?"),
-)
-PII_PHONE_FIELD_MIN_DIGITS = 7  # TODO setting pii_phone_field_min_digits: int
-"""A phone field's value is hashed only with at least this many digits."""
+@dataclass(frozen=True)
+class _FieldRules:
+    """Which field names are e-mail or phone fields: the settings pii_email_field_patterns,
+    pii_phone_field_patterns and pii_phone_field_min_digits (journeys/settings.py)."""
+
+    email_patterns: tuple[str, ...]
+    phone_patterns: tuple[str, ...]
+    phone_min_digits: int
+
+    @functools.cached_property
+    def email_re(self) -> re.Pattern:
+        return re.compile("|".join(f"(?:{p})" for p in self.email_patterns))
+
+    @functools.cached_property
+    def phone_re(self) -> re.Pattern:
+        return re.compile("|".join(f"(?:{p})" for p in self.phone_patterns))
+
+
+@functools.lru_cache(maxsize=1)
+def field_rules() -> _FieldRules:
+    """Read once per process from the settings (journeys.yaml, JOURNEYS_PII_* variables); spawned
+    decode workers read the same environment and file."""
+    from journeys.settings import load_settings
+
+    settings = load_settings()
+    return _FieldRules(settings.pii_email_field_patterns, settings.pii_phone_field_patterns,
+                       settings.pii_phone_field_min_digits)
+
 
 _NOT_IN_ADDRESS = r"\x00-\x20\x7f@<>()\[\]{},;:\"'`|\\/=?&#!*^~$"
 EMAIL_RE = rf"[^{_NOT_IN_ADDRESS}]+@[^{_NOT_IN_ADDRESS}.]+(?:\.[^{_NOT_IN_ADDRESS}.]+)+"
@@ -87,8 +104,6 @@ _EMAIL = re.compile(EMAIL_RE)
 _PHONE = re.compile(PHONE_RE)
 _PHONE_SUB = rf"\1{PHONE_REPLACEMENT}\3"
 _NAME_JUNK = re.compile(r"[^a-z0-9]")
-_EMAIL_FIELD = re.compile("|".join(f"(?:{p})" for p in PII_EMAIL_FIELD_PATTERNS))
-_PHONE_FIELD = re.compile("|".join(f"(?:{p})" for p in PII_PHONE_FIELD_PATTERNS))
 _HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
 _DIGIT = re.compile(r"[0-9]")
 
@@ -102,9 +117,9 @@ def normalize_field_name(name: str) -> str:
 def pii_kind(name: str) -> str | None:
     """'email', 'phone' or None for a column / key name."""
     normalized = normalize_field_name(name)
-    if _EMAIL_FIELD.fullmatch(normalized):
+    if field_rules().email_re.fullmatch(normalized):
         return "email"
-    if _PHONE_FIELD.fullmatch(normalized):
+    if field_rules().phone_re.fullmatch(normalized):
         return "phone"
     return None
 
@@ -141,7 +156,7 @@ def email_field_hash(value) -> str | None:
 
 def phone_field_hash(value) -> str | None:
     """The hash a phone-named field contributes: hash_phone of it with enough digits, or None."""
-    if value is None or len(_DIGIT.findall(str(value))) < PII_PHONE_FIELD_MIN_DIGITS:
+    if value is None or len(_DIGIT.findall(str(value))) < field_rules().phone_min_digits:
         return None
     return hash_phone(str(value))
 
@@ -237,8 +252,8 @@ def sql_redact(expr: str) -> str:
 def sql_field_kind(name_expr: str) -> tuple[str, str]:
     """SQL booleans (is an e-mail field, is a phone field) for a key expression."""
     normalized = f"regexp_replace(lower({name_expr}), '[^a-z0-9]', '', 'g')"
-    email = "|".join(f"(?:{p})" for p in PII_EMAIL_FIELD_PATTERNS)
-    phone = "|".join(f"(?:{p})" for p in PII_PHONE_FIELD_PATTERNS)
+    email = "|".join(f"(?:{p})" for p in field_rules().email_patterns)
+    phone = "|".join(f"(?:{p})" for p in field_rules().phone_patterns)
     is_email = f"regexp_full_match({normalized}, {sql_literal(email)})"
     return is_email, f"(not {is_email} and regexp_full_match({normalized}, {sql_literal(phone)}))"
 
@@ -247,7 +262,7 @@ def sql_map_has_pii_key(map_expr: str) -> str:
     """SQL: some key of the map is PII-named. One regex over the joined, normalised keys instead
     of one per entry: the common map has none and then costs a single scan."""
     keys = f"regexp_replace(lower(array_to_string(map_keys({map_expr}), chr(1))), '[^a-z0-9\x01]', '', 'g')"
-    names = "|".join(f"(?:{p})" for p in PII_EMAIL_FIELD_PATTERNS + PII_PHONE_FIELD_PATTERNS)
+    names = "|".join(f"(?:{p})" for p in field_rules().email_patterns + field_rules().phone_patterns)
     pattern = sql_literal(rf"(?:^|\x01)(?:{names})(?:\x01|$)")
     return f"coalesce(regexp_matches({keys}, {pattern}), false)"
 
@@ -279,7 +294,7 @@ def sql_email_field_hash(expr: str, salt: str) -> str:
 def sql_phone_field_hash(expr: str, salt: str) -> str:
     """SQL for phone_field_hash(expr)."""
     n_digits = f"length(regexp_replace({expr}, '[^0-9]', '', 'g'))"
-    return f"(case when {n_digits} >= {PII_PHONE_FIELD_MIN_DIGITS} then {sql_hash_phone(expr, salt)} end)"
+    return f"(case when {n_digits} >= {field_rules().phone_min_digits} then {sql_hash_phone(expr, salt)} end)"
 
 
 def sql_scrub_id(name: str, expr: str, salt: str) -> str:

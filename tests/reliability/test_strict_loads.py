@@ -139,7 +139,7 @@ def test_an_oversized_line_is_dead_lettered_unread(settings, tmp_path):
     big = row("big", event_type="x" * (1 << 20))
     out = load(settings, tmp_path, csv_lines(row("ok1"), big, row("ok2")))
     assert out.n_consumed == 3 and sorted(out.rows) == ["ok1", "ok2"]
-    assert out.dead == [(3, f"line 3 is {len(big)} bytes, over the 1048576-byte limit")]
+    assert out.dead == [(3, f"line 3 is {len(big)} bytes, over the 1048576-byte limit (file_max_line_bytes)")]
 
 
 def test_a_json_object_id_in_one_row_leaves_the_other_ids_plain(settings, tmp_path):
