@@ -41,6 +41,7 @@ from __future__ import annotations
 import csv
 import mmap
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,6 +280,15 @@ def _parquet_rows(con, path: Path, renames: dict[str, str]) -> _Rows:
         elif target == "properties" and kind == "MAP(VARCHAR, VARCHAR)":
             native[name] = "map"
             columns.append(f"{_q(name)} as r{i}")
+        elif target == "properties" and _is_entry_list(kind):
+            # A map as pandas and older writers store it: a list of {key, value} structs.
+            native[name] = "map"
+            keys = f"list_transform({_q(name)}, lambda e: e.key)"
+            valid = f"list_unique({keys}) = len({_q(name)}) and not list_contains(list_transform({keys}, lambda k: k is null), true)"
+            columns.append(f"case when {valid} then map_from_entries(list_transform({_q(name)}, lambda e: struct_pack("
+                           f"key := e.key::varchar, value := e.value::varchar))) end as r{i}")
+            shape.append(f"case when {_q(name)} is not null and not ({valid}) "
+                         f"then 'properties has a missing or repeated key' end")
         elif nested and target in CONTRACT_COLUMNS and target != "properties":
             columns.append(f"null::varchar as r{i}")
             shape.append(f"case when {_q(name)} is not null then {_lit(f'{target} has type {kind}, not a value')} end")
@@ -290,6 +300,11 @@ def _parquet_rows(con, path: Path, renames: dict[str, str]) -> _Rows:
     relation = f"""(select file_row_number + 1 as _offset, null::varchar as _malformed, null::varchar as _raw,
             {shape_sql} as _shape, {', '.join(columns) or 'null as _none'} from {source})"""
     return _Rows(relation, names, native)
+
+
+def _is_entry_list(kind: str) -> bool:
+    """DuckDB's type name of a list of key/value structs, e.g. STRUCT("key" VARCHAR, "value" VARCHAR)[]."""
+    return re.fullmatch(r'STRUCT\("?key"? [A-Z]+, "?value"? [A-Z]+\)\[\]', kind) is not None
 
 
 # ---- the shared typing, scrubbing and payload ----------------------------------------------
