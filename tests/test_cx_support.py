@@ -122,3 +122,15 @@ def test_ticket_takes_the_persona_of_its_person(settings):
     assert one(con, "select persona from marts.support_tickets")["persona"] == "b2b"
     b2b = one(con, "select * from marts.support_sla where dimension = 'persona' and dimension_value = 'b2b'")
     assert b2b["n_tickets"] == 1
+
+
+def test_counts_are_zero_not_null_in_a_slice_without_such_tickets(settings):
+    """One ticket, answered and resolved in time, never surveyed, no repeat: every count column of every
+    slice is a number (count_if over only NULLs was NULL), the breach and repeat counts 0."""
+    inputs = Inputs()
+    _ticket(inputs, "t1", "call_center", 0, ("support_call", 2), ("ticket_resolved", 10))
+    con = build(settings, inputs)
+    slices = rows(con, "select * from marts.support_sla")
+    nulls = [(k, r["dimension"]) for r in slices for k, v in r.items() if k.startswith("n_") and v is None]
+    assert nulls == []
+    assert {(r["n_breached"], r["n_repeat_contacts"], r["n_surveyed"]) for r in slices} == {(0, 0, 0)}

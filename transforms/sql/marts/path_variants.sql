@@ -71,7 +71,7 @@ aggregated as (
         any_value(n_steps) as n_steps,
         bool_or(is_truncated) as is_truncated,
         count(*) as n_journeys,
-        count_if(is_converted) as n_converted,
+        count(*) filter (where is_converted) as n_converted,
         sum(revenue) as revenue,
         coalesce(string_agg(distinct currency, ',' order by currency), $reporting_currency) as currency,
         median(duration_s) as median_duration_s
