@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # kafka-python warns whenever a poll took > 100 ms: noise on a busy laptop
+        logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     try:
         # Every command, even one that reads no setting, refuses a bad journeys.yaml or JOURNEYS_*
         # variable before doing anything: the same error whichever command meets it first.
