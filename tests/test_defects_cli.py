@@ -90,3 +90,13 @@ def test_report_into_a_missing_folder_says_where_it_wrote(tmp_path, monkeypatch,
     assert (tmp_path / "reports/2025/q1.html").is_file()
     assert journeys_main(["report", "--out", str(Path("reports/2025/q1.html"))]) == 0  # now it exists: no folder made
     assert capsys.readouterr().out.splitlines()[0] == f"wrote {tmp_path / 'reports/2025/q1.html'} (0.2 MB): 1 of 2 charts"
+
+
+def test_funnel_since_that_is_not_a_date_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    """`--since yesterday` names the option and what it accepts, in one line, exit 1 (was a raw isoformat error)."""
+    from journeys.cli import main as journeys_main
+
+    monkeypatch.setenv("JOURNEYS_HOME", str(tmp_path / "home"))
+    assert journeys_main(["funnel", "--steps", "a,b", "--window", "7d", "--since", "yesterday"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--since" in err[0] and "'yesterday'" in err[0] and "isoformat" not in err[0]

@@ -46,13 +46,22 @@ def register(commands) -> None:
     p.set_defaults(run=run_funnel)
 
 
+def _option_time(option: str, value: str):
+    """A date (2025-03-01) or ISO timestamp; the error names the option."""
+    try:
+        return parse_as_of(value)
+    except ValueError:
+        raise ValueError(f"{option} {value!r}: expected a date like 2025-03-01 or an ISO timestamp like "
+                         "2025-03-01T09:30:00Z") from None
+
+
 def run_funnel(args) -> int:
     from journeys import warehouse
     from journeys.transforms.funnel import compute_funnel, parse_window
 
     settings = load_settings()
-    as_of = parse_as_of(args.as_of) if args.as_of else settings.as_of
-    since = parse_as_of(args.since) if args.since else None
+    as_of = _option_time("--as-of", args.as_of) if args.as_of else settings.as_of
+    since = _option_time("--since", args.since) if args.since else None
     if since is not None and args.since and len(args.since.strip()) == 10:
         since = since.replace(hour=0, minute=0, second=0, microsecond=0)  # a date means from its start
     steps = [s for s in args.steps.split(",") if s.strip()]
