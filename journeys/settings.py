@@ -78,7 +78,9 @@ def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def integer(minimum: int, optional: bool = False) -> Rule:
+def integer(minimum: int, optional: bool = False, maximum: int | None = None) -> Rule:
+    """An integer >= minimum (and <= maximum). Maxima keep date arithmetic inside DuckDB's ranges: a
+    gap of 10^9 days is no business rule, and it overflows every build."""
     want = f"an integer >= {minimum}" + (" or null" if optional else "")
 
     def check(value):
@@ -88,13 +90,17 @@ def integer(minimum: int, optional: bool = False) -> Rule:
             value = int(value)
         if not _is_int(value) or value < minimum:
             raise _Invalid(f"must be {want}, got {value!r}")
+        if maximum is not None and value > maximum:
+            raise _Invalid(f"must be an integer <= {maximum:,}, got {value!r}")
         return int(value)
 
     return Rule(check)
 
 
 def number(above: float | None = None, at_least: float | None = None, at_most: float | None = None) -> Rule:
-    if above is not None:
+    if above is not None and at_most is not None:
+        want = f"a number > {above:g} and <= {at_most:g}"
+    elif above is not None:
         want = f"a number > {above:g}"
     elif at_most is not None:
         want = f"a number between {at_least:g} and {at_most:g}"
@@ -318,7 +324,7 @@ class Settings:
     stage_models_file: Path | None = setting(None, path(optional=True))
     """YAML file with extra stage models (see transforms/stage_models/five_stage.yaml)."""
 
-    journey_gap_days: int = setting(90, integer(1))
+    journey_gap_days: int = setting(90, integer(1, maximum=36_500))
     """A gap longer than this between two touchpoints of a person starts a new journey."""
 
     journey_complex_min_returns: int = setting(1, integer(1))
@@ -333,10 +339,10 @@ class Settings:
     journey_branching_min_detours: int = setting(1, integer(1))
     """A journey with at least this many detours (detour steps or revisits) is branching."""
 
-    churn_inactive_days: int = setting(90, integer(1))
+    churn_inactive_days: int = setting(90, integer(1, maximum=36_500))
     """A customer inactive longer than this at the as-of date counts as churned."""
 
-    at_risk_inactive_days: int = setting(45, integer(1))
+    at_risk_inactive_days: int = setting(45, integer(1, maximum=36_500))
     """Inactive longer than this (but not churned) is `at_risk` in the lifecycle; less than churn_inactive_days."""
 
     identifier_placeholders: tuple[str, ...] = setting(DEFAULT_PLACEHOLDERS, names(lower=True, allow_empty_name=True))
@@ -349,7 +355,7 @@ class Settings:
     """Most distinct customer_ids one identifier value may be seen with before it stops merging; an
     identifier type not listed has no limit."""
 
-    max_event_future_s: int = setting(86_400, integer(0))
+    max_event_future_s: int = setting(86_400, integer(0, maximum=3_153_600_000))
     """Events whose occurred_at is further than this past the ingestion clock are dead-lettered."""
 
     earliest_event_at: dt.datetime = setting(dt.datetime(1990, 1, 1), timestamp())
@@ -397,11 +403,11 @@ class Settings:
     lag_sensor_threshold: int = setting(10_000, integer(0))
     """Consumer lag (messages) above which the Dagster sensor starts an ingest run."""
 
-    new_customer_days: int = setting(30, integer(1))
+    new_customer_days: int = setting(30, integer(1, maximum=36_500))
     """A customer acquired (first conversion) less than this many days before as_of is `new`; one back
     from churn less than this many days ago is `resurrected`."""
 
-    dormant_after_churn_days: int = setting(90, integer(1))
+    dormant_after_churn_days: int = setting(90, integer(1, maximum=36_500))
     """A churned customer whose churn began more than this many days before as_of is `dormant` (lost
     long ago) rather than `churned` (a recent loss: the win-back list)."""
 
@@ -419,10 +425,10 @@ class Settings:
     clv_min_repeat_customers: int = setting(30, integer(1))
     """With fewer repeat buyers, predicted CLV falls back to historical value."""
 
-    survey_attribution_window_days: int = setting(7, integer(1))
+    survey_attribution_window_days: int = setting(7, integer(1, maximum=36_500))
     """A survey response with no ticket or order rates the person's latest touchpoint within this many days before it."""
 
-    repeat_contact_window_days: int = setting(7, integer(1))
+    repeat_contact_window_days: int = setting(7, integer(1, maximum=36_500))
     """A ticket opened within this many days after the person's previous ticket's last touchpoint is a repeat contact."""
 
     pain_points_min_n: int = setting(5, integer(1))
@@ -431,19 +437,19 @@ class Settings:
     path_variant_max_steps: int = setting(25, integer(1))
     """Paths longer than this many collapsed steps are cut and end in ' > ...'."""
 
-    ticket_first_response_target_s: int = setting(4 * 3600, integer(1))
+    ticket_first_response_target_s: int = setting(4 * 3600, integer(1, maximum=315_360_000))
     """Support SLA: first response target per ticket."""
 
-    ticket_resolution_target_s: int = setting(48 * 3600, integer(1))
+    ticket_resolution_target_s: int = setting(48 * 3600, integer(1, maximum=315_360_000))
     """Support SLA: resolution target per ticket."""
 
-    attribution_half_life_days: float = setting(7.0, number(above=0))
+    attribution_half_life_days: float = setting(7.0, number(at_least=0.001, at_most=36_500))
     """Half-life of the time-decay attribution model."""
 
-    clv_discount_rate_annual: float = setting(0.10, number(at_least=0))
+    clv_discount_rate_annual: float = setting(0.10, number(at_least=0, at_most=10))
     """Annual discount rate for the 12-month predicted CLV."""
 
-    clv_horizon_months: int = setting(12, integer(1))
+    clv_horizon_months: int = setting(12, integer(1, maximum=1200))
     """Horizon of the predicted CLV."""
 
     at_risk_probability_alive: float = setting(0.3, number(at_least=0, at_most=1))

@@ -89,10 +89,16 @@ def write_batch(
     undecodable = list(undecodable)
     try:
         return _write_transaction(con, settings, incoming, undecodable, next_offsets, kind, source, gaps)
-    except WRITE_DATA_ERRORS:
+    except WRITE_DATA_ERRORS as exc:
         if not isinstance(incoming, pa.Table):
             raise
+        error = exc
     good, poison = _isolate_poison(con, settings, incoming)
+    if good is None and len(poison) > 1:
+        # Every row fails on its own: the cause is not the rows' content but a setting or the
+        # warehouse. Dead-lettering them all would lose a whole chunk; fail it uncommitted instead.
+        raise RuntimeError(f"none of the {len(poison)} rows of this batch can be stored, so the cause is not one "
+                           f"row's content (a setting, or the warehouse itself); nothing was committed: {error}") from error
     return _write_transaction(con, settings, good, undecodable + poison, next_offsets, kind, source, gaps)
 
 

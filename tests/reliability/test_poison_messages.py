@@ -113,3 +113,23 @@ def test_a_chunk_that_fails_to_write_is_bisected_to_the_offending_rows(tmp_path)
         assert con.execute("select count(*), count(distinct event_id) from raw.touchpoints").fetchone() == (998, 998)
         assert con.execute("select next_offset from raw.ingest_offsets").fetchall() == [(1000,)]
         assert con.execute("select count(*) from raw.load_runs").fetchone()[0] == 1  # probes left nothing behind
+
+
+def test_a_batch_where_every_row_fails_is_not_dead_lettered_but_fails_uncommitted(tmp_path, monkeypatch):
+    """If every row fails on its own (here DuckDB refuses the table itself: every row's map has a
+    duplicate key stands in for a setting that breaks validation for all), nothing is committed: no
+    dead letters, no offsets, and the error says so. Losing a whole chunk to dead letters is not allowed."""
+    from journeys.settings import Settings
+
+    settings = Settings(home=tmp_path / "home")
+    rows = [{**micros(touchpoint(f"e{i}", minutes=i)), "properties": [("k", "a"), ("k", "b")],
+             "source_topic": "touchpoints.web", "source_partition": 0, "source_offset": i, "payload": b"x"}
+            for i in range(20)]
+    table = pa.Table.from_pylist(rows, schema=raw_writer.INCOMING_SCHEMA)
+    with warehouse.writer(settings) as con:
+        raw_writer.create_raw_tables(con)
+        with pytest.raises(RuntimeError, match="none of the 20 rows"):
+            raw_writer.write_batch(con, settings, table, next_offsets={("touchpoints.web", 0): (20, "d")})
+        counts = con.execute("select (select count(*) from raw.dead_letters), (select count(*) from raw.touchpoints), "
+                             "(select count(*) from raw.ingest_offsets)").fetchone()
+    assert counts == (0, 0, 0)
