@@ -110,10 +110,12 @@ def _connect_waiting(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 SANDBOX_CONFIG = {"enable_external_access": False, "autoload_known_extensions": False,
-                  "autoinstall_known_extensions": False}
+                  "autoinstall_known_extensions": False, "temp_directory": ""}
 """What makes a reader's connection read-only by the engine, not by inspecting statements: no file
 outside the database can be read or written (COPY, EXPORT/IMPORT DATABASE, ATTACH, read_csv,
-log_query_path, profiling output), and no extension can be installed or loaded."""
+log_query_path, profiling output), and no extension can be installed or loaded. No temp directory
+either: DuckDB lets every statement write where it spills, so a reader does not spill, and a query
+that needs more than duckdb_memory_limit fails with out-of-memory instead."""
 
 
 def reader(settings: Settings) -> duckdb.DuckDBPyConnection:
