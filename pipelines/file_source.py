@@ -302,6 +302,20 @@ def _parquet_rows(con, path: Path, renames: dict[str, str]) -> _Rows:
     return _Rows(relation, names, native)
 
 
+def _redacted_names(names: list[str]) -> list[str]:
+    """Column names as they may be stored (as property keys, payload keys): an address or number in a
+    header is redacted like any text, and made unique again (DuckDB names ignore case)."""
+    out, seen = [], set()
+    for name in names:
+        candidate, n = pii.redact_text(name) or "(empty)", 1
+        while candidate.lower() in seen:
+            n += 1
+            candidate = f"{pii.redact_text(name) or '(empty)'} {n}"
+        seen.add(candidate.lower())
+        out.append(candidate)
+    return out
+
+
 def _is_entry_list(kind: str) -> bool:
     """DuckDB's type name of a list of key/value structs, e.g. STRUCT("key" VARCHAR, "value" VARCHAR)[]."""
     return re.fullmatch(r'STRUCT\("?key"? [A-Z]+, "?value"? [A-Z]+\)\[\]', kind) is not None
@@ -454,13 +468,14 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
             out.append(f"case when _pm_key then list_filter(list_transform(list_filter(map_entries(_pm), lambda e: {is_kind}),"
                        f" lambda e: {field_hash('e.value', salt)}), lambda h: h is not null)[1] end")
         kept = f"list_filter(map_entries(_pm), lambda e: not {is_email} and not {is_phone})"
-        scrubbed = f"map_from_entries(list_transform({kept}, lambda e: struct_pack(key := e.key, value := {pii.sql_redact('e.value')})))"
+        scrubbed = (f"map_from_entries(list_transform({kept}, lambda e: struct_pack(key := {pii.sql_redact('e.key')}, "
+                    f"value := {pii.sql_redact('e.value')})))")
         props = f"case when _pm_key or _pm_value then {scrubbed} else _pm end"
         payload.append((src, "_props"))
     l1.append(f"{props_error} as _props_error")
     email_hashes = email_hashes[:n_email_columns] + email_from_map + email_hashes[n_email_columns:]
     present = "[" + ", ".join(f"{x} is not null" for _, x in extras) + "]"
-    extra_map = (f"map(list_where([{', '.join(_lit(k) for k, _ in extras)}], {present}),"
+    extra_map = (f"map(list_where([{', '.join(_lit(k) for k in _redacted_names([k for k, _ in extras]))}], {present}),"
                  f" list_where([{', '.join(x for _, x in extras)}], {present}))" if extras else None)
 
     # Layer 2: properties, hashes, typed values. Layer 3: parse errors, placeholders, payload, the incoming shape.
@@ -497,6 +512,7 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
             "integer" if name in _INTEGERS else "map(varchar, varchar)" if name == "properties" else "varchar"
         select.append(f"({expr})::{sql_type} as {name}")
     fields = []
+    payload_names = dict(zip([src for src, _ in payload], _redacted_names([src for src, _ in payload])))
     for src, ref in payload:
         if ref in typed and src in rows.native:
             ref = f"v_{ref}"
@@ -504,7 +520,7 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
             ref = f"case when v_{ref} is not null then t_{ref} else {pii.sql_redact(f't_{ref}')} end"
         elif ref in CONTRACT_COLUMNS:
             ref = f"t_{ref}"
-        fields.append(f"{_q(src)} := {ref}")
+        fields.append(f"{_q(payload_names[src])} := {ref}")
     row_json = f"to_json(struct_pack({', '.join(fields)}))" if fields else "'{}'"
     line_json = "to_json(struct_pack(malformed_line := left(" + pii.sql_redact("_raw") + ", 65536)))"
     select += [f"{_lit('file:' + pii.redact_text(path.name))} as source_topic", "null::integer as source_partition",

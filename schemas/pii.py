@@ -58,11 +58,19 @@ class _FieldRules:
 
     @functools.cached_property
     def email_re(self) -> re.Pattern:
-        return re.compile("|".join(f"(?:{p})" for p in self.email_patterns))
+        return re.compile(f"(?:{_alternatives(self.email_patterns)}){NUMBERED}")
 
     @functools.cached_property
     def phone_re(self) -> re.Pattern:
-        return re.compile("|".join(f"(?:{p})" for p in self.phone_patterns))
+        return re.compile(f"(?:{_alternatives(self.phone_patterns)}){NUMBERED}")
+
+
+NUMBERED = "[0-9]*"
+"""A field name may end in a number: `Phone 1`, `E-mail 2` (CRM and address-book exports)."""
+
+
+def _alternatives(patterns: tuple[str, ...]) -> str:
+    return "|".join(f"(?:{p})" for p in patterns)
 
 
 @functools.lru_cache(maxsize=1)
@@ -192,6 +200,10 @@ def scrub_record(record: dict, contract_fields: frozenset[str] | None = None) ->
         kind = pii_kind(key)
         found[kind] = found[kind] or _FIELD_HASH[kind](record[key])
         del copy()[key]
+    for key in [k for k in (out if out is not None else record) if k not in contract_fields and isinstance(k, str)
+                and redact_text(k) != k]:
+        value = copy().pop(key)
+        out[_unique(redact_text(key), out)] = value
     properties = record.get("properties")
     if isinstance(properties, dict) and properties:
         new_props = None
@@ -201,11 +213,13 @@ def scrub_record(record: dict, contract_fields: frozenset[str] | None = None) ->
                 found[kind] = found[kind] or _FIELD_HASH[kind](value)
                 new_props = new_props if new_props is not None else dict(properties)
                 del new_props[key]
-            elif isinstance(value, str):
-                redacted = redact_text(value)
-                if redacted != value:
-                    new_props = new_props if new_props is not None else dict(properties)
-                    new_props[key] = redacted
+                continue
+            new_key = redact_text(key) if isinstance(key, str) else key  # a key can hold an address too
+            new_value = redact_text(value) if isinstance(value, str) else value
+            if (new_key, new_value) != (key, value):
+                new_props = new_props if new_props is not None else dict(properties)
+                del new_props[key]
+                new_props[_unique(new_key, new_props)] = new_value
         if new_props is not None:
             copy()["properties"] = new_props
     for name in FREE_TEXT_COLUMNS:
@@ -230,6 +244,15 @@ def scrub_record(record: dict, contract_fields: frozenset[str] | None = None) ->
     return out if out is not None else record
 
 
+def _unique(key: str, taken) -> str:
+    """`key`, or `key 2`, `key 3`, ... when redaction made two keys the same."""
+    candidate, n = key, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{key} {n}"
+    return candidate
+
+
 _CONTRACT_FIELDS = frozenset(f["name"] for f in load_schema()["fields"]) | {
     "source_topic", "source_partition", "source_offset", "payload", "parse_errors"}
 
@@ -252,8 +275,8 @@ def sql_redact(expr: str) -> str:
 def sql_field_kind(name_expr: str) -> tuple[str, str]:
     """SQL booleans (is an e-mail field, is a phone field) for a key expression."""
     normalized = f"regexp_replace(lower({name_expr}), '[^a-z0-9]', '', 'g')"
-    email = "|".join(f"(?:{p})" for p in field_rules().email_patterns)
-    phone = "|".join(f"(?:{p})" for p in field_rules().phone_patterns)
+    email = f"(?:{_alternatives(field_rules().email_patterns)}){NUMBERED}"
+    phone = f"(?:{_alternatives(field_rules().phone_patterns)}){NUMBERED}"
     is_email = f"regexp_full_match({normalized}, {sql_literal(email)})"
     return is_email, f"(not {is_email} and regexp_full_match({normalized}, {sql_literal(phone)}))"
 
@@ -262,15 +285,15 @@ def sql_map_has_pii_key(map_expr: str) -> str:
     """SQL: some key of the map is PII-named. One regex over the joined, normalised keys instead
     of one per entry: the common map has none and then costs a single scan."""
     keys = f"regexp_replace(lower(array_to_string(map_keys({map_expr}), chr(1))), '[^a-z0-9\x01]', '', 'g')"
-    names = "|".join(f"(?:{p})" for p in field_rules().email_patterns + field_rules().phone_patterns)
-    pattern = sql_literal(rf"(?:^|\x01)(?:{names})(?:\x01|$)")
+    names = _alternatives(field_rules().email_patterns + field_rules().phone_patterns)
+    pattern = sql_literal(rf"(?:^|\x01)(?:{names}){NUMBERED}(?:\x01|$)")
     return f"coalesce(regexp_matches({keys}, {pattern}), false)"
 
 
 def sql_map_has_pii_value(map_expr: str) -> str:
-    """SQL: some value of the map may hold an address or a number (chr(1) joins them, and is a
-    boundary for PHONE_RE, so values never run into each other)."""
-    values = f"array_to_string(map_values({map_expr}), chr(1))"
+    """SQL: some key or value of the map may hold an address or a number (chr(1) joins them, and is a
+    boundary for PHONE_RE, so they never run into each other)."""
+    values = f"array_to_string(list_concat(map_keys({map_expr}), map_values({map_expr})), chr(1))"
     return f"coalesce(contains({values}, '@') or regexp_matches({values}, {sql_literal(PHONE_RE)}), false)"
 
 
@@ -328,7 +351,8 @@ def rows_needing_scrub(table: pa.Table) -> np.ndarray:
     properties = table.column("properties").combine_chunks()
     if len(properties.values):
         keys = properties.keys
-        suspicious = _true(_maybe_pii(properties.items)) | _true(pc.is_in(keys, value_set=_pii_keys(keys)))
+        suspicious = (_true(_maybe_pii(properties.items)) | _true(_maybe_pii(keys))
+                      | _true(pc.is_in(keys, value_set=_pii_keys(keys))))
         offsets = properties.offsets.to_numpy()
         parents = np.repeat(np.arange(len(properties)), np.diff(offsets))[:len(suspicious)]
         mask[parents[suspicious]] = True
