@@ -103,6 +103,7 @@ def publish_build(settings: Settings, run_id: str, tables: list[str]) -> Publish
                 f"refusing to publish: {len(stale)} of {len(tables)} tables were not built by run {run_id} "
                 f"(e.g. {stale[0]}: {built.get(stale[0]) or 'never built'}); a partial, failed or concurrent build "
                 "is never published. Run `journeys build`.")
+        _check_link(parquet_link(settings))  # before anything is replaced: fail with both halves unchanged
         published = Published(settings.published_path, "build", run_id, as_of, _utc_now())
         tmp = _temp_copy(settings, settings.warehouse_path)
         try:
@@ -301,13 +302,16 @@ def _sql_path(path: Path | str) -> str:
 
 def _swap_symlink(link: Path, target: Path) -> None:
     """Point `link` at `target` with one rename: readers see the old folder or the new one, never neither."""
+    _check_link(link)
     tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     os.symlink(os.path.relpath(target, link.parent), tmp)
-    if link.is_dir() and not link.is_symlink():  # never made by publishing; refuse to guess
-        tmp.unlink()
-        raise PublishError(f"{link} is a real folder; move it away so publishing can manage it as a symlink")
     os.replace(tmp, link)
+
+
+def _check_link(link: Path) -> None:
+    if link.exists() and not link.is_symlink():  # never made by publishing; refuse to guess
+        raise PublishError(f"{link} is not the symlink publishing manages; move it away and build again")
 
 
 def _prune_parquet_builds(settings: Settings, keep: Path) -> None:

@@ -133,3 +133,20 @@ def test_a_batch_where_every_row_fails_is_not_dead_lettered_but_fails_uncommitte
         counts = con.execute("select (select count(*) from raw.dead_letters), (select count(*) from raw.touchpoints), "
                              "(select count(*) from raw.ingest_offsets)").fetchone()
     assert counts == (0, 0, 0)
+
+
+def test_a_revenue_that_would_sum_to_infinity_is_dead_lettered(tmp_path):
+    """1e308 is a finite double, but two of them sum to infinity in every revenue mart: 10^15 or more is refused."""
+    from journeys.settings import Settings
+
+    settings = Settings(home=tmp_path / "home")
+    rows = [{**micros(touchpoint(f"e{i}", event_type="purchase", minutes=i, revenue=value, currency="EUR")),
+             "source_topic": "touchpoints.web", "source_partition": 0, "source_offset": i, "payload": b"x"}
+            for i, value in enumerate([1e308, 999_999_999_999_999.0, 1e15, -1e15])]
+    table = pa.Table.from_pylist(rows, schema=raw_writer.INCOMING_SCHEMA)
+    with warehouse.writer(settings) as con:
+        raw_writer.create_raw_tables(con)
+        result = raw_writer.write_batch(con, settings, table)
+        reasons = [r for (r,) in con.execute("select reason from raw.dead_letters order by source_offset").fetchall()]
+    assert (result.n_loaded, result.n_dead_lettered) == (1, 3)
+    assert all("is 10^15 or more" in reason for reason in reasons)

@@ -177,3 +177,19 @@ def test_a_full_disk_fails_the_publish_cleanly_and_the_load_reports_what_it_comm
             assert n_big == 0 and second.stderr.strip()
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_parquet_folder_in_the_way_fails_the_publish_with_both_halves_unchanged(built):
+    """published/parquet replaced by a real folder: the build fails, and the DuckDB file still holds the
+    previous build (it used to be replaced before the Parquet link failed, leaving the two out of step)."""
+    before = published(built, "select run_id from meta.published_build")
+    link = publishing.parquet_link(built)
+    target = link.resolve()
+    link.unlink()
+    link.mkdir()
+    result = build_warehouse(built)
+    assert not result.success
+    assert any("not the symlink publishing manages" in step for step in result.failed_steps)
+    assert published(built, "select run_id from meta.published_build") == before
+    link.rmdir()
+    link.symlink_to(target)
