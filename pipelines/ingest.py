@@ -164,7 +164,8 @@ class Ingester:
             """Record gaps (after the chunk read so far) and go on from where the broker's log starts."""
             if not gaps:
                 return
-            submit()
+            if buffer:
+                submit()  # what was read before the gap is written before it
             for gap in gaps:
                 tp = TopicPartition(gap.topic, gap.partition)
                 log.warning("ingest gap: %s", gap.line())
