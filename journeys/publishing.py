@@ -154,22 +154,6 @@ def publish_raw(settings: Settings) -> Published | None:
     return Published(settings.published_path, "raw", None, None, _utc_now())
 
 
-def published_build(settings: Settings) -> dict | None:
-    """What the published file holds: its last build (run_id, as_of, published_at), or None."""
-    if not settings.published_path.exists():
-        return None
-    con = warehouse.reader(settings)
-    try:
-        if not warehouse.table_exists(con, "meta.published_build"):
-            return None
-        result = con.execute("select * from meta.published_build")
-        names = [d[0] for d in result.description]
-        row = result.fetchone()
-        return dict(zip(names, row)) if row else None
-    finally:
-        con.close()
-
-
 # ---- the mechanics ---------------------------------------------------------------------------
 def _temp_copy(settings: Settings, source: Path | None) -> Path:
     """A private copy of `source` (or nothing, for a new file) next to the published file."""
