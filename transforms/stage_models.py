@@ -16,13 +16,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 import yaml
 
 from journeys.settings import Settings
 from journeys.transforms import runner
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "stage_models"
 KINDS = ("main", "detour", "exit")
@@ -188,12 +191,16 @@ def active_model(settings: Settings) -> StageModel:
 
 
 def stage_model_frame(model: StageModel) -> pd.DataFrame:
+    import pandas as pd  # here, not at the top: every command's settings check imports this module
+
     frame = pd.DataFrame(model.rows(), columns=["event_type", "stage", "stage_rank", "stage_kind", "is_conversion"])
     frame.insert(0, "stage_model", model.name)
     return frame.astype({"stage_rank": "int32", "is_conversion": "bool"})
 
 
 def stages_frame(model: StageModel) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame({
         "stage_model": model.name,
         "stage": [s.name for s in model.stages],
