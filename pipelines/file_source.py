@@ -125,7 +125,8 @@ def _split_lines(path: Path) -> _Lines:
     buf = np.frombuffer(data, dtype=np.uint8)
     step = 1 << 24
     newlines = np.concatenate([np.zeros(0, np.int64)] + [np.flatnonzero(buf[i:i + step] == 10) + i for i in range(0, size, step)])
-    starts = np.concatenate([[0], newlines + 1]).astype(np.int64)
+    bom = 3 if size >= 3 and bytes(data[:3]) == b"\xef\xbb\xbf" else 0  # a UTF-8 BOM is no part of line 1
+    starts = np.concatenate([[bom], newlines + 1]).astype(np.int64)
     ends = np.append(newlines - (buf[np.maximum(newlines - 1, 0)] == 13) * (newlines > 0), size).astype(np.int64)
     lengths = ends - starts
     non_empty = lengths > 0
@@ -182,12 +183,15 @@ def _csv_header(lines: _Lines, path: Path) -> tuple[list[str], str]:
         header = lines.text(0).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SourceFileError(f"{path}: the header line is not valid UTF-8") from None
+    if "\r" in header:
+        raise SourceFileError(f"{path}: lines end in a bare carriage return (an old Mac or Excel export): "
+                              "save it with LF or CRLF line endings")
     delimiter = max(_DELIMITERS, key=lambda d: (header.count(d), d == ","))
     names = next(csv.reader([header], delimiter=delimiter, strict=True), [])
     if not names or any(not n.strip() for n in names):
         raise SourceFileError(f"{path}: the header line has an empty column name")
-    if len(set(names)) != len(names):
-        raise SourceFileError(f"{path}: the header line repeats a column name")
+    if len({n.strip().lower() for n in names}) != len(names):  # DuckDB names ignore case
+        raise SourceFileError(f"{path}: the header line repeats a column name (names are compared ignoring case)")
     return names, delimiter
 
 
