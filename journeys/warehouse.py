@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -41,8 +41,26 @@ def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.Duck
 @contextlib.contextmanager
 def exclusive_lock(settings: Settings, timeout_s: float | None = None) -> Iterator[None]:
     """Hold the warehouse's writer lock (an flock, released by the OS if the process dies)."""
+    with _flock(settings, settings.lock_path, timeout_s,
+                lambda: f"another process holds {settings.lock_path} (a build or an ingest)"):
+        yield
+
+
+@contextlib.contextmanager
+def build_lock(settings: Settings, timeout_s: float) -> Iterator[None]:
+    """Held by a whole build, so two builds never interleave their steps; a second build waits up to
+    `timeout_s`, then refuses. Ingest and load do not take it: they write raw only."""
+    path = settings.home / "build.lock"
+    with _flock(settings, path, timeout_s, lambda: f"another build holds {path} and did not finish within "
+                                                  f"{timeout_s:.0f} s (build_lock_timeout_s)"):
+        yield
+
+
+@contextlib.contextmanager
+def _flock(settings: Settings, path: Path, timeout_s: float | None, busy: Callable[[], str]) -> Iterator[None]:
+    """An exclusive flock on `path`: wait for ever (timeout None) or up to `timeout_s`, then TimeoutError(busy())."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    with open(settings.lock_path, "a+") as handle:
+    with open(path, "a+") as handle:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             try:
@@ -50,31 +68,8 @@ def exclusive_lock(settings: Settings, timeout_s: float | None = None) -> Iterat
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise TimeoutError(f"another process holds {settings.lock_path} (a build or an ingest)") from None
+                    raise TimeoutError(busy()) from None
                 time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def build_lock(settings: Settings, timeout_s: float) -> Iterator[None]:
-    """Held by a whole build, so two builds never interleave their steps; a second build waits up to
-    `timeout_s`, then refuses. Ingest and load do not take it: they write raw only."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    path = settings.home / "build.lock"
-    with open(path, "a+") as handle:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(f"another build holds {path} and did not finish within {timeout_s:.0f} s "
-                                       "(build_lock_timeout_s)") from None
-                time.sleep(0.1)
         try:
             yield
         finally:
