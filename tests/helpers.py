@@ -127,6 +127,15 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
     return [dict(zip(names, values)) for values in result.fetchall()]
 
 
+def file_rows(path: Path, sql: str) -> list[tuple]:
+    """`sql` on a DuckDB file opened read-only just for it (closed again, so writers are not held up)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def one(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> dict:
     found = rows(con, sql, params)
     assert len(found) == 1, f"expected one row, got {len(found)}: {found}"

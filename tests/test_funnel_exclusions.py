@@ -92,23 +92,27 @@ def test_an_exclusion_applies_only_between_its_steps(tmp_path, exclusion, expect
     assert counts(tmp_path, ADVANCED, FIVE, window="14d", exclude=[exclusion]) == expected
 
 
+FOUR_PEOPLE_TWO_EXCLUSIONS = [
+    # PostHog's test_advanced_funnel_multiple_exclusions_between_steps, persons p1-p4
+    "p1 j1 2021-05-01 01:00 web signed_up", "p1 j1 2021-05-01 02:00 web x", "p1 j1 2021-05-01 03:00 web pageview",
+    "p1 j1 2021-05-01 04:00 web insight_viewed", "p1 j1 2021-05-01 04:30 web y",
+    "p1 j1 2021-05-01 05:00 web invite_teammate", "p1 j1 2021-05-01 06:00 web pageview2",
+    "p2 j2 2021-05-01 01:00 web signed_up", "p2 j2 2021-05-01 01:30 web y", "p2 j2 2021-05-01 02:00 web pageview",
+    "p2 j2 2021-05-01 04:00 web insight_viewed", "p2 j2 2021-05-01 04:30 web y",
+    "p2 j2 2021-05-01 05:00 web invite_teammate", "p2 j2 2021-05-01 05:30 web x", "p2 j2 2021-05-01 06:00 web pageview2",
+    "p3 j3 2021-05-01 01:00 web signed_up", "p3 j3 2021-05-01 01:30 web x", "p3 j3 2021-05-01 02:00 web pageview",
+    "p3 j3 2021-05-01 04:00 web insight_viewed", "p3 j3 2021-05-01 05:00 web invite_teammate",
+    "p3 j3 2021-05-01 05:30 web x", "p3 j3 2021-05-01 06:00 web pageview2",
+    "p4 j4 2021-05-01 01:00 web signed_up", "p4 j4 2021-05-01 02:00 web pageview",
+    "p4 j4 2021-05-01 04:00 web insight_viewed", "p4 j4 2021-05-01 05:00 web invite_teammate",
+    "p4 j4 2021-05-01 06:00 web pageview2",
+]
+
+
 def test_several_exclusions_each_with_its_own_steps(tmp_path):
     """test_advanced_funnel_multiple_exclusions_between_steps: x between steps 1-2 and y between 3-4.
     p1 has x after signing up, p2 y between insight and invite, p3 x after signing up: only p4 is left."""
-    lines = [
-        "p1 j1 2021-05-01 01:00 web signed_up", "p1 j1 2021-05-01 02:00 web x", "p1 j1 2021-05-01 03:00 web pageview",
-        "p1 j1 2021-05-01 04:00 web insight_viewed", "p1 j1 2021-05-01 04:30 web y",
-        "p1 j1 2021-05-01 05:00 web invite_teammate", "p1 j1 2021-05-01 06:00 web pageview2",
-        "p2 j2 2021-05-01 01:00 web signed_up", "p2 j2 2021-05-01 01:30 web y", "p2 j2 2021-05-01 02:00 web pageview",
-        "p2 j2 2021-05-01 04:00 web insight_viewed", "p2 j2 2021-05-01 04:30 web y",
-        "p2 j2 2021-05-01 05:00 web invite_teammate", "p2 j2 2021-05-01 05:30 web x", "p2 j2 2021-05-01 06:00 web pageview2",
-        "p3 j3 2021-05-01 01:00 web signed_up", "p3 j3 2021-05-01 01:30 web x", "p3 j3 2021-05-01 02:00 web pageview",
-        "p3 j3 2021-05-01 04:00 web insight_viewed", "p3 j3 2021-05-01 05:00 web invite_teammate",
-        "p3 j3 2021-05-01 05:30 web x", "p3 j3 2021-05-01 06:00 web pageview2",
-        "p4 j4 2021-05-01 01:00 web signed_up", "p4 j4 2021-05-01 02:00 web pageview",
-        "p4 j4 2021-05-01 04:00 web insight_viewed", "p4 j4 2021-05-01 05:00 web invite_teammate",
-        "p4 j4 2021-05-01 06:00 web pageview2",
-    ]
+    lines = FOUR_PEOPLE_TWO_EXCLUSIONS
     assert counts(tmp_path, lines, FIVE, window="14d", exclude=["x:1-2", "y:3-4"]) == [1] * 5
 
 
@@ -144,18 +148,7 @@ def test_any_order_with_two_exclusions_over_five_steps(tmp_path):
     invite + pageview2 (2 steps); p2, p3 and p5 only keep their final pageview2 (1); p4 does all 5.
     Steps: 5, 2 (p1, p4), 1, 1, 1."""
     lines = [
-        "p1 j1 2021-05-01 01:00 web signed_up", "p1 j1 2021-05-01 02:00 web x", "p1 j1 2021-05-01 03:00 web pageview",
-        "p1 j1 2021-05-01 04:00 web insight_viewed", "p1 j1 2021-05-01 04:30 web y",
-        "p1 j1 2021-05-01 05:00 web invite_teammate", "p1 j1 2021-05-01 06:00 web pageview2",
-        "p2 j2 2021-05-01 01:00 web signed_up", "p2 j2 2021-05-01 01:30 web y", "p2 j2 2021-05-01 02:00 web pageview",
-        "p2 j2 2021-05-01 04:00 web insight_viewed", "p2 j2 2021-05-01 04:30 web y",
-        "p2 j2 2021-05-01 05:00 web invite_teammate", "p2 j2 2021-05-01 05:30 web x", "p2 j2 2021-05-01 06:00 web pageview2",
-        "p3 j3 2021-05-01 01:00 web signed_up", "p3 j3 2021-05-01 01:30 web x", "p3 j3 2021-05-01 02:00 web pageview",
-        "p3 j3 2021-05-01 04:00 web insight_viewed", "p3 j3 2021-05-01 05:00 web invite_teammate",
-        "p3 j3 2021-05-01 05:30 web x", "p3 j3 2021-05-01 06:00 web pageview2",
-        "p4 j4 2021-05-01 01:00 web signed_up", "p4 j4 2021-05-01 02:00 web pageview",
-        "p4 j4 2021-05-01 04:00 web insight_viewed", "p4 j4 2021-05-01 05:00 web invite_teammate",
-        "p4 j4 2021-05-01 06:00 web pageview2",
+        *FOUR_PEOPLE_TWO_EXCLUSIONS,
         "p5 j5 2021-05-01 01:00 web signed_up", "p5 j5 2021-05-01 01:30 web x", "p5 j5 2021-05-01 02:00 web pageview",
         "p5 j5 2021-05-01 02:30 web x", "p5 j5 2021-05-01 04:00 web insight_viewed", "p5 j5 2021-05-01 04:30 web y",
         "p5 j5 2021-05-01 05:00 web invite_teammate", "p5 j5 2021-05-01 05:30 web x", "p5 j5 2021-05-01 06:00 web pageview2",

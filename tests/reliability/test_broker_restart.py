@@ -17,6 +17,7 @@ from journeys.pipelines.ingest import Ingester
 from journeys.pipelines.producer import TouchpointProducer
 from journeys.pipelines.topics import ensure_topics
 from tests.conftest import touchpoint
+from tests.helpers import file_rows
 
 pytestmark = pytest.mark.slow
 
@@ -35,11 +36,7 @@ def produce(prefix: str, n: int, channel: str = "web") -> None:
 
 
 def raw(settings, sql: str):
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return file_rows(settings.warehouse_path, sql)
 
 
 def test_a_new_log_longer_than_the_stored_offsets_is_read_from_its_start(broker, settings, tmp_path):

@@ -21,16 +21,13 @@ from journeys.build import build_warehouse
 from journeys.pipelines.loader import load_file
 from journeys.pipelines.sim_files import write_simulation
 from journeys.settings import load_settings
+from tests.helpers import file_rows
 
 pytestmark = pytest.mark.slow
 
 
 def published(settings, sql: str):
-    con = duckdb.connect(str(settings.published_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return file_rows(settings.published_path, sql)
 
 
 def marts_digest(settings) -> dict[str, str]:
