@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -51,6 +52,12 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@functools.cache
+def validation_sql() -> str:
+    """transforms/sql/raw/validated_incoming.sql, read once per process (every chunk and probe runs it)."""
+    return (RAW_SQL_DIR / "validated_incoming.sql").read_text()
 
 
 def validation_params(settings: Settings, now: dt.datetime) -> dict:
@@ -144,7 +151,7 @@ def _write_rows(con, settings, incoming, load_id: str, started_at: dt.datetime) 
     """Validated rows into raw.touchpoints, rejected ones into raw.dead_letters; (n loaded, n rejected)."""
     if incoming is None:
         return 0, 0
-    validate_sql = (RAW_SQL_DIR / "validated_incoming.sql").read_text()
+    validate_sql = validation_sql()
     columns = ", ".join(CONTRACT_COLUMNS + ("source_topic", "source_partition", "source_offset"))
     if isinstance(incoming, str):  # a SELECT, e.g. over a file
         con.execute(f"create or replace temp view incoming as {incoming}")

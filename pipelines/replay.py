@@ -17,7 +17,7 @@ import duckdb
 from journeys import warehouse
 from journeys.pipelines.file_source import incoming_sql
 from journeys.pipelines.producer import TouchpointProducer
-from journeys.pipelines.raw_writer import CONTRACT_COLUMNS, RAW_SQL_DIR, utc_now, validation_params
+from journeys.pipelines.raw_writer import CONTRACT_COLUMNS, utc_now, validation_params, validation_sql
 from journeys.settings import Settings
 
 
@@ -37,7 +37,7 @@ def _utc(value):
 def replay_file(settings: Settings, path: Path, renames: dict[str, str] | None = None, progress=None,
                 chunk_rows: int = 50_000) -> ReplayReport:
     con = warehouse.configure(duckdb.connect(), settings)
-    validate = (RAW_SQL_DIR / "validated_incoming.sql").read_text()
+    validate = validation_sql()
     con.execute(f"create temp view incoming as {incoming_sql(con, path, renames, max_line_bytes=settings.file_max_line_bytes)}")
     result = con.execute(f"select * from ({validate})", validation_params(settings, utc_now()))
     names = [d[0] for d in result.description]
