@@ -324,6 +324,10 @@ class Settings:
     stage_models_file: Path | None = setting(None, path(optional=True))
     """YAML file with extra stage models (see transforms/stage_models/five_stage.yaml)."""
 
+    custom_models_dir: Path | None = setting(None, path(optional=True))
+    """Folder of your own dbt models (`name.sql`, optional `name.yml`): built into the schema `custom`
+    after ours, checked and published with them; they may `ref()` any of our models by name."""
+
     journey_gap_days: int = setting(90, integer(1, maximum=36_500))
     """A gap longer than this between two touchpoints of a person starts a new journey."""
 
@@ -517,6 +521,11 @@ class Settings:
     def published_path(self) -> Path:
         """Read-only copy of the last good build: what analysts and BI tools open."""
         return self.published_dir / "warehouse.duckdb"
+
+    @property
+    def dbt_dir(self) -> Path:
+        """dbt's target (compiled SQL, manifest, docs) and logs for this warehouse."""
+        return self.home / "dbt"
 
     @property
     def dagster_home(self) -> Path:

@@ -97,6 +97,44 @@ def personas(con: duckdb.DuckDBPyConnection) -> pd.Series:
     return frame.set_index("person_id")["persona"]
 
 
+CLV_PREDICTIONS = "intermediate.int_clv_predictions"
+PREDICTIONS_DOC = """One row per customer the CLV fit saw, with its predictions (transforms/clv.py); the
+dbt model marts.customer_value joins them to each customer's history."""
+
+
+def build_clv_fit(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuild:
+    """Fit the CLV models per segment; write intermediate.int_clv_predictions (read by the dbt model
+    marts.customer_value) and marts.clv_model_params from that one fit."""
+    params = model_params(con, settings)
+    result = _fit(con, settings, params)
+    n_customers = runner.replace_table_from_frame(con, CLV_PREDICTIONS, result.customers, runner.parse_doc(PREDICTIONS_DOC))
+    return _write_params(con, result, n_customers)
+
+
+def _fit(con: duckdb.DuckDBPyConnection, settings: Settings, params: dict):
+    result = predict_clv_by_segment(
+        conversions_frame(con, params["as_of"], params["clv_event_types"]),
+        params["as_of"],
+        personas(con),
+        horizon_months=settings.clv_horizon_months,
+        annual_discount_rate=settings.clv_discount_rate_annual,
+        time_unit=params["clv_time_unit"],
+        min_repeat_customers=int(params["clv_min_repeat_customers"]),
+    )
+    log.info("CLV: %s", result.status)
+    return result
+
+
+def _write_params(con: duckdb.DuckDBPyConnection, result, n_customers: int) -> ClvBuild:
+    doc = runner.parse_doc(PARAMS_DOC)
+    doc = runner.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)
+    with runner.registered(con, "clv_params", result.params[["segment", *PARAM_COLUMNS]]):
+        n_params = runner.replace_table(con, CLV_MODEL_PARAMS, _PARAMS_SELECT, None, doc)
+    methods = sorted(result.customers["clv_method"].unique())
+    return ClvBuild(n_customers, n_params, result.status, ", ".join(methods) or "historical_fallback",
+                    {segment: r.status for segment, r in result.by_segment.items()})
+
+
 def build_clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuild:
     """Fit the CLV models per segment and write marts.customer_value and marts.clv_model_params from those fits."""
     params = model_params(con, settings)

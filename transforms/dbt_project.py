@@ -1,0 +1,189 @@
+"""Runs the dbt project in `transforms/` in this process, on the working warehouse file.
+
+In-process (`dbtRunner`), not `dbt` as a subprocess: a subprocess parses the project again on
+every call (3-10 s each, several calls per build), while here the project is parsed once per
+process and the manifest reused. The caller holds the warehouse's writer (`warehouse.writer`):
+dbt-duckdb's connection joins that writer's DuckDB instance, so it shares its memory limit and
+threads, and no other process can write meanwhile.
+
+Settings reach the models as dbt vars (`dbt_vars`), rendered by `macros/settings.sql`. A
+`custom_models_dir` is linked into a per-home copy of the project as `custom/`, so its models are
+parsed, ref() ours and are built into the schema `custom` (macros/generate_schema_name.sql).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from journeys.settings import Settings
+
+PROJECT_DIR = Path(__file__).resolve().parent
+"""The dbt project: dbt_project.yml, profiles.yml, models/, macros/, tests/."""
+_LINKED = ("dbt_project.yml", "models", "macros", "tests")
+_WAREHOUSE_ENV = "JOURNEYS_DBT_WAREHOUSE_PATH"
+_lock = threading.Lock()
+_manifests: dict[tuple, object] = {}
+
+
+class DbtError(RuntimeError):
+    """dbt could not parse or build the project; the message names the model file."""
+
+
+def project_dir(settings: Settings) -> Path:
+    """The packaged project, or, with a custom_models_dir, a per-home project of links to it plus
+    `custom/` -> the user's folder (dbt writes compiled SQL under its own target folder only)."""
+    if settings.custom_models_dir is None:
+        return PROJECT_DIR
+    custom = Path(settings.custom_models_dir).resolve()
+    if not custom.is_dir():
+        raise DbtError(f"custom_models_dir {custom} is not a folder")
+    root = settings.dbt_dir / "project"
+    root.mkdir(parents=True, exist_ok=True)
+    for name, target in [*((n, PROJECT_DIR / n) for n in _LINKED), ("custom", custom)]:
+        link = root / name
+        if link.is_symlink() and Path(os.readlink(link)) == target:
+            continue
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
+    return root
+
+
+def dbt_vars(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
+    """Every setting the models may read, as plain values: scalars, lists of strings, as_of (ISO
+    text; macros/settings.sql makes it a TIMESTAMP), the exchange rates into the reporting currency
+    as (currency, rate) pairs, and the identity settings."""
+    from journeys.transforms.identity import identity_params
+    from journeys.transforms.params import model_params
+
+    params = {**model_params(con, settings), **identity_params(settings)}
+    params["as_of"] = params["as_of"].isoformat(sep=" ")
+    rates = params.pop("currency_rates")
+    params["currency_rates"] = [{"currency": c, "rate": float(r)} for c, r in zip(rates["key"], rates["value"])]
+    return params
+
+
+def _common_args(settings: Settings, project: Path) -> list[str]:
+    return ["--project-dir", str(project), "--profiles-dir", str(PROJECT_DIR),
+            "--target-path", str(settings.dbt_dir / "target"), "--log-path", str(settings.dbt_dir / "logs")]
+
+
+@contextlib.contextmanager
+def _warehouse_env(settings: Settings) -> Iterator[None]:
+    previous = os.environ.get(_WAREHOUSE_ENV)
+    os.environ[_WAREHOUSE_ENV] = str(settings.warehouse_path)
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(_WAREHOUSE_ENV, None)
+        else:
+            os.environ[_WAREHOUSE_ENV] = previous
+
+
+def _fingerprint(project: Path) -> tuple:
+    """What a parse depends on: every project file's path, size and mtime."""
+    files = sorted(p for name in ("models", "macros", "tests", "custom") for p in (project / name).rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts)
+    files += [project / "dbt_project.yml"]
+    return (str(project), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+
+
+def manifest(settings: Settings):
+    """The parsed project (dbt's Manifest), parsed once per process while the files are unchanged."""
+    from dbt.cli.main import dbtRunner
+
+    project = project_dir(settings)
+    key = _fingerprint(project)
+    with _lock:
+        if key not in _manifests:
+            with _warehouse_env(settings):
+                result = dbtRunner().invoke(["parse", *_common_args(settings, project), "--quiet"])
+            if not result.success:
+                raise DbtError(_parse_error(settings, result.exception))
+            _manifests.clear()
+            _manifests[key] = result.result
+        return _manifests[key]
+
+
+def invoke(settings: Settings, args: Sequence[str], variables: dict | None = None,
+           callbacks: Sequence[Callable] = (), quiet: bool = True):
+    """`dbt <args>` on the working warehouse with the settings as vars; returns dbt's result
+    (`.success`, `.result`). Hold `warehouse.writer(settings)` around it."""
+    from dbt.cli.main import dbtRunner
+
+    project = project_dir(settings)
+    parsed = manifest(settings)
+    extra = ["--quiet"] if quiet else []
+    if variables is not None:
+        extra += ["--vars", yaml.safe_dump(variables, default_flow_style=True, width=1 << 20)]
+    with _warehouse_env(settings):
+        return dbtRunner(manifest=parsed, callbacks=list(callbacks)).invoke(
+            [*args, *_common_args(settings, project), *extra])
+
+
+def user_path(settings: Settings, original_file_path: str) -> Path:
+    """Where a model file really is: ours under transforms/, a custom one in custom_models_dir."""
+    if original_file_path.startswith("custom/") and settings.custom_models_dir is not None:
+        return Path(settings.custom_models_dir).resolve() / original_file_path.removeprefix("custom/")
+    return PROJECT_DIR / original_file_path
+
+
+def failures(settings: Settings, result) -> list[str]:
+    """One line per failed model or test of a dbt result: the file, then dbt's message."""
+    lines = []
+    if result.exception is not None:
+        lines.append(_parse_error(settings, result.exception))
+    for node_result in getattr(result.result, "results", None) or []:
+        status = str(node_result.status).lower()
+        if status.endswith(("error", "fail", "runtime error")):
+            node = node_result.node
+            where = user_path(settings, node.original_file_path) if node.resource_type == "model" else node.name
+            message = " ".join(str(node_result.message or status).split())
+            lines.append(f"{node.resource_type} {node.name} ({where}): {message}")
+    return lines
+
+
+def _parse_error(settings: Settings, exception) -> str:
+    text = " ".join(str(exception).split())
+    if settings.custom_models_dir is not None:
+        text = text.replace(str(project_dir(settings) / "custom"), str(Path(settings.custom_models_dir).resolve()))
+        text = text.replace("custom/", f"{Path(settings.custom_models_dir).resolve()}/")
+    return f"dbt could not parse the project: {text}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRun:
+    qualified: str
+    """`schema.table` the model built."""
+    rows: int | None
+
+
+def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequence[str],
+              callbacks: Sequence[Callable] = ()) -> list[ModelRun]:
+    """`dbt build --select <select>` (models and their tests) under the caller's writer `con`;
+    raises DbtError naming each failed model or test file. Returns what was built."""
+    if not select:
+        return []
+    result = invoke(settings, ["build", "--select", *select, "--indirect-selection", "buildable",
+                              "--no-write-json", "--no-populate-cache"],
+                    dbt_vars(con, settings), callbacks)
+    if not result.success:
+        raise DbtError("; ".join(failures(settings, result)) or "dbt build failed")
+    built = []
+    for node_result in result.result.results:
+        node = node_result.node
+        if node.resource_type == "model":
+            qualified = f"{node.schema}.{node.alias or node.name}"
+            rows = con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
+            built.append(ModelRun(qualified, rows))
+    return built

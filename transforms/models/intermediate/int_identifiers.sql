@@ -1,0 +1,69 @@
+with touchpoints as (
+    select occurred_at, customer_id, anonymous_id, email_hash, phone_hash, loyalty_id
+    from {{ ref('stg_touchpoints') }}
+),
+
+person_limits as (
+    select identifier_type, cast(person_limit as integer) as person_limit
+    from (select unnest({{ setting('identifier_person_limits') }}, recursive := true))
+),
+
+with_real_customer as (
+    select
+        *,
+        case when not regexp_full_match(lower(customer_id), {{ setting('identifier_placeholder_pattern') }})
+            then customer_id end as real_customer_id
+    from touchpoints
+),
+
+identifiers as (
+    unpivot with_real_customer
+    on customer_id, anonymous_id, email_hash, phone_hash, loyalty_id
+    into name identifier_type value identifier_value
+),
+
+-- Two steps instead of count(distinct): one row per (identifier, customer) first.
+per_customer as (
+    select identifier_type, identifier_value, real_customer_id, count(*) as n_events,
+           min(occurred_at) as first_seen_at, max(occurred_at) as last_seen_at
+    from identifiers
+    group by identifier_type, identifier_value, real_customer_id
+),
+
+aggregated as (
+    select
+        identifier_type,
+        identifier_value,
+        count(real_customer_id) as n_customer_ids,
+        sum(n_events)::bigint as n_events,
+        min(first_seen_at) as first_seen_at,
+        max(last_seen_at) as last_seen_at
+    from per_customer
+    group by identifier_type, identifier_value
+),
+
+flagged as (
+    select
+        aggregated.*,
+        regexp_full_match(lower(aggregated.identifier_value), {{ setting('identifier_placeholder_pattern') }}) as is_placeholder,
+        person_limits.person_limit
+    from aggregated
+    left join person_limits on person_limits.identifier_type = aggregated.identifier_type
+),
+
+final as (
+    select
+        row_number() over (order by identifier_type, identifier_value) as identifier_key,
+        identifier_type,
+        identifier_value,
+        is_placeholder,
+        n_customer_ids,
+        person_limit,
+        not is_placeholder and coalesce(n_customer_ids > person_limit, false) as is_shared,
+        n_events,
+        first_seen_at,
+        last_seen_at
+    from flagged
+)
+
+select * from final

@@ -1,0 +1,98 @@
+with conversions as (
+    select person_id, event_id, order_id, occurred_at, revenue, currency
+    from {{ ref('journey_steps') }}
+    where is_conversion and occurred_at <= {{ as_of() }}
+),
+
+journeys as (
+    select person_id, persona, started_at from {{ ref('journeys') }}
+),
+
+customer_value as (
+    select person_id, probability_alive, predicted_clv_12m from {{ ref('customer_value') }}
+),
+
+customer_lifecycle as (
+    select person_id, status from {{ ref('customer_lifecycle') }}
+),
+
+personas as (
+    select person_id, arg_max(persona, started_at) as persona
+    from journeys
+    where persona is not null
+    group by person_id
+),
+
+purchases as (
+    select
+        person_id,
+        min(occurred_at) as first_purchase_at,
+        max(occurred_at) as last_purchase_at,
+        (epoch({{ as_of() }}) - epoch(max(occurred_at))) / 86400.0 as recency_days,
+        count(distinct coalesce(order_id, event_id)) as frequency,
+        coalesce(sum(revenue), 0) as monetary,
+        coalesce(string_agg(distinct currency, ',' order by currency), {{ setting('reporting_currency') }}) as currency
+    from conversions
+    group by person_id
+),
+
+scored as (
+    select
+        *,
+        1 + floor(5 * (rank() over (order by recency_days desc) - 1) / count(*) over ())::integer as r_score,
+        1 + floor(5 * (rank() over (order by frequency) - 1) / count(*) over ())::integer as f_score,
+        1 + floor(5 * (rank() over (order by monetary) - 1) / count(*) over ())::integer as m_score
+    from purchases
+),
+
+valued as (
+    select
+        scored.*,
+        customer_value.predicted_clv_12m,
+        case when customer_value.predicted_clv_12m is not null then
+            1 + floor(10 * (rank() over (order by customer_value.predicted_clv_12m desc nulls last) - 1)
+                / count(customer_value.predicted_clv_12m) over ())::integer
+        end as clv_decile,
+        customer_value.probability_alive,
+        customer_lifecycle.status as lifecycle_status
+    from scored
+    left join customer_value using (person_id)
+    left join customer_lifecycle using (person_id)
+),
+
+final as (
+    select
+        valued.person_id,
+        personas.persona,
+        first_purchase_at,
+        last_purchase_at,
+        recency_days,
+        frequency,
+        monetary,
+        monetary / frequency as avg_order_value,
+        r_score,
+        f_score,
+        m_score,
+        r_score::varchar || f_score::varchar || m_score::varchar as rfm_score,
+        case
+            when r_score >= 4 and f_score >= 4 then 'champions'
+            when r_score >= 3 and f_score >= 3 then 'loyal'
+            when r_score >= 4 and f_score = 1 then 'new'
+            when r_score >= 3 then 'potential'
+            when f_score >= 3 then 'at_risk'
+            when r_score = 2 then 'hibernating'
+            else 'lost'
+        end as rfm_segment,
+        predicted_clv_12m,
+        clv_decile,
+        coalesce(clv_decile = 1, false) as is_high_value,
+        probability_alive,
+        lifecycle_status,
+        coalesce(probability_alive < {{ setting('at_risk_probability_alive') }}, false)
+            or coalesce(lifecycle_status = 'at_risk', false) as is_at_risk,
+        currency
+    from valued
+    left join personas using (person_id)
+)
+
+select * from final

@@ -1,0 +1,78 @@
+with responses as (
+    select * from {{ ref('survey_responses') }}
+),
+
+sliced as (
+    select slice.dimension, slice.dimension_value, responses.*
+    from responses
+    cross join unnest([
+        {'dimension': 'all', 'dimension_value': 'all'},
+        {'dimension': 'channel', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(rated_channel, '(none)') end},
+        {'dimension': 'event_type', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(rated_event_type, '(none)') end},
+        {'dimension': 'stage', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(rated_stage, '(none)') end},
+        {'dimension': 'issue_category', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(issue_category, '(none)') end},
+        {'dimension': 'journey_type', 'dimension_value': coalesce(journey_type, '(none)')},
+        {'dimension': 'persona', 'dimension_value': coalesce(persona, '(none)')},
+        {'dimension': 'month', 'dimension_value': strftime(response_month, '%Y-%m')}
+    ]) as slices(slice)
+),
+
+counted as (
+    select
+        dimension,
+        dimension_value,
+        -- count(*) filter, not count_if: count_if of only NULLs (a slice with no such answer) is NULL, not 0
+        count(*) as n_responses,
+        count(nps_score) as n_nps_responses,
+        count(*) filter (where is_promoter) as n_promoters,
+        count(*) filter (where nps_score between 7 and 8) as n_passives,
+        count(*) filter (where is_detractor) as n_detractors,
+        count(csat_score) as n_csat_responses,
+        count(*) filter (where is_csat_satisfied) as n_csat_satisfied,
+        count(*) filter (where is_csat_low) as n_csat_low,
+        count(ces_score) as n_ces_responses,
+        count(*) filter (where is_ces_high_effort) as n_ces_high_effort,
+        avg(ces_score) as ces,
+        stddev_samp(ces_score) as ces_sd
+    from sliced
+    group by dimension, dimension_value
+),
+
+shares as (
+    select
+        *,
+        n_promoters / nullif(n_nps_responses, 0) as share_promoters,
+        n_detractors / nullif(n_nps_responses, 0) as share_detractors,
+        n_csat_satisfied / nullif(n_csat_responses, 0) as csat
+    from counted
+),
+
+final as (
+    select
+        dimension,
+        dimension_value,
+        n_responses,
+        n_nps_responses,
+        n_promoters,
+        n_passives,
+        n_detractors,
+        share_promoters,
+        share_detractors,
+        100 * (share_promoters - share_detractors) as nps,
+        -- greatest(): rounding can push the variance of an all-promoter slice a hair below 0
+        case when n_nps_responses > 0 then 100 * 1.96 * sqrt(greatest(0.0,
+            share_promoters + share_detractors - pow(share_promoters - share_detractors, 2)
+        ) / n_nps_responses) end as nps_margin_of_error,
+        n_csat_responses,
+        n_csat_satisfied,
+        n_csat_low,
+        csat,
+        1.96 * sqrt(csat * (1 - csat) / n_csat_responses) as csat_margin_of_error,
+        n_ces_responses,
+        n_ces_high_effort,
+        ces,
+        1.96 * ces_sd / sqrt(n_ces_responses) as ces_margin_of_error
+    from shares
+)
+
+select * from final

@@ -1,0 +1,84 @@
+-- Not materialized: the dedup CTEs read two narrow columns of it, only `final` reads every column.
+with raw_touchpoints as not materialized (
+    select
+        rowid as raw_row,
+        trim(event_id) as event_id,
+        * exclude (event_id, properties),
+        properties['persona'] as persona,
+        properties['issue_category'] as issue_category
+    from {{ source('raw', 'touchpoints') }}
+    where occurred_at <= {{ as_of() }}
+),
+
+-- Most events arrive once: rank the copies of the others only, then drop all but the first.
+redelivered as (
+    select event_id, count(*) as n_deliveries
+    from raw_touchpoints
+    group by event_id
+    having count(*) > 1
+),
+
+later_copies as (
+    select raw_row
+    from raw_touchpoints
+    semi join redelivered on redelivered.event_id = raw_touchpoints.event_id
+    qualify row_number() over (
+        partition by event_id
+        order by received_at asc nulls last, ingested_at, source_topic, source_partition, source_offset, load_id
+    ) > 1
+),
+
+deduplicated as (
+    select raw_touchpoints.*, coalesce(redelivered.n_deliveries, 1) as n_deliveries
+    from raw_touchpoints
+    anti join later_copies on later_copies.raw_row = raw_touchpoints.raw_row
+    left join redelivered on redelivered.event_id = raw_touchpoints.event_id
+),
+
+converted as (
+    select
+        *,
+        nullif(upper(trim(currency)), '') as original_currency,
+        map_from_entries({{ setting('currency_rates') }})[nullif(upper(trim(currency)), '')] as fx_rate
+    from deduplicated
+),
+
+final as (
+    select
+        event_id,
+        occurred_at,
+        received_at,
+        nullif(lower(trim(channel)), '') as channel,
+        nullif(lower(trim(event_type)), '') as event_type,
+        nullif(trim(customer_id), '') as customer_id,
+        nullif(trim(anonymous_id), '') as anonymous_id,
+        nullif(trim(email_hash), '') as email_hash,
+        nullif(trim(phone_hash), '') as phone_hash,
+        nullif(trim(loyalty_id), '') as loyalty_id,
+        nullif(trim(session_id), '') as session_id,
+        nullif(trim(order_id), '') as order_id,
+        revenue * fx_rate as revenue,
+        case when revenue * fx_rate is not null then {{ setting('reporting_currency') }} end as currency,
+        revenue as original_revenue,
+        original_currency,
+        fx_rate,
+        nullif(trim(campaign), '') as campaign,
+        nullif(trim(source), '') as source,
+        nullif(trim(medium), '') as medium,
+        nullif(trim(product_id), '') as product_id,
+        nullif(trim(ticket_id), '') as ticket_id,
+        nps_score,
+        csat_score,
+        ces_score,
+        nullif(trim(persona), '') as persona,
+        nullif(trim(issue_category), '') as issue_category,
+        n_deliveries,
+        source_topic,
+        source_partition,
+        source_offset,
+        ingested_at,
+        load_id
+    from converted
+)
+
+select * from final

@@ -1,0 +1,80 @@
+"""The steps that are Python, not SQL: each writes tables that dbt models read as sources
+(models/sources.yml). Dagster makes one asset of each between the dbt models (assets/python_steps.py);
+`build_plan` runs them in the same order without Dagster.
+
+    intermediate.int_stage_model, int_stages   the active stage model (stage_models.py)
+    intermediate.int_identity_map              identity stitching, union-find (identity.py)
+    intermediate.int_journey_steps             journeys cut and walked (classification.py)
+    intermediate.int_clv_predictions,
+    marts.clv_model_params                     the BG/NBD + Gamma-Gamma fit (customers.py)
+    marts.attribution                          six attribution models, Markov in numpy (attribution.py)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+
+from journeys.settings import Settings
+from journeys.transforms import attribution, classification, customers, identity, stage_models
+from journeys.transforms.params import model_params
+
+
+@dataclass(frozen=True)
+class PythonStep:
+    name: str
+    """The Dagster asset (op) name."""
+    tables: tuple[str, ...]
+    """The `schema.table`s it writes, each replaced in one transaction."""
+    deps: tuple[str, ...]
+    """The tables it reads."""
+    build: Callable[[duckdb.DuckDBPyConnection, Settings], StepResult]
+    """`build(con, settings)` writes its tables."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    rows: dict[str, int]
+    """Rows per table written."""
+    notes: dict[str, str] = field(default_factory=dict)
+    """What else the step found, for logs and asset metadata (e.g. the CLV fit's status)."""
+
+
+def _one(table: str, build: Callable[[duckdb.DuckDBPyConnection, Settings], int]):
+    def run(con: duckdb.DuckDBPyConnection, settings: Settings) -> StepResult:
+        return StepResult({table: build(con, settings)})
+
+    run.__doc__ = build.__doc__
+    return run
+
+
+def _clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> StepResult:
+    """Fits BG/NBD and Gamma-Gamma once per segment; writes the predictions and the parameters."""
+    result = customers.build_clv_fit(con, settings)
+    return StepResult({customers.CLV_PREDICTIONS: result.n_customers, customers.CLV_MODEL_PARAMS: result.n_params},
+                      {"clv_status": result.status, "clv_method": result.clv_method})
+
+
+def _attribution(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+    """Credit for converting journeys by channel and campaign under six attribution models."""
+    return attribution.build(con, model_params(con, settings))
+
+
+STEPS: tuple[PythonStep, ...] = (
+    PythonStep("int_stage_model", ("intermediate.int_stage_model",), (),
+               _one("intermediate.int_stage_model", stage_models.build_int_stage_model)),
+    PythonStep("int_stages", ("intermediate.int_stages",), (),
+               _one("intermediate.int_stages", stage_models.build_int_stages)),
+    PythonStep("int_identity_map", ("intermediate.int_identity_map",),
+               ("intermediate.int_identifiers", "intermediate.int_identity_links"),
+               _one("intermediate.int_identity_map", identity.build_int_identity_map)),
+    PythonStep("int_journey_steps", ("intermediate.int_journey_steps",), ("intermediate.int_touchpoints_stitched",),
+               _one("intermediate.int_journey_steps", classification.build_int_journey_steps)),
+    PythonStep("clv_fit", (customers.CLV_PREDICTIONS, customers.CLV_MODEL_PARAMS),
+               ("marts.journey_steps", "marts.persons"), _clv),
+    PythonStep("attribution", ("marts.attribution",), ("marts.journey_steps",),
+               _one("marts.attribution", _attribution)),
+)
+"""Every Python step with what it reads and writes."""
