@@ -6,17 +6,19 @@ Lineage: raw (ingest) -> staging -> intermediate -> marts -> serving (published 
 
 from dagster import Definitions
 
-from journeys.assets.cx import cx_assets
+from journeys.assets.dbt_models import make_dbt_assets, manifest_dict
 from journeys.assets.jobs import (consumer_lag_sensor, daily_rebuild, hourly_ingest, ingest_job, ingest_then_rebuild_job,
                                   rebuild_job)
-from journeys.assets.journey_model import journey_model_assets
-from journeys.assets.metrics import metrics_assets
+from journeys.assets.python_steps import python_step_assets
 from journeys.assets.raw import raw_ingest
 from journeys.assets.resources import WarehouseResource
 from journeys.assets.serving import published_warehouse_asset
 
-warehouse_assets = [*journey_model_assets, *metrics_assets, *cx_assets]
-"""Every table a build rebuilds (everything but raw, which only ingestion writes)."""
+_manifest = manifest_dict()
+dbt_models = make_dbt_assets(_manifest)
+warehouse_assets = [dbt_models, *python_step_assets(_manifest)]
+"""Every table a build rebuilds (everything but raw, which only ingestion writes): the dbt models
+and the Python steps between them."""
 
 published_warehouse = published_warehouse_asset([key for a in warehouse_assets for key in a.keys])
 

@@ -91,8 +91,9 @@ def build(con: duckdb.DuckDBPyConnection, settings: Settings, tables: Iterable[s
     for step in plan(settings, tables):
         started = time.perf_counter()
         if isinstance(step, list):
-            for run in dbt_project.run_build(con, settings, [t.split(".")[1] for t in step]):
-                counts[run.qualified] = run.rows
+            result = dbt_project.run_build(con, settings, [t.split(".")[1] for t in step])
+            counts.update({run.qualified: run.rows for run in result.built})
+            result.raise_for_failures()
         else:
             counts.update(step.build(con, settings).rows)
         log.info("%s in %.2fs", step if isinstance(step, list) else step.name, time.perf_counter() - started)

@@ -165,25 +165,35 @@ def _parse_error(settings: Settings, exception) -> str:
 class ModelRun:
     qualified: str
     """`schema.table` the model built."""
-    rows: int | None
+    rows: int
+
+
+@dataclasses.dataclass(frozen=True)
+class DbtBuild:
+    built: list[ModelRun]
+    """The models that succeeded, in dbt's order."""
+    failures: list[str]
+    """One line per failed model or test, naming its file (see `failures`)."""
+
+    def raise_for_failures(self) -> None:
+        if self.failures:
+            raise DbtError("; ".join(self.failures))
 
 
 def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequence[str],
-              callbacks: Sequence[Callable] = ()) -> list[ModelRun]:
-    """`dbt build --select <select>` (models and their tests) under the caller's writer `con`;
-    raises DbtError naming each failed model or test file. Returns what was built."""
+              callbacks: Sequence[Callable] = ()) -> DbtBuild:
+    """`dbt build --select <select>` (the models and their tests) under the caller's writer `con`.
+    A failed model leaves its previous table in place and skips what reads it."""
     if not select:
-        return []
+        return DbtBuild([], [])
     result = invoke(settings, ["build", "--select", *select, "--indirect-selection", "buildable",
-                              "--no-write-json", "--no-populate-cache"],
+                               "--no-write-json", "--no-populate-cache"],
                     dbt_vars(con, settings), callbacks)
-    if not result.success:
-        raise DbtError("; ".join(failures(settings, result)) or "dbt build failed")
     built = []
-    for node_result in result.result.results:
+    for node_result in getattr(result.result, "results", None) or []:
         node = node_result.node
-        if node.resource_type == "model":
+        if node.resource_type == "model" and str(node_result.status).lower() == "success":
             qualified = f"{node.schema}.{node.alias or node.name}"
-            rows = con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
-            built.append(ModelRun(qualified, rows))
-    return built
+            built.append(ModelRun(qualified, con.execute(f"select count(*) from {qualified}").fetchall()[0][0]))
+    problems = [] if result.success else (failures(settings, result) or ["dbt build failed"])
+    return DbtBuild(built, problems)
