@@ -55,19 +55,24 @@ def phase_sort_floor(home: str) -> dict:
 
 def phase_journey_model(home: str) -> dict:
     from journeys import warehouse
-    from journeys.transforms.journey_model import build_journey_model
+    from journeys.transforms import build_plan
 
+    journey_marts = ("marts.journeys", "marts.journey_steps", "marts.persons", "marts.identity_map",
+                     "marts.identity_conflicts", "marts.stage_model", "marts.stages")
     with warehouse.writer(_settings(home)) as con:
-        build_journey_model(con, _settings(home))
+        build_plan.build(con, _settings(home), build_plan.with_upstream(_settings(home), journey_marts))
         return {"journeys": con.execute("select count(*) from marts.journeys").fetchone()[0]}
 
 
 def phase_metrics(home: str) -> dict:
     from journeys import warehouse
-    from journeys.transforms.metrics_model import build_metrics
+    from journeys.transforms import build_plan
 
     with warehouse.writer(_settings(home)) as con:
-        build_metrics(con, _settings(home))
+        build_plan.build(con, _settings(home), ("marts.stage_funnel", "marts.conversion", "marts.customer_churn_periods",
+                                                "marts.customer_lifecycle", "marts.churn_monthly",
+                                                "marts.cohort_retention", "intermediate.int_clv_predictions",
+                                                "marts.clv_model_params", "marts.customer_value"))
     return {}
 
 

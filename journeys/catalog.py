@@ -1,6 +1,6 @@
 """What the published warehouse holds, for `journeys tables`: every table with its grain (the
 table comment, "One row per ...") and its columns' descriptions (column comments). The
-comments come from each SQL model's header (transforms/runner.py), so the DuckDB CLI and BI
+comments come from each dbt model's .yml (persist_docs) or a Python step's docstring, so the DuckDB CLI and BI
 tools show the same text."""
 
 from __future__ import annotations

@@ -523,11 +523,6 @@ class Settings:
         return self.published_dir / "warehouse.duckdb"
 
     @property
-    def dbt_dir(self) -> Path:
-        """dbt's target (compiled SQL, manifest, docs) and logs for this warehouse."""
-        return self.home / "dbt"
-
-    @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 

@@ -14,14 +14,16 @@ import functools
 import uuid
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import duckdb
 import pyarrow as pa
 
 from journeys.schemas.pii import redact_text
 from journeys.settings import Settings
-from journeys.transforms.runner import SQL_DIR
 
-RAW_SQL_DIR = SQL_DIR / "raw"
+RAW_SQL_DIR = Path(__file__).resolve().parent / "sql"
+"""The raw tables' DDL and the incoming-batch validation: the ingest's own SQL (dbt never writes raw)."""
 
 CONTRACT_COLUMNS = (
     "event_id", "occurred_at", "received_at", "channel", "event_type", "customer_id", "anonymous_id",

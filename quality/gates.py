@@ -140,7 +140,7 @@ def resolve(expect: Expect, params: dict) -> Expect:
 
 def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows: int = 5) -> GateResult:
     from journeys.quality.validate import validate_frame
-    from journeys.transforms.runner import bind
+    from journeys.transforms.tables import bind
 
     try:
         frame = con.execute(g.sql, bind(g.sql, params)).df()

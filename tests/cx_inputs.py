@@ -14,12 +14,12 @@ journey model's own SQL headers, so the tests break when a column they rely on i
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 
 import duckdb
 import pandas as pd
 
-from journeys.transforms import runner
 
 T0 = dt.datetime(2025, 1, 1)
 CONVERSIONS = {"purchase", "subscription_start", "subscription_renewed"}
@@ -54,11 +54,20 @@ def column_type(name: str) -> str:
     return "varchar"
 
 
+@functools.cache
+def documented_columns() -> dict[str, list[str]]:
+    """Every dbt model's documented column names, in their .yml order."""
+    from journeys.settings import Settings
+    from journeys.transforms import dbt_project
+
+    nodes = dbt_project.manifest(Settings()).nodes.values()
+    return {f"{n.schema}.{n.name}": list(n.columns) for n in nodes if n.resource_type == "model"}
+
+
 def schema(qualified: str) -> dict[str, str]:
-    """Column names of an input table, from its SQL file's documented header."""
-    if runner.model_path(qualified).exists():
-        names = runner.parse_doc(runner.model_sql(qualified)).columns
-    else:
+    """Column names of an input table, from its dbt model's documented columns."""
+    names = documented_columns().get(qualified)
+    if names is None:
         names = _FALLBACK_COLUMNS[qualified]
     return {name: "double" if name in _DOUBLES else column_type(name) for name in names}
 
@@ -161,17 +170,23 @@ AS_OF = at(d=150)
 (journey_gap_days = 90) unless a test places one near AS_OF."""
 
 
+CX_TABLES = ("marts.survey_responses", "marts.satisfaction", "marts.support_tickets", "marts.support_sla",
+             "marts.path_variants", "marts.step_transitions", "marts.pain_points", "marts.attribution",
+             "marts.customer_segments")
+"""The customer-experience marts."""
+
+
 def build_marts(settings, inputs: Inputs, as_of: dt.datetime = AS_OF, only: tuple[str, ...] = (),
                 **values) -> duckdb.DuckDBPyConnection:
     """Write `inputs` into a real warehouse file, build the CX marts (those in `only`, else all) and
     open the file read-only. `values` override settings, CX settings included."""
     from journeys import warehouse
-    from journeys.transforms.cx_model import CX_MODELS, build_cx
+    from journeys.transforms import build_plan
 
     settings = with_settings(settings, as_of=as_of, **values)
     with warehouse.writer(settings) as con:
         inputs.write(con)
-        build_cx(con, settings, [m for m in CX_MODELS if not only or m.qualified in only])
+        build_plan.build(con, settings, only or CX_TABLES)
     return duckdb.connect(str(settings.warehouse_path), read_only=True)
 
 

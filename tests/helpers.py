@@ -23,8 +23,8 @@ import pyarrow as pa
 from journeys import warehouse as gateway
 from journeys.schemas.contract import IDENTIFIERS
 from journeys.settings import Settings
-from journeys.transforms.journey_model import MODELS, build_journey_model
-from journeys.transforms.runner import SQL_DIR
+from journeys.pipelines.raw_writer import create_raw_tables
+from journeys.transforms import build_plan
 
 START = dt.datetime(2024, 3, 1, 9, 0)
 HOUR = dt.timedelta(hours=1)
@@ -89,7 +89,7 @@ def _row(spec, number: int, previous_at: dt.datetime | None, every: dt.timedelta
 
 def events(con: duckdb.DuckDBPyConnection, specs, *, every: dt.timedelta = HOUR) -> list[str]:
     """Append touchpoints to raw.touchpoints (creating the raw tables first); returns their event_ids."""
-    con.execute((SQL_DIR / "raw" / "create_raw_tables.sql").read_text())
+    create_raw_tables(con)
     already = con.execute("select count(*) from raw.touchpoints").fetchall()[0][0]
     previous = con.execute("select max(occurred_at) from raw.touchpoints").fetchall()[0][0]
     rows = []
@@ -111,13 +111,18 @@ def events(con: duckdb.DuckDBPyConnection, specs, *, every: dt.timedelta = HOUR)
     return [r["event_id"] for r in rows]
 
 
+JOURNEY_MARTS = ("marts.journeys", "marts.journey_steps", "marts.persons", "marts.identity_map",
+                 "marts.identity_conflicts", "marts.stage_model", "marts.stages")
+"""The journey model's marts: with what they read, the tables `build` makes."""
+
+
 def build(con: duckdb.DuckDBPyConnection, **overrides) -> dict[str, int]:
     """Build every journey-model table from raw.touchpoints; overrides are Settings fields."""
-    return build_journey_model(con, settings(**overrides))
+    return build_with(con, settings(**overrides))
 
 
 def build_with(con: duckdb.DuckDBPyConnection, custom: Settings) -> dict[str, int]:
-    return build_journey_model(con, custom)
+    return build_plan.build(con, custom, journey_tables())
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
@@ -143,4 +148,22 @@ def one(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> dict:
 
 
 def journey_tables() -> list[str]:
-    return [model.qualified for model in MODELS]
+    """Staging, intermediate and the journey marts: the tables `build` makes."""
+    return sorted(build_plan.with_upstream(settings(), JOURNEY_MARTS))
+
+
+def materialize_tables(home: Path, tables, as_of: str | None = None, extra=(), extra_selection=()):
+    """A real Dagster materialize (ephemeral instance) of the assets of `tables`, with their checks,
+    as `journeys build` runs them; `extra` adds assets (e.g. a publish step) and selects them."""
+    from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
+
+    from journeys.assets import definitions
+    from journeys.assets.resources import WarehouseResource
+    from journeys.quality.checks import all_checks
+
+    selection = AssetSelection.assets(*(AssetKey(t.split(".")) for t in tables))
+    for asset in extra:
+        selection |= AssetSelection.assets(asset)
+    return materialize([definitions.raw_ingest, *definitions.warehouse_assets, *extra, *all_checks()],
+                       selection=selection, raise_on_error=False, instance=DagsterInstance.ephemeral(),
+                       resources={"warehouse_resource": WarehouseResource(home=str(home), as_of=as_of)})

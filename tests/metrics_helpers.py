@@ -116,15 +116,21 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
+METRICS_TABLES = ("marts.stage_funnel", "marts.conversion", "marts.customer_churn_periods", "marts.customer_lifecycle",
+                  "marts.churn_monthly", "marts.cohort_retention", "intermediate.int_clv_predictions",
+                  "marts.clv_model_params", "marts.customer_value")
+"""The metrics marts (and the CLV fit's predictions), read from the journey model's marts."""
+
+
 def build_marts(settings, events: pd.DataFrame, as_of: str, journey_types: dict[str, str] | None = None,
                 personas: dict[str, str] | None = None):
     """Writes the journey-model tables into the settings' warehouse, runs build_metrics as of `as_of`,
     and returns a connection to the result (closed by the caller)."""
-    from journeys.transforms.metrics_model import build_metrics
+    from journeys.transforms import build_plan
 
     settings = settings_as_of(settings, as_of)
     settings.home.mkdir(parents=True, exist_ok=True)
     write_journey_model(settings.warehouse_path, events, journey_types, personas)
     con = duckdb.connect(str(settings.warehouse_path))
-    build_metrics(con, settings)
+    build_plan.build(con, settings, METRICS_TABLES)
     return con

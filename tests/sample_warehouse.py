@@ -15,18 +15,14 @@ def build_sample_warehouse(home: Path, customers: int = 150, days: int = 60, see
                            publish: bool = True) -> Settings:
     from journeys.pipelines.loader import load_file
     from journeys.pipelines.sim_files import write_simulation
-    from journeys.transforms.cx_model import build_cx
-    from journeys.transforms.journey_model import build_journey_model
-    from journeys.transforms.metrics_model import build_metrics
+    from journeys.transforms import build_plan
 
     settings = load_settings(home=home)
     events = home.parent / f"{home.name}-events.parquet"
     write_simulation(events, customers, days, seed)
     load_file(settings, events)
     with warehouse.writer(settings) as con:
-        build_journey_model(con, settings)
-        build_metrics(con, settings)
-        build_cx(con, settings)
+        build_plan.build(con, settings)
     if publish:
         publish_as_one_build(settings)
     return settings

@@ -13,9 +13,8 @@ from journeys.quality.gates import run_gates
 from journeys.quality.suites import currency as currency_suite
 from journeys.quality.suites import gates_for
 from journeys.transforms.currency import RateTable, parse_rates
-from journeys.transforms.cx_model import build_cx
-from journeys.transforms.journey_model import build_journey_model
-from journeys.transforms.metrics_model import build_metrics
+from journeys.transforms import build_plan
+from tests.metrics_helpers import METRICS_TABLES
 from tests.helpers import events, one, rows, settings, warehouse
 
 RATES = "base: EUR\ndate: 2025-01-02\nrates:\n  EUR: 1\n  USD: 0.9\n"
@@ -39,9 +38,7 @@ def build_all(tmp_path, specs, **overrides):
     con = warehouse(tmp_path)
     events(con, specs)
     custom = settings(home=tmp_path / "home", **overrides)
-    build_journey_model(con, custom)
-    build_metrics(con, custom)
-    build_cx(con, custom)
+    build_plan.build(con, custom)
     return con, custom
 
 
@@ -125,7 +122,7 @@ def test_a_mart_that_adds_currencies_together_fails_its_gate(shop):
     adds EUR and USD in one figure, and one_currency_per_figure fails on both tables, saying so."""
     con, custom = shop
     con.execute("update marts.journey_steps set revenue = original_revenue, currency = original_currency")
-    build_metrics(con, custom)
+    build_plan.build(con, custom, METRICS_TABLES)
     (steps,) = run_gates(con, [g for g in gates_for("marts.journey_steps") if g.name == "one_currency_per_figure"], custom)
     (conversion,) = run_gates(con, [g for g in gates_for("marts.conversion") if g.name == "one_currency_per_figure"], custom)
     assert not steps.passed and steps.message == "1 row(s) of marts.journey_steps are in USD, not the reporting currency EUR"

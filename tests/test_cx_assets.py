@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dagster import AssetKey
 
-from journeys.assets.cx import cx_assets
-from journeys.transforms.cx_model import CX_MODELS
-from tests.cx_inputs import Inputs, build_marts, rows
+from journeys.assets.definitions import warehouse_assets
+from tests.cx_inputs import CX_TABLES, Inputs, build_marts, rows
 
 
 def _journeys() -> Inputs:
@@ -20,32 +19,32 @@ def _journeys() -> Inputs:
 
 
 def test_one_asset_per_table_keyed_by_layer_and_table():
-    """cx_assets holds one asset per CX model, keyed [layer, table], depending on the tables it reads."""
-    keys = {key for asset in cx_assets for key in asset.keys}
-    assert keys == {AssetKey(model.qualified.split(".")) for model in CX_MODELS}
-    attribution = next(a for a in cx_assets if AssetKey(["marts", "attribution"]) in a.keys)
+    """Every CX mart is an asset keyed [layer, table], depending on the tables it reads."""
+    keys = {key for asset in warehouse_assets for key in asset.keys}
+    assert keys >= {AssetKey(table.split(".")) for table in CX_TABLES}
+    attribution = next(a for a in warehouse_assets if AssetKey(["marts", "attribution"]) in a.keys)
     assert set(attribution.asset_deps[AssetKey(["marts", "attribution"])]) == {AssetKey(["marts", "journey_steps"])}
 
 
 def test_every_table_and_column_is_documented(settings):
     """Each CX table carries a table comment and a comment on every column (its SQL header or docstring)."""
     con = build_marts(settings, _journeys())
-    for model in CX_MODELS:
-        schema, table = model.qualified.split(".")
+    for qualified in CX_TABLES:
+        schema, table = qualified.split(".")
         [(comment,)] = con.execute("select comment from duckdb_tables() where schema_name = ? and table_name = ?",
                                    [schema, table]).fetchall()
-        assert comment, model.qualified
+        assert comment, qualified
         undocumented = [r["column_name"] for r in rows(
             con, "select column_name from duckdb_columns() where schema_name = ? and table_name = ? and comment is null",
             schema, table)]
-        assert undocumented == [], model.qualified
+        assert undocumented == [], qualified
 
 
 def test_rebuilding_gives_the_same_tables(settings):
     """A second build over the same inputs leaves every CX table unchanged."""
     first = build_marts(settings, _journeys())
-    before = {m.qualified: sorted(map(repr, first.execute(f"select * from {m.qualified}").fetchall())) for m in CX_MODELS}
+    before = {t: sorted(map(repr, first.execute(f"select * from {t}").fetchall())) for t in CX_TABLES}
     first.close()
     again = build_marts(settings, _journeys())
-    after = {m.qualified: sorted(map(repr, again.execute(f"select * from {m.qualified}").fetchall())) for m in CX_MODELS}
+    after = {t: sorted(map(repr, again.execute(f"select * from {t}").fetchall())) for t in CX_TABLES}
     assert after == before

@@ -7,8 +7,6 @@ import re
 import pytest
 
 from tests.helpers import build, events, journey_tables, one, rows, settings, warehouse
-from journeys.transforms import runner
-from journeys.transforms.journey_model import MODELS
 from journeys.transforms.stage_models import (
     StageModelError, active_model, builtin_models, unmapped_event_types, unmapped_share, user_models,
 )
@@ -306,35 +304,46 @@ def test_unmapped_event_types_are_reported_with_counts(tmp_path):
 
 # ---- the model list -----------------------------------------------------------------------------
 
-def _tables_read(sql):
-    return set(re.findall(r"\b((?:raw|staging|intermediate|marts)\.[a-z_]+)\b", sql)) - {
-        m.group(0) for m in re.finditer(r"\b(?:raw|staging|intermediate|marts)\.[a-z_]+\.\w+", sql)}
+def _manifest():
+    from journeys.transforms import dbt_project
+
+    return dbt_project.manifest(settings())
 
 
-def test_sql_models_declare_exactly_the_tables_they_read():
-    """deps (what Dagster draws and the build orders by) match the FROM/JOIN clauses of each SQL file."""
-    for model in MODELS:
-        if runner.model_path(model.qualified).exists():
-            lines = runner.model_sql(model.qualified).splitlines()
-            body = "\n".join(lines[next(i for i, line in enumerate(lines) if not line.startswith("--")):])
-            assert _tables_read(body) == set(model.deps), model.qualified
+def test_models_read_tables_only_through_ref_and_source():
+    """No model names a warehouse table in its SQL: dbt knows every dependency, so it orders the build
+    and Dagster draws the lineage from ref() and source() alone."""
+    for node in _manifest().nodes.values():
+        if node.resource_type == "model":
+            code = "\n".join(line.split("--")[0] for line in node.raw_code.splitlines())
+            assert not re.search(r"\b(?:raw|staging|intermediate|marts)\.[a-z_]+", code), node.original_file_path
 
 
 def test_models_read_only_from_their_own_layer_or_the_one_below():
-    """staging reads raw, intermediate reads staging and intermediate, marts read intermediate."""
-    for model in MODELS:
-        layer = LAYERS.index(model.qualified.split(".")[0])
-        for dep in model.deps:
-            assert LAYERS.index(dep.split(".")[0]) in (layer - 1, layer) and not dep.startswith("marts."), (
-                model.qualified, dep)
+    """staging reads raw, intermediate reads staging and intermediate, marts read intermediate and marts."""
+    from journeys.transforms.build_plan import dbt_models
+
+    for table, reads in dbt_models(_manifest()).items():
+        layer = LAYERS.index(table.split(".")[0])
+        for dep in reads:
+            assert LAYERS.index(dep.split(".")[0]) in (layer - 1, layer), (table, dep)
+            assert not (dep.startswith("marts.") and layer < LAYERS.index("marts")), (table, dep)
 
 
-def test_models_come_after_the_tables_they_read():
-    """MODELS is a valid build order."""
+def test_the_build_plan_builds_each_table_after_what_it_reads():
+    """build_plan's order (dbt calls and Python steps) puts every table after the tables it reads."""
+    from journeys.transforms import build_plan
+    from journeys.transforms.python_steps import STEPS
+
+    reads = build_plan.dbt_models(_manifest())
+    reads.update({table: list(step.deps) for step in STEPS for table in step.tables})
     built = {"raw.touchpoints"}
-    for model in MODELS:
-        assert set(model.deps) <= built, model.qualified
-        built.add(model.qualified)
+    for step in build_plan.plan(settings()):
+        tables = step if isinstance(step, list) else list(step.tables)
+        for table in tables:  # within one dbt call dbt orders the models itself
+            assert set(reads[table]) <= built | set(tables), table
+        built |= set(tables)
+    assert built == set(reads) | {"raw.touchpoints"}
 
 
 def test_every_column_of_every_table_is_documented(tmp_path):
@@ -355,12 +364,13 @@ def test_dagster_assets_are_keyed_by_layer_and_table():
     """One asset per table, keyed [layer, table], with the raw touchpoints as the staging asset's upstream."""
     from dagster import AssetKey
 
-    from journeys.assets.journey_model import journey_model_assets
+    from journeys.assets.definitions import warehouse_assets
 
-    assert [asset.key for asset in journey_model_assets] == [AssetKey(m.qualified.split(".")) for m in MODELS]
-    staging = journey_model_assets[0]
-    assert set(staging.dependency_keys) == {AssetKey(["raw", "touchpoints"])}
-    journeys_asset = journey_model_assets[[m.qualified for m in MODELS].index("marts.journeys")]
-    assert set(journeys_asset.dependency_keys) == {
+    deps = {key: set(asset.asset_deps[key]) for asset in warehouse_assets for key in asset.keys}
+    assert {".".join(k.path) for k in deps} >= set(journey_tables())
+    assert deps[AssetKey(["staging", "stg_touchpoints"])] == {AssetKey(["raw", "touchpoints"])}
+    assert deps[AssetKey(["marts", "journeys"])] == {
         AssetKey(["intermediate", "int_journey_steps"]), AssetKey(["intermediate", "int_persons"]),
         AssetKey(["intermediate", "int_stages"])}
+    assert deps[AssetKey(["intermediate", "int_identity_map"])] == {
+        AssetKey(["intermediate", "int_identifiers"]), AssetKey(["intermediate", "int_identity_links"])}

@@ -71,22 +71,19 @@ def test_rebuilding_gives_the_same_tables(con, tmp_path):
 
 def test_the_metrics_assets_materialize_with_dagster(tmp_path, monkeypatch):
     """materialize(metrics_assets) against a warehouse holding the journey model builds every mart."""
-    from dagster import DagsterInstance, materialize
-
-    from journeys.assets.metrics import metrics_assets
-    from journeys.assets.resources import WarehouseResource
+    from tests.helpers import materialize_tables
+    from tests.metrics_helpers import METRICS_TABLES
 
     settings = settings_as_of(fresh_settings(tmp_path / "home"), AS_OF)
     settings.home.mkdir(parents=True)
     write_journey_model(settings.warehouse_path, EVENTS)
     monkeypatch.setenv("JOURNEYS_AS_OF", AS_OF)
     monkeypatch.delenv("JOURNEYS_CONFIG", raising=False)
-    result = materialize(metrics_assets, resources={"warehouse_resource": WarehouseResource(home=str(settings.home))},
-                         instance=DagsterInstance.ephemeral())
+    result = materialize_tables(settings.home, METRICS_TABLES)
     assert result.success
     built = {".".join(e.event_specific_data.materialization.asset_key.path): e.event_specific_data.materialization.metadata
              for e in result.get_asset_materialization_events()}
-    assert set(built) == set(GRAINS)
+    assert set(built) == set(GRAINS) | {"intermediate.int_clv_predictions"}
     assert built["marts.customer_lifecycle"]["dagster/row_count"].value == 2
     assert "no model fitted" in built["marts.clv_model_params"]["clv_status"].value
 
@@ -94,14 +91,15 @@ def test_the_metrics_assets_materialize_with_dagster(tmp_path, monkeypatch):
 def test_the_marts_build_on_the_real_journey_model(tmp_path):
     """From raw touchpoints through the journey model: one web journey to a purchase of 20, as of its
     last touchpoint (the default), reaches decision, converts, and makes its person a new customer."""
-    from journeys.transforms.metrics_model import build_metrics
+    from journeys.transforms import build_plan
     from tests import helpers
+    from tests.metrics_helpers import METRICS_TABLES
 
     con = helpers.warehouse(tmp_path)
     try:
         helpers.events(con, ["web page_view", "web product_view", "web add_to_cart", "web purchase 20"])
         helpers.build(con)
-        build_metrics(con, helpers.settings())
+        build_plan.build(con, helpers.settings(), METRICS_TABLES)
         reached = con.execute(
             "select list(n_reached order by stage_rank) from marts.stage_funnel where breakdown = 'overall'"
         ).fetchone()[0]

@@ -149,24 +149,20 @@ def test_sudden_drop_in_daily_volume_warns(tmp_path):
 def test_dagster_blocking_check_keeps_last_good_publish(tmp_path):
     """A real Dagster materialize of the journey model with its checks: an ERROR check blocks every asset
     downstream and publishing, so the published warehouse stays byte-for-byte the last good one."""
-    from dagster import DagsterInstance, materialize
+    from dagster import AssetKey
 
-    from journeys.assets.journey_model import journey_model_assets
-    from journeys.assets.resources import WarehouseResource
     from journeys.assets.serving import PUBLISHED, published_warehouse_asset
     from journeys.pipelines.loader import load_file
     from journeys.pipelines.sim_files import write_simulation
-    from journeys.quality.checks import all_checks
+    from tests.helpers import journey_tables, materialize_tables
 
     settings = load_settings(home=tmp_path / "home")
     write_simulation(tmp_path / "events.parquet", 60, 30, seed=3)
     load_file(settings, tmp_path / "events.parquet")
-    publish = published_warehouse_asset([k for a in journey_model_assets for k in a.keys])
+    publish = published_warehouse_asset([AssetKey(t.split(".")) for t in journey_tables()])
 
     def build():
-        return materialize([*journey_model_assets, publish, *all_checks()], raise_on_error=False,
-                           resources={"warehouse_resource": WarehouseResource(home=str(settings.home))},
-                           instance=DagsterInstance.ephemeral())
+        return materialize_tables(settings.home, journey_tables(), extra=[publish])
 
     first = build()
     assert first.success

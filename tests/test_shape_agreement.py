@@ -10,7 +10,7 @@ from journeys import warehouse
 from journeys.pipelines.loader import load_file
 from journeys.pipelines.sim_files import write_simulation
 from journeys.pipelines.simulator import simulate
-from journeys.transforms.journey_model import build_journey_model
+from tests.helpers import build_with
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ def test_classifier_agrees_with_intended_shapes_on_at_least_95_percent(settings,
     write_simulation(path, 1000, 120, seed=21)  # the same events, streamed to a file
     load_file(settings, path)
     with warehouse.writer(settings) as con:
-        build_journey_model(con, settings)
+        build_with(con, settings)
         steps = con.execute("select s.event_id, j.journey_id, j.journey_type from marts.journey_steps s "
                             "join marts.journeys j using (journey_id)").fetchall()
     intended_of_event = {e["event_id"]: e["properties"]["sim_journey_id"] for e in population.events}

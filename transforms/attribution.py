@@ -30,7 +30,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from journeys.transforms import runner
+from journeys.transforms import tables
 
 QUALIFIED = "marts.attribution"
 NO_CAMPAIGN = "(none)"
@@ -280,7 +280,7 @@ def _empty() -> pd.DataFrame:
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
-    return con.execute(sql, runner.bind(sql, params)).df()
+    return con.execute(sql, tables.bind(sql, params)).df()
 
 
 def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
@@ -290,7 +290,7 @@ def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
         totals = rules.groupby(["model", "dimension"])["conversions"].transform("sum")
         rules["share"] = rules["conversions"] / totals
         rules["removal_effect"] = np.nan
-    [(conversions, revenue, currency)] = con.execute(TOTALS_SQL, runner.bind(TOTALS_SQL, params)).fetchall()
+    [(conversions, revenue, currency)] = con.execute(TOTALS_SQL, tables.bind(TOTALS_SQL, params)).fetchall()
     markov = markov_credits(_query(con, TRANSITIONS_SQL, params), float(conversions), float(revenue), currency)
     frames = [f for f in (rules, markov) if not f.empty]
     result = pd.concat([f[COLUMNS] for f in frames], ignore_index=True) if frames else _empty()
@@ -303,4 +303,4 @@ def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
 
 def build(con: duckdb.DuckDBPyConnection, params: dict) -> int:
     """Replace marts.attribution (documented) and return its row count."""
-    return runner.replace_table_from_frame(con, QUALIFIED, attribution(con, params), runner.parse_doc(DOC))
+    return tables.replace_table_from_frame(con, QUALIFIED, attribution(con, params), tables.parse_doc(DOC))

@@ -79,6 +79,22 @@ def plan(settings: Settings, tables: Iterable[str] | None = None) -> list[Python
     return ordered
 
 
+def with_upstream(settings: Settings, tables: Iterable[str]) -> set[str]:
+    """`tables` and every table they read, directly or not (raw excluded: only ingestion writes it)."""
+    graph, producer = _graph(dbt_project.manifest(settings))
+    writes: dict[Node, set[str]] = {}
+    for table, node in producer.items():
+        writes.setdefault(node, set()).add(table)
+    seen: set[Node] = set()
+    todo = [producer[_known(t, producer)] for t in tables]
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph[node])
+    return {table for node in seen for table in writes[node]}
+
+
 def _known(table: str, producer: dict[str, Node]) -> str:
     if table not in producer:
         raise KeyError(f"{table} is neither a dbt model nor written by a Python step")

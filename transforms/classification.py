@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from journeys.settings import Settings
-from journeys.transforms import runner
+from journeys.transforms import tables
 
 _SCALAR_BELOW = 8
 """Fewer active journeys than this: finish them one by one instead of one numpy step at a time."""
@@ -368,6 +368,6 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
         for name in _PASSED_THROUGH:
             walked = walked.append_column(name, touchpoints.column(name))
         del touchpoints
-        with runner.registered(con, "_journey_walk", walked):
-            return runner.replace_table(con, "intermediate.int_journey_steps", _MATERIALIZE,
-                                        doc=runner.parse_doc(build_int_journey_steps.__doc__))
+        with tables.registered(con, "_journey_walk", walked):
+            return tables.replace_table(con, "intermediate.int_journey_steps", _MATERIALIZE,
+                                        doc=tables.parse_doc(build_int_journey_steps.__doc__))

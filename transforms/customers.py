@@ -6,9 +6,9 @@ than `churn_inactive_days`) is computed once, as a timeline of retained and chur
 (marts.customer_churn_periods); the lifecycle, monthly churn and cohort retention marts all read
 that timeline, so they cannot disagree about who churned when.
 
-This module holds the settings those SQL models read (with defaults until settings.py has them)
-and the one Python-built step: predicted CLV, which writes marts.customer_value and
-marts.clv_model_params from a single build. The CLV models are fitted once per persona segment
+This module holds the one Python-built step: predicted CLV, which writes
+intermediate.int_clv_predictions (joined to each customer's history by the dbt model
+marts.customer_value) and marts.clv_model_params from a single fit. The CLV models are fitted once per persona segment
 (marts.persons.persona) and only on non-contractual purchases (`clv_event_types`); subscription
 revenue is contractual and stays in the historical value (see transforms/clv.py).
 """
@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 
 from journeys.settings import Settings
-from journeys.transforms import runner
+from journeys.transforms import tables
 from journeys.transforms.clv import PARAM_COLUMNS, predict_clv_by_segment
 from journeys.transforms.params import model_params
 
@@ -35,7 +35,7 @@ CLV_MODEL_PARAMS = "marts.clv_model_params"
 @dataclass(frozen=True)
 class ClvBuild:
     n_customers: int
-    """Rows written to marts.customer_value."""
+    """Rows written to intermediate.int_clv_predictions (one per customer the fit saw)."""
     n_params: int
     """Rows written to marts.clv_model_params (0 when no segment's models could be fitted)."""
     status: str
@@ -107,7 +107,7 @@ def build_clv_fit(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuil
     marts.customer_value) and marts.clv_model_params from that one fit."""
     params = model_params(con, settings)
     result = _fit(con, settings, params)
-    n_customers = runner.replace_table_from_frame(con, CLV_PREDICTIONS, result.customers, runner.parse_doc(PREDICTIONS_DOC))
+    n_customers = tables.replace_table_from_frame(con, CLV_PREDICTIONS, result.customers, tables.parse_doc(PREDICTIONS_DOC))
     return _write_params(con, result, n_customers)
 
 
@@ -126,35 +126,12 @@ def _fit(con: duckdb.DuckDBPyConnection, settings: Settings, params: dict):
 
 
 def _write_params(con: duckdb.DuckDBPyConnection, result, n_customers: int) -> ClvBuild:
-    doc = runner.parse_doc(PARAMS_DOC)
-    doc = runner.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)
-    with runner.registered(con, "clv_params", result.params[["segment", *PARAM_COLUMNS]]):
-        n_params = runner.replace_table(con, CLV_MODEL_PARAMS, _PARAMS_SELECT, None, doc)
+    doc = tables.parse_doc(PARAMS_DOC)
+    doc = tables.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)
+    with tables.registered(con, "clv_params", result.params[["segment", *PARAM_COLUMNS]]):
+        n_params = tables.replace_table(con, CLV_MODEL_PARAMS, _PARAMS_SELECT, None, doc)
     methods = sorted(result.customers["clv_method"].unique())
     return ClvBuild(n_customers, n_params, result.status, ", ".join(methods) or "historical_fallback",
                     {segment: r.status for segment, r in result.by_segment.items()})
 
 
-def build_clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuild:
-    """Fit the CLV models per segment and write marts.customer_value and marts.clv_model_params from those fits."""
-    params = model_params(con, settings)
-    result = predict_clv_by_segment(
-        conversions_frame(con, params["as_of"], params["clv_event_types"]),
-        params["as_of"],
-        personas(con),
-        horizon_months=settings.clv_horizon_months,
-        annual_discount_rate=settings.clv_discount_rate_annual,
-        time_unit=params["clv_time_unit"],
-        min_repeat_customers=int(params["clv_min_repeat_customers"]),
-    )
-    log.info("CLV: %s", result.status)
-    with runner.registered(con, "clv_predictions", result.customers):
-        n_customers = runner.run_model(con, CUSTOMER_VALUE, params)
-
-    doc = runner.parse_doc(PARAMS_DOC)
-    doc = runner.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)
-    with runner.registered(con, "clv_params", result.params[["segment", *PARAM_COLUMNS]]):
-        n_params = runner.replace_table(con, CLV_MODEL_PARAMS, _PARAMS_SELECT, None, doc)
-    methods = sorted(result.customers["clv_method"].unique())
-    return ClvBuild(n_customers, n_params, result.status, ", ".join(methods) or "historical_fallback",
-                    {segment: r.status for segment, r in result.by_segment.items()})

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -37,7 +39,17 @@ class DbtError(RuntimeError):
     """dbt could not parse or build the project; the message names the model file."""
 
 
-def project_dir(settings: Settings) -> Path:
+def dbt_dir(warehouse_path: Path) -> Path:
+    """dbt's target (compiled SQL, manifest, docs), logs and per-home project, beside the warehouse file."""
+    return Path(warehouse_path).resolve().parent / "dbt"
+
+
+def database_path(con: duckdb.DuckDBPyConnection) -> Path:
+    """The file `con` is connected to: dbt builds on that file."""
+    return Path(con.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()[0][0])
+
+
+def project_dir(settings: Settings, warehouse_path: Path | None = None) -> Path:
     """The packaged project, or, with a custom_models_dir, a per-home project of links to it plus
     `custom/` -> the user's folder (dbt writes compiled SQL under its own target folder only)."""
     if settings.custom_models_dir is None:
@@ -45,7 +57,7 @@ def project_dir(settings: Settings) -> Path:
     custom = Path(settings.custom_models_dir).resolve()
     if not custom.is_dir():
         raise DbtError(f"custom_models_dir {custom} is not a folder")
-    root = settings.dbt_dir / "project"
+    root = dbt_dir(warehouse_path or settings.warehouse_path) / "project"
     root.mkdir(parents=True, exist_ok=True)
     for name, target in [*((n, PROJECT_DIR / n) for n in _LINKED), ("custom", custom)]:
         link = root / name
@@ -71,15 +83,15 @@ def dbt_vars(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
     return params
 
 
-def _common_args(settings: Settings, project: Path) -> list[str]:
+def _common_args(warehouse_path: Path, project: Path) -> list[str]:
     return ["--project-dir", str(project), "--profiles-dir", str(PROJECT_DIR),
-            "--target-path", str(settings.dbt_dir / "target"), "--log-path", str(settings.dbt_dir / "logs")]
+            "--target-path", str(dbt_dir(warehouse_path) / "target"), "--log-path", str(dbt_dir(warehouse_path) / "logs")]
 
 
 @contextlib.contextmanager
-def _warehouse_env(settings: Settings) -> Iterator[None]:
+def _warehouse_env(warehouse_path: Path) -> Iterator[None]:
     previous = os.environ.get(_WAREHOUSE_ENV)
-    os.environ[_WAREHOUSE_ENV] = str(settings.warehouse_path)
+    os.environ[_WAREHOUSE_ENV] = str(warehouse_path)
     os.environ.setdefault("DO_NOT_TRACK", "1")
     try:
         yield
@@ -98,16 +110,26 @@ def _fingerprint(project: Path) -> tuple:
     return (str(project), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
 
 
-def manifest(settings: Settings):
+def _parse_dir(project: Path) -> Path:
+    """Where a project's parse is kept between processes (dbt's partial parsing): per project, not
+    per warehouse, so every warehouse and every test reuses it."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "journeys" / "dbt-parse" / hashlib.sha1(str(project).encode()).hexdigest()[:16]
+
+
+def manifest(settings: Settings, warehouse_path: Path | None = None):
     """The parsed project (dbt's Manifest), parsed once per process while the files are unchanged."""
     from dbt.cli.main import dbtRunner
 
-    project = project_dir(settings)
+    warehouse_path = warehouse_path or settings.warehouse_path
+    project = project_dir(settings, warehouse_path)
     key = _fingerprint(project)
     with _lock:
         if key not in _manifests:
-            with _warehouse_env(settings):
-                result = dbtRunner().invoke(["parse", *_common_args(settings, project), "--quiet"])
+            with _warehouse_env(warehouse_path):
+                result = dbtRunner().invoke(["parse", "--project-dir", str(project), "--profiles-dir", str(PROJECT_DIR),
+                                             "--target-path", str(_parse_dir(project)),
+                                             "--log-path", str(_parse_dir(project)), "--quiet"])
             if not result.success:
                 raise DbtError(_parse_error(settings, result.exception))
             _manifests.clear()
@@ -116,19 +138,20 @@ def manifest(settings: Settings):
 
 
 def invoke(settings: Settings, args: Sequence[str], variables: dict | None = None,
-           callbacks: Sequence[Callable] = (), quiet: bool = True):
-    """`dbt <args>` on the working warehouse with the settings as vars; returns dbt's result
-    (`.success`, `.result`). Hold `warehouse.writer(settings)` around it."""
+           callbacks: Sequence[Callable] = (), quiet: bool = True, warehouse_path: Path | None = None):
+    """`dbt <args>` on the warehouse file (the working one unless given) with the settings as vars;
+    returns dbt's result (`.success`, `.result`). Hold `warehouse.writer(settings)` around it."""
     from dbt.cli.main import dbtRunner
 
-    project = project_dir(settings)
-    parsed = manifest(settings)
+    warehouse_path = warehouse_path or settings.warehouse_path
+    project = project_dir(settings, warehouse_path)
+    parsed = manifest(settings, warehouse_path)
     extra = ["--quiet"] if quiet else []
     if variables is not None:
         extra += ["--vars", yaml.safe_dump(variables, default_flow_style=True, width=1 << 20)]
-    with _warehouse_env(settings):
+    with _warehouse_env(warehouse_path):
         return dbtRunner(manifest=parsed, callbacks=list(callbacks)).invoke(
-            [*args, *_common_args(settings, project), *extra])
+            [*args, *_common_args(warehouse_path, project), *extra])
 
 
 def user_path(settings: Settings, original_file_path: str) -> Path:
@@ -155,9 +178,9 @@ def failures(settings: Settings, result) -> list[str]:
 
 def _parse_error(settings: Settings, exception) -> str:
     text = " ".join(str(exception).split())
-    if settings.custom_models_dir is not None:
-        text = text.replace(str(project_dir(settings) / "custom"), str(Path(settings.custom_models_dir).resolve()))
-        text = text.replace("custom/", f"{Path(settings.custom_models_dir).resolve()}/")
+    if settings.custom_models_dir is not None:  # name the user's own file, not our link to it
+        real = str(Path(settings.custom_models_dir).resolve())
+        text = re.sub(r"(?:\S*/dbt/project/|(?<![\w/.-]))custom/", lambda _: real + "/", text)
     return f"dbt could not parse the project: {text}"
 
 
@@ -188,7 +211,7 @@ def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequen
         return DbtBuild([], [])
     result = invoke(settings, ["build", "--select", *select, "--indirect-selection", "buildable",
                                "--no-write-json", "--no-populate-cache"],
-                    dbt_vars(con, settings), callbacks)
+                    dbt_vars(con, settings), callbacks, warehouse_path=database_path(con))
     built = []
     for node_result in getattr(result.result, "results", None) or []:
         node = node_result.node

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from journeys.transforms import runner
+from journeys.transforms import tables
 from journeys.transforms.funnel_spec import UNITS, FunnelError, FunnelSpec
 
 STEPS_TABLE, JOURNEYS_TABLE = "marts.journey_steps", "marts.journeys"
@@ -130,7 +130,7 @@ def read_sequences(con: duckdb.DuckDBPyConnection, spec: FunnelSpec, codes: Code
     sql = _flat_sql(spec, codes, by_sql, by_join)
     params = {f"type_{i}": t for i, t in enumerate(codes.by_type)}
     params.update(as_of=as_of or dt.datetime.max, since=since or dt.datetime.min)
-    result = con.execute(sql, runner.bind(sql, params)).fetchnumpy()
+    result = con.execute(sql, tables.bind(sql, params)).fetchnumpy()
     flat = result["events"][0]
     flat = np.zeros(0, dtype=np.int64) if flat is None or np.ma.is_masked(flat) else np.asarray(flat, dtype=np.int64)
     is_header = flat < HEADER + (1 << 40)

@@ -28,7 +28,7 @@ from scipy.sparse.csgraph import connected_components
 
 from journeys.schemas.contract import IDENTIFIERS
 from journeys.settings import Settings
-from journeys.transforms import runner
+from journeys.transforms import tables
 
 ZEROS_PATTERN = r"[\-0_.: ]*0[\-0_.: ]*"
 """All-zero values such as '0000' or '00000000-0000-0000-0000-000000000000' (a zeroed device id)."""
@@ -46,7 +46,7 @@ def placeholder_pattern(placeholders) -> str:
 
 
 def identity_params(settings: Settings) -> dict:
-    """The identity settings as SQL parameters (the runner passes scalars only by default)."""
+    """The identity settings as SQL values (dbt vars): the placeholder pattern and the per-type limits."""
     limits = settings.identifier_person_limits
     unknown = set(limits) - set(IDENTIFIERS)
     if unknown:
@@ -174,8 +174,8 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -
         """
     ).df()
     anchors = stitch(identifiers, links)
-    with runner.registered(con, "_identity_anchors", anchors):
-        return runner.replace_table(
+    with tables.registered(con, "_identity_anchors", anchors):
+        return tables.replace_table(
             con,
             "intermediate.int_identity_map",
             """
@@ -189,5 +189,5 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -
             join intermediate.int_identifiers as identifier on identifier.identifier_key = anchors.identifier_key
             join intermediate.int_identifiers as anchor on anchor.identifier_key = anchors.anchor_key
             """,
-            doc=runner.parse_doc(build_int_identity_map.__doc__),
+            doc=tables.parse_doc(build_int_identity_map.__doc__),
         )

@@ -22,7 +22,7 @@ import duckdb
 import yaml
 
 from journeys.settings import Settings
-from journeys.transforms import runner
+from journeys.transforms import tables
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -210,7 +210,7 @@ def stages_frame(model: StageModel) -> pd.DataFrame:
 
 
 def _materialize(con: duckdb.DuckDBPyConnection, qualified: str, frame: pd.DataFrame, doc: str) -> int:
-    return runner.replace_table_from_frame(con, qualified, frame, runner.parse_doc(doc))
+    return tables.replace_table_from_frame(con, qualified, frame, tables.parse_doc(doc))
 
 
 def build_int_stage_model(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:

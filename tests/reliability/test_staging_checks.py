@@ -161,15 +161,9 @@ def test_a_conflict_only_after_as_of_is_not_reported(tmp_path):
 # ---- as Dagster asset checks and through `journeys build` ----------------------------------------
 
 def _materialize(home: Path, as_of: str | None):
-    from dagster import DagsterInstance, materialize
+    from tests.helpers import journey_tables, materialize_tables
 
-    from journeys.assets.journey_model import journey_model_assets
-    from journeys.assets.resources import WarehouseResource
-    from journeys.quality.checks import all_checks
-
-    return materialize([*journey_model_assets, *all_checks()], raise_on_error=False,
-                       resources={"warehouse_resource": WarehouseResource(home=str(home), as_of=as_of)},
-                       instance=DagsterInstance.ephemeral())
+    return materialize_tables(home, journey_tables(), as_of=as_of)
 
 
 def test_dagster_as_of_before_every_event_blocks_downstream_and_conflicts_only_warn(tmp_path):

@@ -1,45 +1,24 @@
-"""Runs SQL models: one `.sql` file per table, under `sql/<layer>/<table>.sql`.
+"""Writing a table computed outside dbt (the Python steps), each in one transaction, with its
+table and column comments, so `journeys tables`, the DuckDB CLI and BI tools describe it like
+the dbt models (whose comments dbt's persist_docs writes).
 
-A model file is a single SELECT (import CTEs, logic CTEs, `select * from final`) preceded by
-a header that documents it; the header becomes DuckDB table and column comments, so
-`journeys tables`, the DuckDB CLI and BI tools all show the same descriptions:
+A step's documentation is a docstring in the models' format:
 
-    -- One row per journey: a person's touchpoints with no gap longer than journey_gap_days.
-    -- The reason ... (more lines of table description)
-    -- columns:
-    --   journey_id: deterministic id, md5 of person_id and started_at
-    --   person_id: ...
-
-Settings are passed as DuckDB named parameters (`$journey_gap_days`). Each table is replaced
-in one transaction, so a failed model leaves the previous version in place and rebuilding
-twice gives the same table.
+    One row per ... (the grain, then the reasons).
+    columns:
+      person_id: ...
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-
-
-@dataclass(frozen=True)
-class Model:
-    """One warehouse table in a build list: what it reads and how it is built. The CLI builds the
-    list in order and Dagster makes one asset of each, so both run the same functions."""
-
-    qualified: str
-    """`layer.table`: the table and, as [layer, table], the Dagster asset key."""
-    deps: tuple[str, ...]
-    """Tables it reads (`raw.touchpoints` is the ingest's)."""
-    build: Callable[[duckdb.DuckDBPyConnection, object], int]
-    """`build(con, settings)` replaces the table and returns its row count."""
 
 
 @dataclass(frozen=True)
@@ -65,15 +44,6 @@ def parse_doc(text: str) -> ModelDoc:
         elif line and not in_columns:
             description.append(line)
     return ModelDoc(" ".join(description), columns)
-
-
-def model_path(qualified: str) -> Path:
-    layer, name = qualified.split(".")
-    return SQL_DIR / layer / f"{name}.sql"
-
-
-def model_sql(qualified: str) -> str:
-    return model_path(qualified).read_text()
 
 
 def bind(sql: str, params: dict) -> dict:
@@ -119,12 +89,6 @@ def replace_table(con: duckdb.DuckDBPyConnection, qualified: str, select_sql: st
     return con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
 
 
-def run_model(con: duckdb.DuckDBPyConnection, qualified: str, params: dict | None = None) -> int:
-    """Materialize the SQL model `layer.table` from its file; returns the row count."""
-    sql = model_sql(qualified)
-    return replace_table(con, qualified, sql, params, parse_doc(sql))
-
-
 @contextlib.contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, frame) -> Iterator[None]:
     """`frame` (pandas or Arrow) visible to SQL as `name` for the block. DuckDB 2.0 refuses
@@ -137,19 +101,6 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, frame) -> Iterator[Non
     finally:
         con.complete()
         con.unregister(name)
-
-
-def sql_build(qualified: str, params: Callable[[duckdb.DuckDBPyConnection, object], dict]):
-    """The build function of a SQL model: `build(con, settings)` runs its file with
-    `params(con, settings)` and returns the row count. Named and documented after the model, so
-    Dagster and logs show which table it builds."""
-
-    def build(con: duckdb.DuckDBPyConnection, settings) -> int:
-        return run_model(con, qualified, params(con, settings))
-
-    build.__name__ = f"build_{qualified.replace('.', '_')}"
-    build.__doc__ = parse_doc(model_sql(qualified)).description
-    return build
 
 
 def replace_table_from_frame(con: duckdb.DuckDBPyConnection, qualified: str, frame, doc: ModelDoc | None = None) -> int:
