@@ -17,7 +17,6 @@ from journeys import warehouse
 from journeys.assets.resources import WarehouseResource
 from journeys.build import PROGRESS
 from journeys.publishing import record_build_step
-from journeys.settings import load_settings
 from journeys.transforms import dbt_project
 from journeys.transforms.params import resolve_as_of
 
@@ -35,11 +34,6 @@ class JourneysTranslator(DagsterDbtTranslator):
 
 
 TRANSLATOR = JourneysTranslator(DagsterDbtTranslatorSettings(enable_asset_checks=True))
-
-
-def manifest_dict() -> dict:
-    """The parsed project as manifest.json would hold it (custom models included)."""
-    return dbt_project.manifest(load_settings()).writable_manifest().to_dict()
 
 
 def make_dbt_assets(manifest: dict):

@@ -6,21 +6,19 @@ Lineage: raw (ingest) -> staging -> intermediate -> marts -> serving (published 
 
 from dagster import Definitions
 
-from journeys.assets.dbt_models import make_dbt_assets, manifest_dict
 from journeys.assets.jobs import (consumer_lag_sensor, daily_rebuild, hourly_ingest, ingest_job, ingest_then_rebuild_job,
                                   rebuild_job)
-from journeys.assets.python_steps import python_step_assets
 from journeys.assets.raw import raw_ingest
 from journeys.assets.resources import WarehouseResource
-from journeys.assets.serving import published_warehouse_asset
+from journeys.assets.warehouse_assets import warehouse_assets as assets_for
+from journeys.settings import load_settings
 
-_manifest = manifest_dict()
-dbt_models = make_dbt_assets(_manifest)
-warehouse_assets = [dbt_models, *python_step_assets(_manifest)]
+_assets = assets_for(load_settings())
+warehouse_assets = _assets.tables
 """Every table a build rebuilds (everything but raw, which only ingestion writes): the dbt models
-and the Python steps between them."""
+(custom_models_dir's included) and the Python steps between them."""
 
-published_warehouse = published_warehouse_asset([key for a in warehouse_assets for key in a.keys])
+published_warehouse = _assets.published
 
 
 def quality_checks() -> list:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -82,15 +83,17 @@ def _progress_to(echo: Callable[[str], None]) -> Iterator[None]:
 def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose: bool) -> BuildResult:
     from dagster import AssetSelection, DagsterInstance, materialize
 
-    from journeys.assets import definitions
     from journeys.assets.raw import raw_ingest
+    from journeys.assets.warehouse_assets import warehouse_assets
+    from journeys.quality.checks import all_checks
     from journeys.assets.resources import WarehouseResource
     from journeys.assets.serving import PUBLISHED
 
-    targets = [*definitions.warehouse_assets, definitions.published_warehouse]
+    assets = warehouse_assets(settings)
+    targets = [*assets.tables, assets.published]
     result = materialize(
         # raw is not rebuilt (only ingestion writes it) but its checks run, and can block staging.
-        [raw_ingest, *targets, *definitions.quality_checks()],
+        [raw_ingest, *targets, *all_checks()],
         selection=AssetSelection.assets(*targets) | AssetSelection.checks_for_assets(raw_ingest),
         resources={"warehouse_resource": WarehouseResource(home=str(settings.home), as_of=as_of.isoformat())},
         instance=DagsterInstance.ephemeral(),
@@ -154,4 +157,5 @@ def _failure_line(event) -> str:
     if error is None:
         return "failed"
     first = next((line for line in error.message.splitlines() if line.strip()), error.cls_name)
+    first = re.sub(rf"^[\w.]+\.(?={re.escape(error.cls_name)}\b)", "", first)  # module.path.Error: -> Error:
     return first if first.startswith(error.cls_name) else f"{error.cls_name}: {first}"

@@ -152,18 +152,21 @@ def journey_tables() -> list[str]:
     return sorted(build_plan.with_upstream(settings(), JOURNEY_MARTS))
 
 
-def materialize_tables(home: Path, tables, as_of: str | None = None, extra=(), extra_selection=()):
+def materialize_tables(home: Path, tables, as_of: str | None = None, extra=()):
     """A real Dagster materialize (ephemeral instance) of the assets of `tables`, with their checks,
     as `journeys build` runs them; `extra` adds assets (e.g. a publish step) and selects them."""
     from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
-    from journeys.assets import definitions
+    from journeys.assets.raw import raw_ingest
     from journeys.assets.resources import WarehouseResource
+    from journeys.assets.warehouse_assets import warehouse_assets
     from journeys.quality.checks import all_checks
+    from journeys.settings import load_settings
 
     selection = AssetSelection.assets(*(AssetKey(t.split(".")) for t in tables))
     for asset in extra:
         selection |= AssetSelection.assets(asset)
-    return materialize([definitions.raw_ingest, *definitions.warehouse_assets, *extra, *all_checks()],
+    tables_assets = warehouse_assets(load_settings(home=home)).tables
+    return materialize([raw_ingest, *tables_assets, *extra, *all_checks()],
                        selection=selection, raise_on_error=False, instance=DagsterInstance.ephemeral(),
                        resources={"warehouse_resource": WarehouseResource(home=str(home), as_of=as_of)})

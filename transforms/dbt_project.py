@@ -129,7 +129,7 @@ def manifest(settings: Settings, warehouse_path: Path | None = None):
             with _warehouse_env(warehouse_path):
                 result = dbtRunner().invoke(["parse", "--project-dir", str(project), "--profiles-dir", str(PROJECT_DIR),
                                              "--target-path", str(_parse_dir(project)),
-                                             "--log-path", str(_parse_dir(project)), "--quiet"])
+                                             "--log-path", str(_parse_dir(project)), "--log-level", "none"])
             if not result.success:
                 raise DbtError(_parse_error(settings, result.exception))
             _manifests.clear()
@@ -146,7 +146,7 @@ def invoke(settings: Settings, args: Sequence[str], variables: dict | None = Non
     warehouse_path = warehouse_path or settings.warehouse_path
     project = project_dir(settings, warehouse_path)
     parsed = manifest(settings, warehouse_path)
-    extra = ["--quiet"] if quiet else []
+    extra = ["--log-level", "none"] if quiet else []  # errors come back in the result, reported by the caller
     if variables is not None:
         extra += ["--vars", yaml.safe_dump(variables, default_flow_style=True, width=1 << 20)]
     with _warehouse_env(warehouse_path):
@@ -171,17 +171,21 @@ def failures(settings: Settings, result) -> list[str]:
         if status.endswith(("error", "fail", "runtime error")):
             node = node_result.node
             where = user_path(settings, node.original_file_path) if node.resource_type == "model" else node.name
-            message = " ".join(str(node_result.message or status).split())
+            message = _real_paths(settings, " ".join(str(node_result.message or status).split()))
             lines.append(f"{node.resource_type} {node.name} ({where}): {message}")
     return lines
 
 
+def _real_paths(settings: Settings, text: str) -> str:
+    """dbt names a custom model by our link to it (custom/x.sql): name the user's own file."""
+    if settings.custom_models_dir is None:
+        return text
+    real = str(Path(settings.custom_models_dir).resolve())
+    return re.sub(r"(?:\S*/dbt/project/|(?<![\w/.-]))custom/", lambda _: real + "/", text)
+
+
 def _parse_error(settings: Settings, exception) -> str:
-    text = " ".join(str(exception).split())
-    if settings.custom_models_dir is not None:  # name the user's own file, not our link to it
-        real = str(Path(settings.custom_models_dir).resolve())
-        text = re.sub(r"(?:\S*/dbt/project/|(?<![\w/.-]))custom/", lambda _: real + "/", text)
-    return f"dbt could not parse the project: {text}"
+    return "dbt could not parse the project: " + _real_paths(settings, " ".join(str(exception).split()))
 
 
 @dataclasses.dataclass(frozen=True)
