@@ -8,11 +8,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from journeys.transforms.attribution import removal_effects
+from journeys.transforms.attribution import MODELS, removal_effects
 from tests.cx_inputs import Inputs, build_marts, rows
 
 MARTS = ("marts.attribution",)
-MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "markov")
 
 
 def build(settings, inputs, **values):

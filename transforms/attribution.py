@@ -36,7 +36,11 @@ QUALIFIED = "marts.attribution"
 NO_CAMPAIGN = "(none)"
 """The one pseudo-touch of a journey with no counted touch in a dimension."""
 RULE_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
+"""The models that share each journey's conversion among its touches by a fixed rule (in SQL)."""
 MARKOV = "markov"
+MODELS = (*RULE_MODELS, MARKOV)
+"""Every attribution model, in the order the table lists them: the one list the quality gates and
+the tests read too."""
 COLUMNS = ["model", "dimension", "dimension_value", "conversions", "revenue", "currency", "share", "removal_effect"]
 
 DOC = f"""One row per attribution model, dimension and dimension value: the credit a channel or a
@@ -55,7 +59,7 @@ P(conversion), and credit is the removal effects normalised to sum to 1). first_
 linear and markov agree with ChannelAttribution on the same paths. Within a model and dimension,
 share sums to 1 and conversions and revenue sum to the converting journeys and their revenue.
 columns:
-  model: first_touch, last_touch, linear, time_decay, position_based or markov
+  model: {", ".join(MODELS[:-1])} or {MODELS[-1]}
   dimension: channel or campaign
   dimension_value: the channel or campaign of the touches; '{NO_CAMPAIGN}' for journeys with no touch before the conversion (channel) or no campaign touch (campaign)
   conversions: conversions credited to the value (fractional)
@@ -294,7 +298,7 @@ def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
     markov = markov_credits(_query(con, TRANSITIONS_SQL, params), float(conversions), float(revenue), currency)
     frames = [f for f in (rules, markov) if not f.empty]
     result = pd.concat([f[COLUMNS] for f in frames], ignore_index=True) if frames else _empty()
-    order = {m: i for i, m in enumerate((*RULE_MODELS, MARKOV))}
+    order = {m: i for i, m in enumerate(MODELS)}
     return (result.sort_values(["model", "dimension", "share", "dimension_value"],
                                key=lambda s: s.map(order) if s.name == "model" else s,
                                ascending=[True, True, False, True])

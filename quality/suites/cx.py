@@ -5,9 +5,9 @@ from __future__ import annotations
 from journeys.quality.expect import between, in_set, key, not_null, true
 from journeys.quality.gates import gate
 from journeys.schemas.contract import SCORE_RANGES
+from journeys.transforms.attribution import MODELS as ATTRIBUTION_MODELS
 
 RATE = (0, 1)
-ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "markov")
 RFM_SEGMENTS = ("champions", "loyal", "new", "potential", "at_risk", "hibernating", "lost")
 
 SATISFACTION = [

@@ -29,13 +29,8 @@ months as (
 sliced_customers as (
     select slice.breakdown, slice.breakdown_value, customers.person_id, customers.acquired_at
     from customers
-    cross join unnest([
-        {'breakdown': 'overall', 'breakdown_value': 'all'},
-        {'breakdown': 'first_channel', 'breakdown_value': coalesce(first_channel, '(none)')},
-        {'breakdown': 'journey_type', 'breakdown_value': coalesce(acquisition_journey_type, '(none)')},
-        {'breakdown': 'cohort_month', 'breakdown_value': coalesce(strftime(cohort_month, '%Y-%m'), '(none)')},
-        {'breakdown': 'persona', 'breakdown_value': coalesce(persona, '(none)')}
-    ]) as slices(slice)
+    {{ breakdown_slices(first_channel='first_channel', journey_type='acquisition_journey_type',
+                        cohort_month='cohort_month', persona='persona') }}
 ),
 
 -- Every month from the slice's first acquisition on, so months without churn show zeros.

@@ -52,12 +52,7 @@ sliced as (
     join retained_at_measure
         on retained_at_measure.person_id = customer_months.person_id
         and retained_at_measure.months_since_acquisition = customer_months.months_since_acquisition
-    cross join unnest([
-        {'breakdown': 'overall', 'breakdown_value': 'all'},
-        {'breakdown': 'first_channel', 'breakdown_value': coalesce(first_channel, '(none)')},
-        {'breakdown': 'journey_type', 'breakdown_value': coalesce(acquisition_journey_type, '(none)')},
-        {'breakdown': 'persona', 'breakdown_value': coalesce(persona, '(none)')}
-    ]) as slices(slice)
+    {{ breakdown_slices(first_channel='first_channel', journey_type='acquisition_journey_type', persona='persona') }}
 ),
 
 final as (

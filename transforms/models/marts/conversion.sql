@@ -73,14 +73,8 @@ sliced as (
         {'period_grain': 'week', 'period_start': date_trunc('week', started_at)::date},
         {'period_grain': 'month', 'period_start': date_trunc('month', started_at)::date}
     ]) as periods(period)
-    cross join unnest([
-        {'breakdown': 'overall', 'breakdown_value': 'all'},
-        {'breakdown': 'first_channel', 'breakdown_value': coalesce(first_channel, '(none)')},
-        {'breakdown': 'last_touch_channel', 'breakdown_value': coalesce(last_touch_channel, '(none)')},
-        {'breakdown': 'journey_type', 'breakdown_value': coalesce(journey_type, '(none)')},
-        {'breakdown': 'cohort_month', 'breakdown_value': coalesce(strftime(cohort_month, '%Y-%m'), '(none)')},
-        {'breakdown': 'persona', 'breakdown_value': coalesce(persona, '(none)')}
-    ]) as slices(slice)
+    {{ breakdown_slices(first_channel='first_channel', last_touch_channel='last_touch_channel',
+                        journey_type='journey_type', cohort_month='cohort_month', persona='persona') }}
 ),
 
 final as (

@@ -11,12 +11,7 @@ survey_responses as (
 journey_ends as (
     select
         journey_id,
-        case
-            when max(occurred_at) >= {{ as_of() }} - {{ setting('journey_gap_days') }} * interval 1 day
-                and arg_max(stage_kind, step_number) <> 'exit' then '(ongoing)'
-            when bool_or(is_conversion) then '(end)'
-            else '(drop)'
-        end as end_node
+        {{ journey_end_node() }} as end_node
     from journey_steps
     group by journey_id
 ),

@@ -56,13 +56,8 @@ sliced as (
     select slice.breakdown, slice.breakdown_value, journeys.journey_id
     from journeys
     left join person_cohorts on person_cohorts.person_id = journeys.person_id
-    cross join unnest([
-        {'breakdown': 'overall', 'breakdown_value': 'all'},
-        {'breakdown': 'first_channel', 'breakdown_value': coalesce(journeys.first_channel, '(none)')},
-        {'breakdown': 'journey_type', 'breakdown_value': coalesce(journeys.journey_type, '(none)')},
-        {'breakdown': 'cohort_month', 'breakdown_value': coalesce(strftime(person_cohorts.cohort_month, '%Y-%m'), '(none)')},
-        {'breakdown': 'persona', 'breakdown_value': coalesce(journeys.persona, '(none)')}
-    ]) as slices(slice)
+    {{ breakdown_slices(first_channel='journeys.first_channel', journey_type='journeys.journey_type',
+                        cohort_month='person_cohorts.cohort_month', persona='journeys.persona') }}
 ),
 
 counted as (

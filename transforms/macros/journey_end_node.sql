@@ -1,0 +1,20 @@
+{#
+  How a journey ends, for the end nodes of marts.step_transitions and the journeys marts.pain_points
+  counts as over: the two must agree, or the Sankey's drop-offs and the pain points' drop-offs would
+  be different journeys. An aggregate over one journey's steps (group by journey_id) reading
+  occurred_at, step_number, stage_kind and is_conversion:
+    '(ongoing)' while the last touchpoint is within journey_gap_days of as_of and is not an exit: a
+                touchpoint arriving now would still join the journey (transforms/classification.py
+                starts a new one only after a longer gap), unless the customer has left (unsubscribe,
+                cancellation);
+    '(end)'     otherwise, when the journey converted;
+    '(drop)'    otherwise.
+#}
+{% macro journey_end_node() -%}
+    case
+            when max(occurred_at) >= {{ as_of() }} - {{ setting('journey_gap_days') }} * interval 1 day
+                and arg_max(stage_kind, step_number) <> 'exit' then '(ongoing)'
+            when bool_or(is_conversion) then '(end)'
+            else '(drop)'
+        end
+{%- endmacro %}
