@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import textwrap
 from collections.abc import Callable, Iterator
@@ -96,7 +97,7 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose
         [raw_ingest, *targets, *all_checks()],
         selection=AssetSelection.assets(*targets) | AssetSelection.checks_for_assets(raw_ingest),
         resources={"warehouse_resource": WarehouseResource(home=str(settings.home), as_of=as_of.isoformat())},
-        instance=DagsterInstance.ephemeral(),
+        instance=_instance(),
         raise_on_error=False,
         tags={"journeys/trigger": "journeys build"},
         # Progress comes from PROGRESS (one line per table); Dagster's engine log, with its
@@ -120,6 +121,14 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose
                           if e.event_type_value == "STEP_FAILURE" and not _is_check_failure(e)]
     _report(build, echo)
     return build
+
+
+def _instance():
+    """DAGSTER_HOME's instance when it is set, so the run shows in the Dagster UI's history (and its
+    asset materializations and checks on each asset's page); else a throwaway in-memory one."""
+    from dagster import DagsterInstance
+
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
 def _report(build: BuildResult, echo: Callable[[str], None]) -> None:

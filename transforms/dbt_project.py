@@ -103,8 +103,9 @@ def _warehouse_env(warehouse_path: Path) -> Iterator[None]:
 
 
 def _fingerprint(project: Path) -> tuple:
-    """What a parse depends on: every project file's path, size and mtime."""
-    files = sorted(p for name in ("models", "macros", "tests", "custom") for p in (project / name).rglob("*")
+    """What a parse depends on: every project file's path, size and mtime (through the per-home
+    project's links: rglob does not follow them)."""
+    files = sorted(p for name in ("models", "macros", "tests", "custom") for p in (project / name).resolve().rglob("*")
                    if p.is_file() and "__pycache__" not in p.parts)
     files += [project / "dbt_project.yml"]
     return (str(project), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))

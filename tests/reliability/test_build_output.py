@@ -42,3 +42,28 @@ def test_a_failed_blocking_check_is_one_line_without_dagster_tracebacks(tmp_path
     assert "build FAILED; the published warehouse is unchanged" in out and "journeys -v build" in out
     loud = journeys(home, "-v", "build", JOURNEYS_AS_OF="1970-01-01")
     assert loud.returncode == 1 and "DagsterAssetCheckFailedError" in loud.stdout + loud.stderr
+
+
+def test_with_dagster_home_a_cli_build_is_in_the_dagster_history(tmp_path):
+    """DAGSTER_HOME set: `journeys build` records its run, materializations and check results in that
+    instance, which is what `dagster dev` shows."""
+    from dagster import AssetKey, DagsterInstance, DagsterRunStatus
+
+    home, dagster_home = tmp_path / "home", tmp_path / "dagster"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    pd.DataFrame({"event_id": ["a", "b"], "occurred_at": ["2025-03-01 10:00:00", "2025-03-01 11:00:00"],
+                  "channel": "web", "event_type": ["page_view", "purchase"], "customer_id": "c1",
+                  "revenue": [None, 20.0], "currency": [None, "EUR"]}).to_csv(tmp_path / "e.csv", index=False)
+    assert journeys(home, "load", "--file", str(tmp_path / "e.csv")).returncode == 0
+    built = journeys(home, "build", DAGSTER_HOME=str(dagster_home))
+    assert built.returncode == 0, built.stdout + built.stderr
+    instance = DagsterInstance.from_config(str(dagster_home))
+    try:
+        (run,) = instance.get_runs()
+        assert run.status == DagsterRunStatus.SUCCESS
+        assert run.tags["journeys/trigger"] == "journeys build"
+        record = instance.get_latest_materialization_event(AssetKey(["marts", "journeys"]))
+        assert record is not None and record.run_id == run.run_id
+    finally:
+        instance.dispose()
