@@ -1,18 +1,28 @@
-"""Settings in one place: where the warehouse lives, how journeys and churn are defined.
+"""Settings in one place: where the warehouse lives, how journeys and churn are defined, how to reach Kafka.
 
 Values come, in increasing priority, from the defaults below, a YAML config file, environment
 variables and explicit overrides (`load_settings(home=...)`, the Dagster resource). The config
 file is `$JOURNEYS_CONFIG`, else `journeys.yaml` in `JOURNEYS_HOME`, else `journeys.yaml` in the
 working directory; it may set any field by its name. Every field is also settable from the
-environment as `JOURNEYS_<FIELD_NAME_UPPER>` (an empty variable is unset); lists are written
-`a,b` or `[a, b]`, mappings `k=1,k2=2` or `{k: 1, k2: 2}`. Secrets (Kafka passwords, the PII
-salt) are not settings: they are read only from the environment, never from the file
-(pipelines/kafka_config.py, schemas/contract.py).
+environment as `JOURNEYS_<FIELD_NAME_UPPER>` (an empty variable is unset), except the Kafka
+client's, which keep the names every Kafka tool uses: `kafka_bootstrap_servers` is
+`KAFKA_BOOTSTRAP_SERVERS` (unset: the embedded broker). Lists are written `a,b` or `[a, b]`,
+mappings `k=1,k2=2` or `{k: 1, k2: 2}`. Secrets (`kafka_sasl_password`, `pii_salt`) are
+`SecretStr`: read only from the environment, never from the file, and shown as `**********` by
+repr, str and JSON.
 
-Each field declares its rule beside its default (`setting(default, rule)`). The rule checks type
+Why pydantic-settings: one typed declaration per setting (type, default, rule, and the docstring
+below it, which becomes the field's description) instead of a hand-written loader; the environment
+and YAML sources are the library's (`EnvSettingsSource`, `YamlConfigSettingsSource`), and
+validation collects its errors per field. `Settings(...)` is the defaults and what is passed, no
+more: tests and code get no environment or file unasked; `load_settings` adds the sources.
+
+Each field declares its rule beside its type (`Annotated[int, integer(1)]`). The rule checks type
 and range and normalises the value (`"90"` from the environment becomes 90) whenever a Settings
-is made, directly or by `load_settings`, so a bad value stops a command before it does anything.
-It raises SettingsError: one line naming the setting and where its value came from.
+is made, directly, by `load_settings` or by `replace`, so a bad value stops a command before it
+does anything. It raises SettingsError: one line naming the setting and where its value came from.
+Settings are frozen; `settings.replace(journey_gap_days=30)` is a validated copy (pydantic's
+`model_copy(update=...)` would skip the rules).
 """
 
 from __future__ import annotations
@@ -25,17 +35,22 @@ import numbers
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import SecretStr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError, core_schema
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
 
-from journeys.schemas.contract import IDENTIFIERS
+from journeys.schemas.contract import _DEV_SALT, IDENTIFIERS
 from journeys.transforms.currency import DEFAULT_RATES_FILE
 
 DEFAULT_PLACEHOLDERS = ("", "0", "-1", "null", "none", "nan", "undefined", "anonymous", "guest", "unknown", "n/a")
 ENV_PREFIX = "JOURNEYS_"
+KAFKA_PREFIX = "kafka_"
 CONFIG_ENV = "JOURNEYS_CONFIG"
 
 
@@ -60,11 +75,41 @@ class _Invalid(Exception):
 # ---- rules: what each kind of value must be ------------------------------------------------------
 
 @dataclass(frozen=True)
+class _Unreadable:
+    """Environment text a rule could not even parse (a mapping without `=`): refused, with this
+    reason, when the field is validated, so the error names the variable like any other."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Rule:
+    """A field's rule, as `Annotated` metadata: pydantic runs `check` before its own validation of
+    the declared type (which the normalised value then always has)."""
+
     check: Callable[[Any], Any]
     """Returns the normalised value, or raises _Invalid with the reason."""
     text: Callable[[str], Any] = str
     """Turns an environment variable's text into what `check` takes (lists and mappings are parsed)."""
+    secret: bool = False
+    """Environment only: the config file may not set it (SecretStr values)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Callable[[Any], core_schema.CoreSchema]):
+        return core_schema.no_info_before_validator_function(self._validate, handler(source))
+
+    def _validate(self, value: Any) -> Any:
+        try:
+            if isinstance(value, _Unreadable):
+                raise _Invalid(value.reason)
+            return self.check(value)
+        except _Invalid as error:
+            raise PydanticCustomError("setting", "{reason}", {"reason": str(error)}) from None
+
+    def read_env(self, text: str) -> Any:
+        try:
+            return self.text(text)
+        except _Invalid as error:
+            return _Unreadable(str(error))
 
 
 def _flow_yaml(text: str):
@@ -124,11 +169,61 @@ def number(above: float | None = None, at_least: float | None = None, at_most: f
     return Rule(check)
 
 
-def choice(*options: str) -> Rule:
+def choice(*options: str, optional: bool = False) -> Rule:
+    """One of `options`, in any case; the option as spelled here ('Week' is week, 'sasl_ssl' SASL_SSL)."""
+    spelled = {option.lower(): option for option in options}
+
     def check(value):
-        if not isinstance(value, str) or value.strip().lower() not in options:
-            raise _Invalid(f"must be one of {', '.join(options)}, got {value!r}")
-        return value.strip().lower()
+        if optional and value is None:
+            return None
+        if not isinstance(value, str) or value.strip().lower() not in spelled:
+            raise _Invalid(f"must be one of {', '.join(options)}{' or null' if optional else ''}, got {value!r}")
+        return spelled[value.strip().lower()]
+
+    return Rule(check)
+
+
+def plain_text(optional: bool = False) -> Rule:
+    """Non-empty text, trimmed."""
+    def check(value):
+        if optional and value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise _Invalid(f"must be non-empty text{' or null' if optional else ''}, got {value!r}")
+        return value.strip()
+
+    return Rule(check)
+
+
+def secret(optional: bool = False) -> Rule:
+    """Text kept as a SecretStr, exactly as given (a salt's spaces are part of it). Its value is
+    never part of an error message."""
+    def check(value):
+        if optional and value is None:
+            return None
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str) or not value:
+            got = "empty text" if value == "" else type(value).__name__
+            raise _Invalid(f"must be non-empty text{' or null' if optional else ''}, got {got}")
+        return SecretStr(value)
+
+    return Rule(check, secret=True)
+
+
+_SERVER = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[^\s:,\[\]]+)(?::(\d{1,5}))?")
+
+
+def servers(optional: bool = False) -> Rule:
+    """Kafka bootstrap servers, `host:port[,host:port]` (a host alone is port 9092 to kafka-python)."""
+    def check(value):
+        if optional and value is None:
+            return None
+        items = [item.strip() for item in value.split(",")] if isinstance(value, str) else []
+        matches = [_SERVER.fullmatch(item) for item in items]
+        if not items or not all(m and (m[1] is None or 0 < int(m[1]) < 65536) for m in matches):
+            raise _Invalid(f"must be host:port[,host:port]{' or null' if optional else ''}, got {value!r}")
+        return ",".join(items)
 
     return Rule(check)
 
@@ -301,207 +396,274 @@ def rates_file() -> Rule:
     return Rule(check)
 
 
-def setting(default: Any = None, rule: Rule | None = None, *, factory: Callable[[], Any] | None = None):
-    """A Settings field with its default and its rule."""
-    if factory is not None:
-        return field(default_factory=factory, metadata={"rule": rule})
-    return field(default=default, metadata={"rule": rule})
-
-
 # ---- the settings ------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Settings:
-    home: Path = setting(Path("journeys_home"), path())
+class Settings(BaseSettings):
+    """Every setting, its type, rule and default; the docstring under each is its description."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_default=True,  # the defaults pass their rules too (the shipped rates file must parse)
+        use_attribute_docstrings=True,
+        case_sensitive=True,
+    )
+
+    home: Annotated[Path, path()] = Path("journeys_home")
     """Folder of the warehouse, its published copy and Dagster's instance."""
 
-    as_of: dt.datetime | None = setting(None, timestamp(optional=True, end_of_day=True))
+    as_of: Annotated[dt.datetime | None, timestamp(optional=True, end_of_day=True)] = None
     """Analysis date (UTC). None means the latest `occurred_at` in raw. A date alone means the end of that day."""
 
-    stage_model: str = setting("five_stage", model_name())
+    stage_model: Annotated[str, model_name()] = "five_stage"
     """Name of a built-in stage model (transforms/stage_models/*.yaml), or of one defined in `stage_models_file`."""
 
-    stage_models_file: Path | None = setting(None, path(optional=True))
+    stage_models_file: Annotated[Path | None, path(optional=True)] = None
     """YAML file with extra stage models (see transforms/stage_models/five_stage.yaml)."""
 
-    custom_models_dir: Path | None = setting(None, path(optional=True))
+    custom_models_dir: Annotated[Path | None, path(optional=True)] = None
     """Folder of your own dbt models (`name.sql`, optional `name.yml`): built into the schema `custom`
     after ours, checked and published with them; they may `ref()` any of our models by name."""
 
-    journey_gap_days: int = setting(90, integer(1, maximum=36_500))
+    journey_gap_days: Annotated[int, integer(1, maximum=36_500)] = 90
     """A gap longer than this between two touchpoints of a person starts a new journey."""
 
-    journey_complex_min_returns: int = setting(1, integer(1))
+    journey_complex_min_returns: Annotated[int, integer(1)] = 1
     """A journey with at least this many returns to an earlier stage (before converting) is complex."""
 
-    journey_complex_min_channels: int = setting(3, integer(1))
+    journey_complex_min_channels: Annotated[int, integer(1)] = 3
     """A journey on at least this many distinct channels is complex."""
 
-    journey_cyclical_min_restarts: int = setting(1, integer(1))
+    journey_cyclical_min_restarts: Annotated[int, integer(1)] = 1
     """A journey that starts over at a lower stage after a conversion this many times is cyclical."""
 
-    journey_branching_min_detours: int = setting(1, integer(1))
+    journey_branching_min_detours: Annotated[int, integer(1)] = 1
     """A journey with at least this many detours (detour steps or revisits) is branching."""
 
-    churn_inactive_days: int = setting(90, integer(1, maximum=36_500))
+    churn_inactive_days: Annotated[int, integer(1, maximum=36_500)] = 90
     """A customer inactive longer than this at the as-of date counts as churned."""
 
-    at_risk_inactive_days: int = setting(45, integer(1, maximum=36_500))
+    at_risk_inactive_days: Annotated[int, integer(1, maximum=36_500)] = 45
     """Inactive longer than this (but not churned) is `at_risk` in the lifecycle; less than churn_inactive_days."""
 
-    identifier_placeholders: tuple[str, ...] = setting(DEFAULT_PLACEHOLDERS, names(lower=True, allow_empty_name=True))
+    identifier_placeholders: Annotated[tuple[str, ...], names(lower=True, allow_empty_name=True)] = \
+        DEFAULT_PLACEHOLDERS
     """Identifier values (compared lower-cased, trimmed) that never link anything; all-zero values too."""
 
-    identifier_person_limits: dict[str, int] = setting(
-        rule=person_limits(),
-        factory=lambda: {"anonymous_id": 1, "email_hash": 1, "phone_hash": 2, "loyalty_id": 1},
-    )
+    identifier_person_limits: Annotated[dict[str, int], person_limits()] = {
+        "anonymous_id": 1, "email_hash": 1, "phone_hash": 2, "loyalty_id": 1}
     """Most distinct customer_ids one identifier value may be seen with before it stops merging; an
     identifier type not listed has no limit."""
 
-    max_event_future_s: int = setting(86_400, integer(0, maximum=3_153_600_000))
+    max_event_future_s: Annotated[int, integer(0, maximum=3_153_600_000)] = 86_400
     """Events whose occurred_at is further than this past the ingestion clock are dead-lettered."""
 
-    earliest_event_at: dt.datetime = setting(dt.datetime(1990, 1, 1), timestamp())
+    earliest_event_at: Annotated[dt.datetime, timestamp()] = dt.datetime(1990, 1, 1)
     """Events (occurred_at or received_at) before this UTC time are dead-lettered: year-1 or epoch-zero
     timestamps are broken clocks, not history. A date alone means the start of that day."""
 
-    ingest_chunk_messages: int = setting(10_000, integer(1))
+    ingest_chunk_messages: Annotated[int, integer(1)] = 10_000
     """Messages per chunk: the unit of decoding and of one DuckDB transaction (rows + offsets)."""
 
-    ingest_batch_max_wait_s: float = setting(1.0, number(above=0))
+    ingest_batch_max_wait_s: Annotated[float, number(above=0)] = 1.0
     """Longest time the ingester buffers messages before writing them (the latency bound)."""
 
-    ingest_decode_workers: int = setting(2, integer(0))
+    ingest_decode_workers: Annotated[int, integer(0)] = 2
     """Processes that decode Avro in parallel with consuming; 0 decodes in the consuming process."""
 
-    pii_email_field_patterns: tuple[str, ...] = setting((
+    pii_email_field_patterns: Annotated[tuple[str, ...], regexes()] = (
         r"(?:user|contact|customer|client|primary|secondary|work|personal|private|billing|shipping|account|login"
-        r"|sender|recipient|reply|notification)?e?mail(?:address|addr)?",), regexes())
+        r"|sender|recipient|reply|notification)?e?mail(?:address|addr)?",)
     """Regular expressions fully matched against a field or property name, lower-cased with everything
     but a-z and 0-9 removed (`E-Mail Address` is `emailaddress`): a match is an e-mail field, dropped
     and hashed into email_hash (schemas/pii.py)."""
 
-    pii_phone_field_patterns: tuple[str, ...] = setting((
+    pii_phone_field_patterns: Annotated[tuple[str, ...], regexes()] = (
         r"(?:user|contact|customer|client|primary|secondary|work|home|personal|private|billing|shipping|account"
-        r"|mobile|cell)?(?:phone|telephone|tel|mobile|cell|cellphone|msisdn|whatsapp)(?:number|num|no|nr)?",), regexes())
+        r"|mobile|cell)?(?:phone|telephone|tel|mobile|cell|cellphone|msisdn|whatsapp)(?:number|num|no|nr)?",)
     """The same, for phone fields, hashed into phone_hash."""
 
-    pii_phone_field_min_digits: int = setting(7, integer(1))
+    pii_phone_field_min_digits: Annotated[int, integer(1)] = 7
     """A phone field's value is hashed only with at least this many digits (else it is dropped unhashed:
     'n/a' in a phone column must not link everyone who wrote it)."""
 
-    file_max_line_bytes: int = setting(1 << 20, integer(1024))
+    pii_salt: Annotated[SecretStr, secret()] = SecretStr(_DEV_SALT)
+    """Salt of the e-mail and phone hashes (environment only: JOURNEYS_PII_SALT). Set it in production:
+    the built-in development salt keeps demos reproducible but must not be used for real people's data.
+    (schemas/contract.py's pii_salt() reads the same variable.)"""
+
+    file_max_line_bytes: Annotated[int, integer(1024)] = 1 << 20
     """A CSV or JSON-lines line longer than this is dead-lettered unread (journeys load / produce --file)."""
 
-    ingest_verify_interval_s: float = setting(10.0, number(above=0))
+    ingest_verify_interval_s: Annotated[float, number(above=0)] = 10.0
     """In follow mode, how often the ingester checks that the broker still holds the log it has read
     (a restarted broker or re-created topic is detected and recorded in raw.ingest_gaps)."""
 
-    publish_interval_s: float = setting(300.0, number(above=0))
+    publish_interval_s: Annotated[float, number(above=0)] = 300.0
     """In follow mode, how often the ingester publishes a fresh read-only copy."""
 
-    build_lock_timeout_s: float = setting(600.0, number(at_least=0))
+    build_lock_timeout_s: Annotated[float, number(at_least=0)] = 600.0
     """How long `journeys build` waits for another build to finish before refusing (0: refuse at once)."""
 
-    lag_sensor_threshold: int = setting(10_000, integer(0))
+    lag_sensor_threshold: Annotated[int, integer(0)] = 10_000
     """Consumer lag (messages) above which the Dagster sensor starts an ingest run."""
 
-    new_customer_days: int = setting(30, integer(1, maximum=36_500))
+    new_customer_days: Annotated[int, integer(1, maximum=36_500)] = 30
     """A customer acquired (first conversion) less than this many days before as_of is `new`; one back
     from churn less than this many days ago is `resurrected`."""
 
-    dormant_after_churn_days: int = setting(90, integer(1, maximum=36_500))
+    dormant_after_churn_days: Annotated[int, integer(1, maximum=36_500)] = 90
     """A churned customer whose churn began more than this many days before as_of is `dormant` (lost
     long ago) rather than `churned` (a recent loss: the win-back list)."""
 
-    passive_event_types: tuple[str, ...] = setting(("ad_impression", "email_sent", "renewal_notice", "delivery"),
-                                                   names())
+    passive_event_types: Annotated[tuple[str, ...], names()] = (
+        "ad_impression", "email_sent", "renewal_notice", "delivery")
     """Event types sent to a customer rather than done by them; they do not count as activity for churn."""
 
-    clv_time_unit: str = setting("week", choice("day", "week"))
+    clv_time_unit: Annotated[str, choice("day", "week")] = "week"
     """Time unit of the BG/NBD fit ('day' or 'week'); its rates are per this unit."""
 
-    clv_event_types: tuple[str, ...] = setting(("purchase",), names(min_items=1))
+    clv_event_types: Annotated[tuple[str, ...], names(min_items=1)] = ("purchase",)
     """Conversions the CLV models are fitted on: non-contractual repeat buying. Other conversions
     (subscription_start, subscription_renewed) are contractual and count in historical value only."""
 
-    clv_min_repeat_customers: int = setting(30, integer(1))
+    clv_min_repeat_customers: Annotated[int, integer(1)] = 30
     """With fewer repeat buyers, predicted CLV falls back to historical value."""
 
-    survey_attribution_window_days: int = setting(7, integer(1, maximum=36_500))
+    survey_attribution_window_days: Annotated[int, integer(1, maximum=36_500)] = 7
     """A survey response with no ticket or order rates the person's latest touchpoint within this many days before it."""
 
-    repeat_contact_window_days: int = setting(7, integer(1, maximum=36_500))
+    repeat_contact_window_days: Annotated[int, integer(1, maximum=36_500)] = 7
     """A ticket opened within this many days after the person's previous ticket's last touchpoint is a repeat contact."""
 
-    pain_points_min_n: int = setting(5, integer(1))
+    pain_points_min_n: Annotated[int, integer(1)] = 5
     """Slow transitions seen fewer times than this are listed but not ranked."""
 
-    path_variant_max_steps: int = setting(25, integer(1))
+    path_variant_max_steps: Annotated[int, integer(1)] = 25
     """Paths longer than this many collapsed steps are cut and end in ' > ...'."""
 
-    ticket_first_response_target_s: int = setting(4 * 3600, integer(1, maximum=315_360_000))
+    ticket_first_response_target_s: Annotated[int, integer(1, maximum=315_360_000)] = 4 * 3600
     """Support SLA: first response target per ticket."""
 
-    ticket_resolution_target_s: int = setting(48 * 3600, integer(1, maximum=315_360_000))
+    ticket_resolution_target_s: Annotated[int, integer(1, maximum=315_360_000)] = 48 * 3600
     """Support SLA: resolution target per ticket."""
 
-    attribution_half_life_days: float = setting(7.0, number(at_least=0.001, at_most=36_500))
+    attribution_half_life_days: Annotated[float, number(at_least=0.001, at_most=36_500)] = 7.0
     """Half-life of the time-decay attribution model."""
 
-    clv_discount_rate_annual: float = setting(0.10, number(at_least=0, at_most=10))
+    clv_discount_rate_annual: Annotated[float, number(at_least=0, at_most=10)] = 0.10
     """Annual discount rate for the 12-month predicted CLV."""
 
-    clv_horizon_months: int = setting(12, integer(1, maximum=1200))
+    clv_horizon_months: Annotated[int, integer(1, maximum=1200)] = 12
     """Horizon of the predicted CLV."""
 
-    at_risk_probability_alive: float = setting(0.3, number(at_least=0, at_most=1))
+    at_risk_probability_alive: Annotated[float, number(at_least=0, at_most=1)] = 0.3
     """Customers whose BG/NBD probability alive is below this are flagged at risk."""
 
-    reporting_currency: str = setting("EUR", currency_code())
+    reporting_currency: Annotated[str, currency_code()] = "EUR"
     """ISO 4217 currency every revenue, AOV and CLV figure of the marts is in: staging converts each
     touchpoint's revenue into it with currency_rates_file. It must be one of the file's currencies."""
 
-    currency_rates_file: Path = setting(DEFAULT_RATES_FILE, rates_file())
+    currency_rates_file: Annotated[Path, rates_file()] = DEFAULT_RATES_FILE
     """YAML exchange-rate table (base, date, rates: units of base per unit of each currency). The
     default ships illustrative rates dated 2025-01-02: set your own."""
 
-    duckdb_memory_limit: str = setting("4GB", memory_size())
+    duckdb_memory_limit: Annotated[str, memory_size()] = "4GB"
     """DuckDB's memory cap for builds; it spills to disk beyond it."""
 
-    duckdb_threads: int | None = setting(None, integer(1, optional=True))
+    duckdb_threads: Annotated[int | None, integer(1, optional=True)] = None
     """Threads for DuckDB (None: all cores)."""
 
     # ---- quality gates (quality/thresholds.py hands them to the gates' SQL without the prefix) ----
-    quality_unmapped_event_share_max: float = setting(0.05, number(at_least=0, at_most=1))
+    quality_unmapped_event_share_max: Annotated[float, number(at_least=0, at_most=1)] = 0.05
     """Largest share of journey touchpoints whose event type the stage model does not map (WARN above
     it): beyond it stage analytics (funnels, drop-off) describe too little of the data."""
 
-    quality_volume_drop_ratio_min: float = setting(0.5, number(at_least=0, at_most=1))
+    quality_volume_drop_ratio_min: Annotated[float, number(at_least=0, at_most=1)] = 0.5
     """A channel whose events on the latest complete day fall below this fraction of its trailing
     median has suddenly dropped (WARN): a source that stopped sending, a broken tag, a stuck connector."""
 
-    quality_volume_trailing_days: int = setting(28, integer(1))
+    quality_volume_trailing_days: Annotated[int, integer(1)] = 28
     """Days before the latest complete day whose median daily volume is the drop check's baseline."""
 
-    quality_volume_min_median: float = setting(20.0, number(at_least=0))
+    quality_volume_min_median: Annotated[float, number(at_least=0)] = 20.0
     """Channels whose trailing median daily volume is below this are too small to judge a drop on."""
 
-    quality_dead_letter_share_max: float = setting(0.02, number(at_least=0, at_most=1))
+    quality_dead_letter_share_max: Annotated[float, number(at_least=0, at_most=1)] = 0.02
     """Largest share of its messages a load (of at least 100) may dead-letter before the source looks
     broken (WARN)."""
 
-    quality_share_sum_tolerance: float = setting(1e-6, number(at_least=0))
+    quality_share_sum_tolerance: Annotated[float, number(at_least=0)] = 1e-6
     """How far from 1 the attribution shares of a model and dimension, and the transition
     probabilities out of a step, may sum (rounding) before it is an ERROR."""
 
-    quality_sample_rows: int = setting(5, integer(1))
+    quality_sample_rows: Annotated[int, integer(1)] = 5
     """Failing rows a quality check shows in its metadata and in `journeys build` output."""
 
-    def __post_init__(self) -> None:
-        for name, value in validate(self).items():
-            object.__setattr__(self, name, value)
+    # ---- the Kafka client (pipelines/kafka_config.py); environment names KAFKA_*, not JOURNEYS_* ----
+    kafka_bootstrap_servers: Annotated[str | None, servers(optional=True)] = None
+    """`host:port[,host:port]` of the cluster (KAFKA_BOOTSTRAP_SERVERS). None: the embedded broker on
+    127.0.0.1:9092, which `journeys demo` starts and `journeys broker` runs."""
+
+    kafka_security_protocol: Annotated[str, choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")] = "PLAINTEXT"
+    """How clients connect: in the clear, over TLS, with SASL, or with SASL over TLS."""
+
+    kafka_sasl_mechanism: Annotated[str | None, choice("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER",
+                                                        "GSSAPI", "AWS_MSK_IAM", optional=True)] = None
+    """SASL mechanism (kafka-python's); None for PLAINTEXT and SSL."""
+
+    kafka_sasl_username: Annotated[str | None, plain_text(optional=True)] = None
+    """SASL user name."""
+
+    kafka_sasl_password: Annotated[SecretStr | None, secret(optional=True)] = None
+    """SASL password (environment only: KAFKA_SASL_PASSWORD)."""
+
+    kafka_ssl_cafile: Annotated[Path | None, path(optional=True)] = None
+    """PEM file of the certificate authorities the client trusts (SSL, SASL_SSL)."""
+
+    kafka_ssl_certfile: Annotated[Path | None, path(optional=True)] = None
+    """PEM file of the client's certificate, for brokers that authenticate clients by TLS."""
+
+    kafka_ssl_keyfile: Annotated[Path | None, path(optional=True)] = None
+    """PEM file of the client certificate's private key."""
+
+    kafka_client_id: Annotated[str, plain_text()] = "journeys"
+    """Client id shown in the broker's logs and metrics."""
+
+    def __init__(self, **values: Any) -> None:
+        """The defaults and `values`, validated; SettingsError (naming the setting) on the first bad one."""
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise _refusal(error) from None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **_sources):
+        """What is passed, nothing else: load_settings reads the file and the environment itself, so
+        that it knows which of them a bad value came from."""
+        return (init_settings,)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass (tests add settings of their own) may not drop a rule by redeclaring a field."""
+        super().__pydantic_init_subclass__(**kwargs)
+        bare = [name for name in Settings.model_fields if _rule(cls.model_fields[name]) is None]
+        if bare:
+            raise TypeError(f"{cls.__name__} redeclares {', '.join(bare)} without its rule; "
+                            "pass the value instead (Settings(name=value))")
+
+    @model_validator(mode="after")
+    def validate_together(self) -> Settings:
+        """Rules on two settings, once each one is valid on its own."""
+        try:
+            _check_together(self)
+        except SettingsError as error:
+            raise PydanticCustomError("settings", "{reason}", {"reason": str(error), "error": error}) from None
+        return self
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes`, validated like a new Settings (rules, and the rules on two settings)."""
+        return type(self)(**{**dict(self), **changes})
 
     # ---- derived paths -------------------------------------------------------
     @property
@@ -527,33 +689,48 @@ class Settings:
         return self.home / "dagster"
 
 
-RULES: dict[str, Rule] = {f.name: f.metadata["rule"] for f in fields(Settings)}
-"""Every setting's rule, by name. By name, not from a subclass's own fields: a subclass that only
-changes defaults (tests do) is checked by the same rules."""
+def _rule(field: FieldInfo) -> Rule | None:
+    return next((item for item in field.metadata if isinstance(item, Rule)), None)
+
+
+RULES: dict[str, Rule] = {name: _rule(field) for name, field in Settings.model_fields.items()}
+"""Every setting's rule, by name."""
 assert all(RULES.values()), "every setting declares its rule"
+
+SECRETS = tuple(name for name, rule in RULES.items() if rule.secret)
+"""Settings read only from the environment, kept as SecretStr."""
+
+KAFKA_SETTINGS = tuple(name for name in RULES if name.startswith(KAFKA_PREFIX))
+"""The Kafka client's settings: the pipelines' business, no SQL model's."""
 
 
 def env_var(name: str) -> str:
-    """The environment variable of a setting: JOURNEYS_<NAME>."""
-    return ENV_PREFIX + name.upper()
+    """The environment variable of a setting: KAFKA_<NAME> for the Kafka client's (kafka_client_id is
+    KAFKA_CLIENT_ID, as in every Kafka tool), JOURNEYS_<NAME> for the others."""
+    return name.upper() if name.startswith(KAFKA_PREFIX) else ENV_PREFIX + name.upper()
 
 
-def validate(settings: Settings) -> dict[str, Any]:
-    """The normalised value of every setting; SettingsError (naming the setting) on the first bad one."""
-    values = {}
-    for name, rule in RULES.items():
-        try:
-            values[name] = rule.check(getattr(settings, name))
-        except _Invalid as error:
-            raise SettingsError(str(error), setting=name) from None
-    at_risk, churn = values["at_risk_inactive_days"], values["churn_inactive_days"]
+def _refusal(error: ValidationError) -> SettingsError:
+    """The first problem pydantic found, as our one-line SettingsError naming the setting (an
+    unknown name first: it may be a typo of the setting that looks wrong)."""
+    problems = error.errors(include_url=False)
+    unknown = [str(p["loc"][0]) for p in problems if p["type"] == "extra_forbidden"]
+    if unknown:
+        return SettingsError(f"unknown setting {unknown[0]!r}; known: {', '.join(RULES)}")
+    first = problems[0]
+    if "error" in first.get("ctx", {}):
+        return first["ctx"]["error"]
+    return SettingsError(first["msg"], setting=str(first["loc"][0]) if first["loc"] else None)
+
+
+def _check_together(settings: Settings) -> None:
+    at_risk, churn = settings.at_risk_inactive_days, settings.churn_inactive_days
     if at_risk >= churn:
         raise SettingsError(f"must be less than churn_inactive_days ({churn}), got {at_risk}", "at_risk_inactive_days",
                             blame={"at_risk_inactive_days": f"must be less than churn_inactive_days ({churn}), got {at_risk}",
                                    "churn_inactive_days": f"must be more than at_risk_inactive_days ({at_risk}), got {churn}"})
-    _check_stage_model(values["stage_model"], values["stage_models_file"])
-    _check_reporting_currency(values["reporting_currency"], values["currency_rates_file"])
-    return values
+    _check_stage_model(settings.stage_model, settings.stage_models_file)
+    _check_reporting_currency(settings.reporting_currency, settings.currency_rates_file)
 
 
 def _check_reporting_currency(code: str, rates_path: Path) -> None:
@@ -627,6 +804,55 @@ def parse_as_of(value: str | dt.datetime | dt.date | None) -> dt.datetime | None
         raise SettingsError(str(error)) from None
 
 
+class _Environment(EnvSettingsSource):
+    """The library's environment source over a given mapping (tests pass one), with our names
+    (env_var) and text forms: a blank variable is unset, and each field's rule reads its text
+    (`a,b` lists, `k=1` mappings) instead of the library's JSON."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]):
+        self._given = env
+        super().__init__(settings_cls, case_sensitive=True)
+
+    def _load_env_vars(self) -> Mapping[str, str]:
+        return {name: value for name, value in self._given.items() if value is not None and value.strip()}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.env_vars.get(env_var(field_name)), field_name, False
+
+    def prepare_field_value(self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool) -> Any:
+        return None if value is None else RULES[field_name].read_env(value)
+
+
+class _ConfigFile(YamlConfigSettingsSource):
+    """The library's YAML source, refusing what it would pass on silently or with a traceback:
+    broken YAML, a file that is no mapping, unknown keys (typos), secrets (environment only)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], config: Path):
+        self.label = f"{config.name} ({config.resolve()})"
+        """The prefix of the file's errors: `journeys.yaml (/abs/journeys.yaml)`."""
+        super().__init__(settings_cls, yaml_file=config)
+        unknown = [str(k) for k in self.yaml_data if k not in RULES]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], RULES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SettingsError(f"unknown setting(s) {', '.join(map(repr, unknown))}{hint}; known: {', '.join(RULES)}",
+                                source=self.label)
+        for name in SECRETS:
+            if name in self.yaml_data:
+                raise SettingsError(f"{name} is a secret: set it in the environment as {env_var(name)}, "
+                                    "never in a file", source=self.label)
+
+    def _read_file(self, file_path: Path) -> dict[str, Any]:
+        try:
+            raw = yaml.safe_load(file_path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            raise SettingsError(f"not valid YAML: {' '.join(str(error).split())}", source=self.label) from None
+        raw = {} if raw is None else raw
+        if not isinstance(raw, dict):
+            raise SettingsError(f"expected a mapping of setting: value, got {type(raw).__name__}", source=self.label)
+        return raw
+
+
 def _config_file(env: Mapping[str, str]) -> Path | None:
     candidates = [env.get(CONFIG_ENV)]
     if env.get("JOURNEYS_HOME"):
@@ -640,50 +866,26 @@ def _config_file(env: Mapping[str, str]) -> Path | None:
     return None
 
 
-def _read_config(config: Path) -> tuple[dict, str]:
-    """The file's settings and the label its errors start with: `journeys.yaml (/abs/journeys.yaml)`."""
-    label = f"{config.name} ({config.resolve()})"
-    try:
-        raw = yaml.safe_load(config.read_text())
-    except yaml.YAMLError as error:
-        raise SettingsError(f"not valid YAML: {' '.join(str(error).split())}", source=label) from None
-    raw = {} if raw is None else raw
-    if not isinstance(raw, dict):
-        raise SettingsError(f"expected a mapping of setting: value, got {type(raw).__name__}", source=label)
-    unknown = [str(k) for k in raw if k not in RULES]
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], RULES, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        raise SettingsError(f"unknown setting(s) {', '.join(map(repr, unknown))}{hint}; known: {', '.join(RULES)}",
-                            source=label)
-    return raw, label
-
-
 def load_settings(env: Mapping[str, str] | None = None, **overrides) -> Settings:
-    """Defaults < config file < environment (JOURNEYS_<FIELD>) < explicit overrides (None = not given)."""
+    """Defaults < config file < environment (JOURNEYS_<FIELD>, KAFKA_<...>) < explicit overrides
+    (None = not given)."""
     env = dict(os.environ if env is None else env)
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    """Where each given value came from, as the prefix of its error message."""
-    config = _config_file(env)
-    if config is not None:
-        raw, label = _read_config(config)
-        values.update(raw)
-        sources.update({name: f"{label}: {name}" for name in raw})
-    for name, rule in RULES.items():
-        text = env.get(env_var(name))
-        if text is None or not text.strip():
-            continue
-        sources[name] = f"environment variable {env_var(name)}"
-        try:
-            values[name] = rule.text(text)
-        except _Invalid as error:
-            raise SettingsError(str(error), name, sources[name]) from None
-    for name, value in overrides.items():
+    for name in overrides:
         if name not in RULES:
             raise SettingsError(f"unknown setting {name!r}; known: {', '.join(RULES)}")
-        if value is not None:
-            values[name], sources[name] = value, name
+    layers: list[tuple[dict[str, Any], Callable[[str], str]]] = []
+    """Each source's values, lowest priority first, and how its errors name a setting."""
+    config = _config_file(env)
+    if config is not None:
+        file = _ConfigFile(Settings, config)
+        layers.append((file(), lambda name: f"{file.label}: {name}"))
+    layers.append((_Environment(Settings, env)(), lambda name: f"environment variable {env_var(name)}"))
+    layers.append(({k: v for k, v in overrides.items() if v is not None}, lambda name: name))
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for given, where in layers:
+        values.update(given)
+        sources.update({name: where(name) for name in given})
     try:
         return Settings(**values)
     except SettingsError as error:

@@ -1,13 +1,17 @@
-"""Kafka client settings from the environment: the embedded broker by default, any cluster by setting.
+"""Kafka client settings: the embedded broker by default, any cluster by setting.
 
-| variable | meaning |
-|---|---|
-| KAFKA_BOOTSTRAP_SERVERS | `host:port[,host:port]`; unset means the embedded broker on 127.0.0.1:9092 |
-| KAFKA_SECURITY_PROTOCOL | PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL |
-| KAFKA_SASL_MECHANISM | PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER |
-| KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD | SASL credentials |
-| KAFKA_SSL_CAFILE / KAFKA_SSL_CERTFILE / KAFKA_SSL_KEYFILE | TLS files (PEM) |
-| KAFKA_CLIENT_ID | client id shown in broker logs (default `journeys`) |
+They are the `kafka_*` fields of journeys/settings.py (type, rule, default and docstring there),
+set, like every setting, in the environment or journeys.yaml; their environment variables keep
+the names every Kafka tool uses:
+
+| variable | setting | meaning |
+|---|---|---|
+| KAFKA_BOOTSTRAP_SERVERS | kafka_bootstrap_servers | `host:port[,host:port]`; unset means the embedded broker on 127.0.0.1:9092 |
+| KAFKA_SECURITY_PROTOCOL | kafka_security_protocol | PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL |
+| KAFKA_SASL_MECHANISM | kafka_sasl_mechanism | PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI or AWS_MSK_IAM |
+| KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD | kafka_sasl_username / _password | SASL credentials (password: environment only) |
+| KAFKA_SSL_CAFILE / KAFKA_SSL_CERTFILE / KAFKA_SSL_KEYFILE | kafka_ssl_cafile / ... | TLS files (PEM) |
+| KAFKA_CLIENT_ID | kafka_client_id | client id shown in broker logs (default `journeys`) |
 
 Nothing here knows which broker it talks to: tansu, Apache Kafka, Redpanda and MSK get the
 same plain Kafka protocol.
@@ -15,32 +19,33 @@ same plain Kafka protocol.
 
 from __future__ import annotations
 
-import os
+from journeys.settings import Settings, load_settings
 
 EMBEDDED_DEFAULT_PORT = 9092
 
-_OPTIONAL = {
-    "KAFKA_SASL_MECHANISM": "sasl_mechanism",
-    "KAFKA_SASL_USERNAME": "sasl_plain_username",
-    "KAFKA_SASL_PASSWORD": "sasl_plain_password",
-    "KAFKA_SSL_CAFILE": "ssl_cafile",
-    "KAFKA_SSL_CERTFILE": "ssl_certfile",
-    "KAFKA_SSL_KEYFILE": "ssl_keyfile",
-}
+
+def bootstrap_servers(settings: Settings | None = None) -> str:
+    """The configured cluster, else the embedded broker's default address."""
+    settings = load_settings() if settings is None else settings
+    return settings.kafka_bootstrap_servers or f"127.0.0.1:{EMBEDDED_DEFAULT_PORT}"
 
 
-def bootstrap_servers(env: dict[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    return env.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{EMBEDDED_DEFAULT_PORT}"
-
-
-def client_config(env: dict[str, str] | None = None) -> dict:
-    """Keyword arguments shared by every kafka-python client we create."""
-    env = os.environ if env is None else env
-    config = {
-        "bootstrap_servers": bootstrap_servers(env).split(","),
-        "client_id": env.get("KAFKA_CLIENT_ID", "journeys"),
-        "security_protocol": env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
+def client_config(settings: Settings | None = None) -> dict:
+    """Keyword arguments shared by every kafka-python client we create. Without settings, they are
+    loaded now: `kafka_available()` points KAFKA_BOOTSTRAP_SERVERS at a broker it has just started."""
+    settings = load_settings() if settings is None else settings
+    password = settings.kafka_sasl_password
+    optional = {
+        "sasl_mechanism": settings.kafka_sasl_mechanism,
+        "sasl_plain_username": settings.kafka_sasl_username,
+        "sasl_plain_password": None if password is None else password.get_secret_value(),
+        "ssl_cafile": settings.kafka_ssl_cafile,
+        "ssl_certfile": settings.kafka_ssl_certfile,
+        "ssl_keyfile": settings.kafka_ssl_keyfile,
     }
-    config.update({key: env[var] for var, key in _OPTIONAL.items() if env.get(var)})
-    return config
+    return {
+        "bootstrap_servers": bootstrap_servers(settings).split(","),
+        "client_id": settings.kafka_client_id,
+        "security_protocol": settings.kafka_security_protocol,
+        **{key: str(value) for key, value in optional.items() if value is not None},
+    }

@@ -1,7 +1,7 @@
 """The numbers the quality gates judge against: the `quality_*` settings.
 
-Each is a field of journeys/settings.py (default, rule, docstring there), so it is set like every
-other setting: `quality_dead_letter_share_max: 0.05` in journeys.yaml or
+Each is a field of journeys/settings.py (type, rule, default and docstring there), so it is set like
+every other setting: `quality_dead_letter_share_max: 0.05` in journeys.yaml or
 JOURNEYS_QUALITY_DEAD_LETTER_SHARE_MAX=0.05. The gates' SQL and expectations name them without the
 prefix (`$dead_letter_share_max`): a threshold is about the gate, the prefix about where it is set.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from journeys.settings import RULES, Settings
+from journeys.settings import Settings
 
 PREFIX = "quality_"
 
@@ -28,7 +28,8 @@ class Thresholds:
     sample_rows: int
 
 
-assert all(PREFIX + f.name in RULES for f in fields(Thresholds)), "every threshold is a quality_* setting"
+assert {PREFIX + f.name for f in fields(Thresholds)} == {n for n in Settings.model_fields if n.startswith(PREFIX)}, \
+    "the thresholds are the quality_* settings, all of them"
 
 
 def thresholds(settings: Settings | None = None) -> Thresholds:

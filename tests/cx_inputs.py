@@ -13,7 +13,6 @@ journey model's own SQL headers, so the tests break when a column they rely on i
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import datetime as dt
 
@@ -78,11 +77,13 @@ def at(h: float = 0.0, d: float = 0.0) -> dt.datetime:
 
 def with_settings(settings, **values):
     """settings with `values` set, including CX settings journeys/settings.py does not define."""
-    known = {f.name for f in dataclasses.fields(settings)}
-    extra = [(k, type(v), dataclasses.field(default=v)) for k, v in values.items() if k not in known]
-    cls = dataclasses.make_dataclass("CxTestSettings", extra, bases=(type(settings),), frozen=True)
-    current = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
-    return cls(**{**current, **values})
+    from pydantic import create_model
+
+    extra = {k: (type(v), v) for k, v in values.items() if k not in type(settings).model_fields}
+    if not extra:
+        return settings.replace(**values)
+    cls = create_model("CxTestSettings", __base__=type(settings), **extra)
+    return cls(**{**dict(settings), **values})
 
 
 def _stage_kind(event_type: str) -> str:

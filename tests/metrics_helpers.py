@@ -12,7 +12,6 @@ journey types and personas are given, not classified, so each test states the on
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -109,7 +108,7 @@ def settings_as_of(settings, as_of: str):
     """The test settings with an explicit analysis date ('2025-03-31' means the end of that day)."""
     from journeys.settings import parse_as_of
 
-    return dataclasses.replace(settings, as_of=parse_as_of(as_of))
+    return settings.replace(as_of=parse_as_of(as_of))
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:

@@ -1,7 +1,5 @@
 """Journey shapes: the four rules, their edge cases, and the reason each journey gives."""
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from tests.helpers import build, build_with, events, one, rows, warehouse
@@ -204,17 +202,11 @@ def test_cycle_numbers_on_the_steps(tmp_path):
 
 # ---- thresholds ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class StricterSettings(Settings):
-    journey_complex_min_channels: int = 4
-    journey_branching_min_detours: int = 2
-
-
 def test_thresholds_come_from_settings(tmp_path):
     """With 4 channels needed for complex and 2 detours for branching, a 3-channel, 1-detour path is linear."""
     con = warehouse(tmp_path)
     events(con, ["web product_view", "email review_read", "store purchase 30"])
-    build_with(con, StricterSettings())
+    build_with(con, Settings(journey_complex_min_channels=4, journey_branching_min_detours=2))
     assert shape(one(con, "select * from marts.journeys")) == ("linear", "one forward path")
 
 

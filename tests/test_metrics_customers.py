@@ -17,7 +17,6 @@ All times 10:00 UTC.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import pytest
@@ -173,7 +172,7 @@ def test_dormant_and_churned_are_exactly_the_churned_customers(con):
 
 def test_churn_settings_come_from_settings(tmp_path):
     """With churn_inactive_days 200, p_lapsed (122 days inactive) is only at risk."""
-    settings = dataclasses.replace(fresh_settings(tmp_path), churn_inactive_days=200)
+    settings = fresh_settings(tmp_path).replace(churn_inactive_days=200)
     con = build_marts(settings, EVENTS, "2025-06-30")
     try:
         assert lifecycle(con, "p_lapsed", "status, is_churned") == ("at_risk", False)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import duckdb
 
-from journeys.settings import Settings
+from journeys.settings import KAFKA_SETTINGS, SECRETS, Settings
 from journeys.transforms.currency import rate_params
 from journeys.warehouse import table_exists
 
@@ -30,14 +29,19 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, settings: Settings) -> dt.date
 
 def model_params(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
     """Every scalar setting, every list-of-strings setting (as a DuckDB list), the resolved as_of, and
-    the exchange rates into the reporting currency (`$currency_rates`, transforms/currency.py)."""
+    the exchange rates into the reporting currency (`$currency_rates`, transforms/currency.py).
+
+    Not the Kafka client's settings, which no model reads, nor secrets: these values become dbt
+    vars, which dbt writes into its manifest."""
     params = {}
-    for f in dataclasses.fields(settings):
-        value = getattr(settings, f.name)
+    for name in type(settings).model_fields:
+        if name in KAFKA_SETTINGS or name in SECRETS:
+            continue
+        value = getattr(settings, name)
         if isinstance(value, (int, float, str)):
-            params[f.name] = value
+            params[name] = value
         elif isinstance(value, tuple) and all(isinstance(v, str) for v in value):
-            params[f.name] = list(value)
+            params[name] = list(value)
     params["as_of"] = resolve_as_of(con, settings)
     params.update(rate_params(settings.reporting_currency, settings.currency_rates_file))
     return params

@@ -3,11 +3,11 @@ naming the setting and where its value came from (the YAML file or the environme
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr, ValidationError
 
 from journeys.cli import main
 from journeys.settings import RULES, Settings, SettingsError, env_var, load_settings
@@ -260,11 +260,11 @@ def test_the_default_rates_are_the_shipped_illustrative_table():
 # ---- made directly ---------------------------------------------------------------------------------
 
 def test_direct_construction_validates_too():
-    """Settings(...) and dataclasses.replace run the same rules as load_settings."""
+    """Settings(...) and settings.replace run the same rules as load_settings."""
     with pytest.raises(SettingsError, match=r"^journey_gap_days: must be an integer >= 1, got 0$"):
         Settings(journey_gap_days=0)
     with pytest.raises(SettingsError, match=r"^churn_inactive_days: must be an integer >= 1, got 'x'$"):
-        dataclasses.replace(Settings(), churn_inactive_days="x")
+        Settings().replace(churn_inactive_days="x")
     assert Settings(journey_gap_days="30", home="h").journey_gap_days == 30
     assert Settings(home="h").home == Path("h")
 
@@ -272,6 +272,109 @@ def test_direct_construction_validates_too():
 def test_an_unknown_override_is_refused():
     """load_settings(journey_gap=...) is a typo, not a new setting."""
     assert refused(journey_gap=3).startswith("unknown setting 'journey_gap'; known: home, as_of")
+
+
+def test_settings_are_frozen_and_replace_is_a_validated_copy():
+    """Assigning is refused; replace() gives a new Settings through the same rules, the original unchanged."""
+    settings = Settings()
+    with pytest.raises(ValidationError, match="frozen"):
+        settings.journey_gap_days = 30
+    assert settings.replace(journey_gap_days="30").journey_gap_days == 30
+    assert settings.journey_gap_days == 90
+    with pytest.raises(SettingsError, match=r"^at_risk_inactive_days: must be less than churn_inactive_days \(30\)"):
+        settings.replace(churn_inactive_days=30)
+
+
+def test_made_directly_settings_read_no_environment(config, monkeypatch):
+    """Settings() is the defaults and what is passed; only load_settings reads JOURNEYS_* and the file."""
+    monkeypatch.setenv("JOURNEYS_JOURNEY_GAP_DAYS", "30")
+    config("churn_inactive_days: 100\n")
+    assert (Settings().journey_gap_days, Settings().churn_inactive_days) == (90, 90)
+    assert (load_settings().journey_gap_days, load_settings().churn_inactive_days) == (30, 100)
+
+
+def test_every_setting_declares_a_type_a_rule_a_default_and_a_docstring():
+    """The docstring under each field is its description; each default passes its own rule unchanged."""
+    defaults = Settings()
+    for name, field in Settings.model_fields.items():
+        assert field.description and field.annotation is not None, name
+        assert RULES[name].check(field.get_default()) == getattr(defaults, name), name
+
+
+def test_a_subclass_cannot_drop_a_rule():
+    """Redeclaring a field with a bare type would lose its rule: refused when the class is made."""
+    with pytest.raises(TypeError, match="redeclares journey_gap_days without its rule"):
+        class Looser(Settings):
+            journey_gap_days: int = 0
+
+
+# ---- Kafka and secrets ------------------------------------------------------------------------------
+
+def test_kafka_settings_keep_their_kafka_variables(config):
+    """KAFKA_* (not JOURNEYS_KAFKA_*) reach every client's configuration, normalised."""
+    from journeys.pipelines.kafka_config import client_config
+
+    settings = load_settings(env={"KAFKA_BOOTSTRAP_SERVERS": "b1:9093, b2:9093", "KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+                                  "KAFKA_SASL_MECHANISM": "scram-sha-512", "KAFKA_SASL_USERNAME": "ingest",
+                                  "KAFKA_SASL_PASSWORD": "hunter2", "KAFKA_SSL_CAFILE": "/etc/kafka/ca.pem",
+                                  "JOURNEYS_KAFKA_CLIENT_ID": "not-read"})
+    assert env_var("kafka_client_id") == "KAFKA_CLIENT_ID"
+    assert client_config(settings) == {
+        "bootstrap_servers": ["b1:9093", "b2:9093"], "client_id": "journeys", "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "ingest", "sasl_plain_password": "hunter2",
+        "ssl_cafile": "/etc/kafka/ca.pem"}
+
+
+def test_unset_bootstrap_servers_mean_the_embedded_broker(config):
+    """No KAFKA_BOOTSTRAP_SERVERS: None in the settings, the embedded broker's 127.0.0.1:9092 for clients."""
+    from journeys.pipelines.kafka_config import client_config
+
+    settings = load_settings(env={"KAFKA_BOOTSTRAP_SERVERS": " "})
+    assert settings.kafka_bootstrap_servers is None
+    assert client_config(settings) == {"bootstrap_servers": ["127.0.0.1:9092"], "client_id": "journeys",
+                                       "security_protocol": "PLAINTEXT"}
+
+
+def test_kafka_settings_may_come_from_the_file(config):
+    """kafka_bootstrap_servers in journeys.yaml; the environment's KAFKA_BOOTSTRAP_SERVERS overrides it."""
+    config("kafka_bootstrap_servers: broker:9092\nkafka_client_id: journeys-prod\n")
+    assert (load_settings(env={}).kafka_bootstrap_servers, load_settings(env={}).kafka_client_id) == (
+        "broker:9092", "journeys-prod")
+    assert load_settings(env={"KAFKA_BOOTSTRAP_SERVERS": "other:9092"}).kafka_bootstrap_servers == "other:9092"
+
+
+@pytest.mark.parametrize("variable, value, reason", [
+    ("KAFKA_SECURITY_PROTOCOL", "TLS", "must be one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL, got 'TLS'"),
+    ("KAFKA_BOOTSTRAP_SERVERS", "broker:port", "must be host:port[,host:port] or null, got 'broker:port'"),
+    ("KAFKA_BOOTSTRAP_SERVERS", "b1:9092,,b2:9092", "must be host:port[,host:port] or null, got 'b1:9092,,b2:9092'"),
+    ("KAFKA_SASL_MECHANISM", "MD5", "must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER, GSSAPI, "
+                                    "AWS_MSK_IAM or null, got 'MD5'"),
+])
+def test_a_bad_kafka_setting_names_its_variable(config, variable, value, reason):
+    """A protocol, address or mechanism Kafka clients do not know stops the command, naming the variable."""
+    assert refused({variable: value}) == f"environment variable {variable}: {reason}"
+
+
+def test_secrets_are_never_shown(config):
+    """The SASL password and the PII salt print as ********** and stay out of the models' parameters."""
+    import duckdb
+
+    from journeys.transforms.params import model_params
+
+    settings = load_settings(env={"KAFKA_SASL_PASSWORD": "hunter2", "JOURNEYS_PII_SALT": "pepper-and-salt"})
+    assert (settings.kafka_sasl_password.get_secret_value(), settings.pii_salt.get_secret_value()) == (
+        "hunter2", "pepper-and-salt")
+    params = model_params(duckdb.connect(), settings)
+    for shown in (repr(settings), str(settings), settings.model_dump_json(), str(settings.model_dump()), str(params)):
+        assert "hunter2" not in shown and "pepper-and-salt" not in shown
+    assert not [name for name in params if name.startswith("kafka_") or name == "pii_salt"]
+
+
+def test_a_secret_in_the_file_is_refused_without_showing_it(config):
+    """Secrets are environment only: a password in journeys.yaml is an error that does not repeat it."""
+    path = config("kafka_sasl_password: hunter2\n")
+    assert refused() == (f"journeys.yaml ({path.resolve()}): kafka_sasl_password is a secret: set it in the "
+                         "environment as KAFKA_SASL_PASSWORD, never in a file")
 
 
 # ---- every field from the environment ---------------------------------------------------------------
@@ -292,6 +395,17 @@ def _non_default(name: str, default, tmp_path: Path) -> tuple[str, object]:
         "at_risk_probability_alive": ("0.45", 0.45),
         "reporting_currency": ("usd", "USD"),
         "currency_rates_file": (str(tmp_path / "rates.yaml"), tmp_path / "rates.yaml"),
+        "custom_models_dir": (str(tmp_path / "custom"), tmp_path / "custom"),
+        "pii_salt": ("a production salt", SecretStr("a production salt")),
+        "kafka_bootstrap_servers": ("broker-1:9093, broker-2:9093", "broker-1:9093,broker-2:9093"),
+        "kafka_security_protocol": ("sasl_ssl", "SASL_SSL"),
+        "kafka_sasl_mechanism": ("SCRAM-SHA-512", "SCRAM-SHA-512"),
+        "kafka_sasl_username": ("ingest", "ingest"),
+        "kafka_sasl_password": ("hunter2", SecretStr("hunter2")),
+        "kafka_ssl_cafile": (str(tmp_path / "ca.pem"), tmp_path / "ca.pem"),
+        "kafka_ssl_certfile": (str(tmp_path / "client.pem"), tmp_path / "client.pem"),
+        "kafka_ssl_keyfile": (str(tmp_path / "client.key"), tmp_path / "client.key"),
+        "kafka_client_id": ("journeys-test", "journeys-test"),
     }
     if name in special:
         return special[name]
@@ -312,10 +426,10 @@ def test_every_setting_is_settable_from_the_environment(config, tmp_path):
     (tmp_path / "rates.yaml").write_text("base: USD\ndate: 2025-01-02\nrates: {EUR: 1.04}\n")
     defaults = Settings()
     env, expected = {}, {}
-    for f in dataclasses.fields(Settings):
-        text, value = _non_default(f.name, getattr(defaults, f.name), tmp_path)
-        assert value != getattr(defaults, f.name), f.name
-        env[env_var(f.name)], expected[f.name] = text, value
+    for name in Settings.model_fields:
+        text, value = _non_default(name, getattr(defaults, name), tmp_path)
+        assert value != getattr(defaults, name), name
+        env[env_var(name)], expected[name] = text, value
     settings = load_settings(env=env)
     assert {name: getattr(settings, name) for name in expected} == expected
 
