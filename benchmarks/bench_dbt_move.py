@@ -36,7 +36,9 @@ def baseline_python(commit: str, workdir: Path) -> Path:
     subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-f", str(tree), commit],
                    check=True, capture_output=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    site = next(Path(sys.prefix).glob("lib/python3*/site-packages"))
+    import duckdb
+
+    site = Path(duckdb.__file__).resolve().parents[1]  # where this venv's packages really are
     (next(venv.glob("lib/python3*/site-packages")) / "reuse_current_venv.pth").write_text(f"{site}\n")
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                     "-e", str(tree)], check=True)
