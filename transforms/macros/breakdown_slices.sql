@@ -14,7 +14,7 @@
         ('first_channel', first_channel),
         ('last_touch_channel', last_touch_channel),
         ('journey_type', journey_type),
-        ('cohort_month', "strftime(" ~ cohort_month ~ ", '%Y-%m')" if cohort_month is not none else none),
+        ('cohort_month', year_month(cohort_month) if cohort_month is not none else none),
         ('persona', persona),
     ] -%}
     cross join unnest([

@@ -5,13 +5,13 @@ with touchpoints as (
 
 person_limits as (
     select identifier_type, cast(person_limit as integer) as person_limit
-    from (select unnest({{ setting('identifier_person_limits') }}, recursive := true))
+    from ({{ struct_rows(setting('identifier_person_limits')) }})
 ),
 
 with_real_customer as (
     select
         *,
-        case when not regexp_full_match(lower(customer_id), {{ setting('identifier_placeholder_pattern') }})
+        case when not {{ regex_full_match('lower(customer_id)', setting('identifier_placeholder_pattern')) }}
             then customer_id end as real_customer_id
     from touchpoints
 ),
@@ -45,7 +45,7 @@ aggregated as (
 flagged as (
     select
         aggregated.*,
-        regexp_full_match(lower(aggregated.identifier_value), {{ setting('identifier_placeholder_pattern') }}) as is_placeholder,
+        {{ regex_full_match('lower(aggregated.identifier_value)', setting('identifier_placeholder_pattern')) }} as is_placeholder,
         person_limits.person_limit
     from aggregated
     left join person_limits on person_limits.identifier_type = aggregated.identifier_type

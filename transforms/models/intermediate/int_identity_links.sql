@@ -17,7 +17,7 @@ real_identifiers as (
         event_id,
         occurred_at,
         {%- for identifier in identifiers %}
-        case when not regexp_full_match(lower({{ identifier }}), {{ setting('identifier_placeholder_pattern') }}) then {{ identifier }} end as {{ identifier }}{{ ',' if not loop.last }}
+        case when not {{ regex_full_match('lower(' ~ identifier ~ ')', setting('identifier_placeholder_pattern')) }} then {{ identifier }} end as {{ identifier }}{{ ',' if not loop.last }}
         {%- endfor %}
     from touchpoints
     where {% for identifier in identifiers %}({{ identifier }} is not null)::int{{ ' + ' if not loop.last }}{% endfor %} >= 2

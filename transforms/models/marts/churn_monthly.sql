@@ -17,11 +17,9 @@ months as (
         least(month_start + interval 1 month - interval 1 microsecond, {{ as_of() }}::timestamp) as measured_at,
         month_start + interval 1 month > {{ as_of() }}::timestamp + interval 1 microsecond as is_partial_month
     from (
-        select unnest(generate_series(
-            date_trunc('month', min(acquired_at)),
-            date_trunc('month', {{ as_of() }}::timestamp),
-            interval 1 month
-        )) as month_start
+        select {{ unnest_series("date_trunc('month', min(acquired_at))",
+                                "date_trunc('month', " ~ as_of() ~ "::timestamp)",
+                                'interval 1 month') }} as month_start
         from customers
     )
 ),

@@ -22,7 +22,7 @@ cohort_months as (
     from (
         select
             cohort_month,
-            unnest(range(0, datediff('month', cohort_month, {{ as_of() }}::timestamp) + 1)) as months_since_acquisition
+            {{ unnest_series('0', calendar_months_between('cohort_month', as_of() ~ '::timestamp'), '1') }} as months_since_acquisition
         from (select distinct cohort_month from customers)
     )
 ),

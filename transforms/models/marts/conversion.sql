@@ -25,7 +25,7 @@ first_conversions as (
         arg_min(channel, step_number) as channel,
         count(distinct coalesce(order_id, event_id)) as n_orders,
         coalesce(sum(revenue), 0) as revenue,
-        string_agg(distinct currency, ',' order by currency) as currency
+        {{ join_distinct_sorted('currency', "','") }} as currency
     from journey_steps
     where is_conversion
     group by journey_id
@@ -54,7 +54,7 @@ journey_outcomes as (
         person_cohorts.cohort_month,
         outcomes.converted_at,
         outcomes.converted_at is not null as is_converted,
-        epoch(outcomes.converted_at) - epoch(journeys.started_at) as time_to_convert_s,
+        {{ seconds_between('journeys.started_at', 'outcomes.converted_at') }} as time_to_convert_s,
         outcomes.last_touch_channel,
         outcomes.n_orders,
         outcomes.revenue,
@@ -90,7 +90,7 @@ final as (
         sum(revenue) as revenue,
         sum(revenue) / nullif(sum(n_orders), 0) as average_order_value,
         sum(revenue) / count(*) as revenue_per_journey,
-        coalesce(string_agg(distinct currency, ',' order by currency), {{ setting('reporting_currency') }}) as currency,
+        coalesce({{ join_distinct_sorted('currency', "','") }}, {{ setting('reporting_currency') }}) as currency,
         quantile_cont(time_to_convert_s, 0.5) as median_time_to_convert_s,
         avg(time_to_convert_s) as mean_time_to_convert_s
     from sliced

@@ -36,7 +36,7 @@ inactivity_spells as (
         'inactivity' as reason,
         null::varchar as exit_event_type
     from activity
-    where epoch(coalesce(next_active_at, {{ as_of() }})) - epoch(occurred_at) > {{ setting('churn_inactive_days') }} * 86400
+    where {{ seconds_between('occurred_at', 'coalesce(next_active_at, ' ~ as_of() ~ ')') }} > {{ setting('churn_inactive_days') }} * 86400
 ),
 
 exits as (
@@ -75,7 +75,7 @@ spells as (
 spells_with_previous_end as (
     select
         *,
-        max(coalesce(returned_at, 'infinity'::timestamp)) over (
+        max(coalesce(returned_at, {{ end_of_time() }})) over (
             partition by person_id order by churned_at, reason
             rows between unbounded preceding and 1 preceding
         ) as previous_end
@@ -98,8 +98,8 @@ churned_periods as (
         churn_number,
         min(churned_at) as started_at,
         case when bool_or(returned_at is null) then null else max(returned_at) end as ended_at,
-        first(reason order by churned_at, reason) as reason,
-        first(exit_event_type order by churned_at, reason) as exit_event_type
+        {{ first_ordered('reason', 'churned_at, reason') }} as reason,
+        {{ first_ordered('exit_event_type', 'churned_at, reason') }} as exit_event_type
     from numbered_spells
     group by person_id, churn_number
 ),

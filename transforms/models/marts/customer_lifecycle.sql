@@ -70,8 +70,8 @@ customers as (
         period_facts.n_churns,
         period_facts.n_returns,
         period_facts.last_returned_at,
-        (epoch({{ as_of() }}) - epoch(person_facts.last_active_at)) / 86400 as days_inactive,
-        (epoch({{ as_of() }}) - epoch(person_facts.acquired_at)) / 86400 as days_as_customer
+        {{ seconds_between('person_facts.last_active_at', as_of()) }} / 86400 as days_inactive,
+        {{ seconds_between('person_facts.acquired_at', as_of()) }} / 86400 as days_as_customer
     from person_facts
     left join exits on exits.person_id = person_facts.person_id
     left join period_facts on period_facts.person_id = person_facts.person_id
@@ -82,13 +82,13 @@ classified as (
         *,
         case
             when current_state = 'churned'
-                and epoch({{ as_of() }}) - epoch(current_started_at) > {{ setting('dormant_after_churn_days') }} * 86400
+                and {{ seconds_between('current_started_at', as_of()) }} > {{ setting('dormant_after_churn_days') }} * 86400
                 then 'churned_over_dormant_after_churn_days_ago'
             when current_state = 'churned' and current_reason = 'exit_event' then 'exit_without_later_conversion'
             when current_state = 'churned' then 'inactive_over_churn_inactive_days'
-            when epoch({{ as_of() }}) - epoch(acquired_at) < {{ setting('new_customer_days') }} * 86400
+            when {{ seconds_between('acquired_at', as_of()) }} < {{ setting('new_customer_days') }} * 86400
                 then 'acquired_within_new_customer_days'
-            when current_reason = 'return' and epoch({{ as_of() }}) - epoch(current_started_at) < {{ setting('new_customer_days') }} * 86400
+            when current_reason = 'return' and {{ seconds_between('current_started_at', as_of()) }} < {{ setting('new_customer_days') }} * 86400
                 then 'returned_within_new_customer_days'
             when days_inactive > {{ setting('at_risk_inactive_days') }} then 'inactive_over_at_risk_inactive_days'
             else 'active_within_at_risk_inactive_days'

@@ -28,10 +28,10 @@ purchases as (
         person_id,
         min(occurred_at) as first_purchase_at,
         max(occurred_at) as last_purchase_at,
-        (epoch({{ as_of() }}) - epoch(max(occurred_at))) / 86400.0 as recency_days,
+        {{ seconds_between('max(occurred_at)', as_of()) }} / 86400.0 as recency_days,
         count(distinct coalesce(order_id, event_id)) as frequency,
         coalesce(sum(revenue), 0) as monetary,
-        coalesce(string_agg(distinct currency, ',' order by currency), {{ setting('reporting_currency') }}) as currency
+        coalesce({{ join_distinct_sorted('currency', "','") }}, {{ setting('reporting_currency') }}) as currency
     from conversions
     group by person_id
 ),

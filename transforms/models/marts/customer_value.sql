@@ -28,7 +28,7 @@ history as (
         count(distinct coalesce(order_id, event_id)) as n_orders,
         count(distinct occurred_at::date) as n_purchase_days,
         coalesce(sum(revenue), 0) as revenue_to_date,
-        coalesce(string_agg(distinct currency, ',' order by currency), {{ setting('reporting_currency') }}) as currency
+        coalesce({{ join_distinct_sorted('currency', "','") }}, {{ setting('reporting_currency') }}) as currency
     from conversions
     group by person_id
 ),
@@ -42,7 +42,7 @@ final as (
         lifecycle.status as lifecycle_status,
         lifecycle.acquired_at,
         history.last_purchase_at,
-        (epoch({{ as_of() }}) - epoch(lifecycle.acquired_at)) / 86400 as tenure_days,
+        {{ seconds_between('lifecycle.acquired_at', as_of()) }} / 86400 as tenure_days,
         history.n_orders,
         history.n_purchase_days,
         history.revenue_to_date,

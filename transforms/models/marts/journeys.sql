@@ -7,7 +7,8 @@ persons as (
 ),
 
 stages as (
-    select list(stage order by stage_rank) as stage_names, count(*) as n_stages from {{ source('intermediate', 'int_stages') }}
+    select {{ ordered_list('stage', 'stage_rank') }} as stage_names, count(*) as n_stages
+    from {{ source('intermediate', 'int_stages') }}
 ),
 
 -- Lists are built while walking the journey (one per journey, on its first step): as list()
@@ -28,13 +29,13 @@ aggregated as (
         count(*) filter (where is_first_channel_use) as n_channels,
         arg_min(channel, step_number) as first_channel,
         arg_max(channel, step_number) as last_channel,
-        bit_or(1::ubigint << stage_rank) as stage_ranks_reached_mask,
+        bit_or({{ bit_at('stage_rank') }}) as stage_ranks_reached_mask,
         max(stage_rank) as highest_stage_rank,
         bool_or(is_conversion) as is_converted,
         min(occurred_at) filter (where is_conversion) as first_converted_at,
         count(*) filter (where is_conversion) as n_conversions,
         sum(revenue) as revenue,
-        coalesce(string_agg(distinct currency, ',' order by currency), {{ setting('reporting_currency') }}) as currency,
+        coalesce({{ join_distinct_sorted('currency', "','") }}, {{ setting('reporting_currency') }}) as currency,
         count(*) filter (where not is_repeat) as n_steps,
         count(*) filter (where is_return) as n_returns,
         count(*) filter (where is_restart) as n_restarts,
@@ -52,8 +53,7 @@ classified as (
         aggregated.*,
         journey_paths.channels,
         journey_paths.detours,
-        list_filter(range(1, stages.n_stages + 1),
-                    lambda r: coalesce((aggregated.stage_ranks_reached_mask >> r) & 1 = 1, false)) as stage_ranks_reached,
+        {{ bit_positions('aggregated.stage_ranks_reached_mask', 'stages.n_stages') }} as stage_ranks_reached,
         stages.stage_names,
         n_returns >= {{ setting('journey_complex_min_returns') }} as is_complex_by_returns,
         n_channels >= {{ setting('journey_complex_min_channels') }} as is_complex_by_channels,
@@ -74,19 +74,19 @@ explained as (
         case journey_type
             when 'complex' then concat_ws('; ',
                 case when is_complex_by_channels
-                    then n_channels || ' channels: ' || array_to_string(channels, ', ') end,
+                    then n_channels || ' channels: ' || {{ list_join('channels', "', '") }} end,
                 case when is_complex_by_returns and n_returns = 1
-                    then 'returned from ' || stage_names[first_return_from_rank] || ' to ' || first_return_to_stage
+                    then 'returned from ' || {{ list_item('stage_names', 'first_return_from_rank') }} || ' to ' || first_return_to_stage
                          || ' before converting'
                      when is_complex_by_returns
                     then n_returns || ' returns to an earlier stage before converting, the first from '
-                         || stage_names[first_return_from_rank] || ' to ' || first_return_to_stage end)
+                         || {{ list_item('stage_names', 'first_return_from_rank') }} || ' to ' || first_return_to_stage end)
             when 'cyclical' then
                 n_restarts || ' restart' || case when n_restarts = 1 then '' else 's' end
                 || ' after conversion (' || n_cycles || ' cycles)'
             when 'branching' then
                 n_detours || ' detour' || case when n_detours = 1 then '' else 's' end
-                || ': ' || array_to_string(detours, ', ')
+                || ': ' || {{ list_join('detours', "', '") }}
             else
                 case
                     when n_touchpoints = 1 then 'single touchpoint'
@@ -110,12 +110,12 @@ final as (
         explained.n_channels,
         explained.first_channel,
         explained.last_channel,
-        list_transform(explained.stage_ranks_reached, lambda r: explained.stage_names[r]) as stages_reached,
-        explained.stage_names[explained.highest_stage_rank] as highest_stage,
+        {{ list_items('explained.stage_names', 'explained.stage_ranks_reached') }} as stages_reached,
+        {{ list_item('explained.stage_names', 'explained.highest_stage_rank') }} as highest_stage,
         explained.highest_stage_rank,
         explained.is_converted,
         explained.first_converted_at,
-        epoch(explained.first_converted_at) - epoch(explained.started_at) as time_to_convert_s,
+        {{ seconds_between('explained.started_at', 'explained.first_converted_at') }} as time_to_convert_s,
         explained.n_conversions,
         explained.revenue,
         explained.currency,

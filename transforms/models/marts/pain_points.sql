@@ -27,7 +27,7 @@ transitions as (
         journey_id,
         coalesce(lag(event_type) over by_journey, '(start)') as from_step,
         event_type as to_step,
-        epoch(occurred_at) - epoch(lag(occurred_at) over by_journey) as seconds,
+        {{ seconds_between('lag(occurred_at) over by_journey', 'occurred_at') }} as seconds,
         lead(event_type) over by_journey is null as is_last
     from collapsed
     window by_journey as (partition by journey_id order by step_number)

@@ -15,7 +15,7 @@ collapsed as (
 ),
 
 paths as (
-    select journey_id, list(event_type order by step_number) as steps
+    select journey_id, {{ ordered_list('event_type', 'step_number') }} as steps
     from collapsed
     group by journey_id
 ),
@@ -24,17 +24,17 @@ journey_paths as (
     select
         journeys.journey_id,
         coalesce(journeys.journey_type, '(none)') as journey_type,
-        least(len(paths.steps), {{ setting('path_variant_max_steps') }}) as n_steps,
-        len(paths.steps) > {{ setting('path_variant_max_steps') }} as is_truncated,
+        least({{ list_length('paths.steps') }}, {{ setting('path_variant_max_steps') }}) as n_steps,
+        {{ list_length('paths.steps') }} > {{ setting('path_variant_max_steps') }} as is_truncated,
         case
-            when len(paths.steps) > {{ setting('path_variant_max_steps') }}
-                then array_to_string(paths.steps[1:{{ setting('path_variant_max_steps') }}], ' > ') || ' > ...'
-            else array_to_string(paths.steps, ' > ')
+            when {{ list_length('paths.steps') }} > {{ setting('path_variant_max_steps') }}
+                then {{ list_join(list_head('paths.steps', setting('path_variant_max_steps')), "' > '") }} || ' > ...'
+            else {{ list_join('paths.steps', "' > '") }}
         end as path,
         coalesce(journeys.is_converted, false) as is_converted,
         coalesce(journeys.revenue, 0) as revenue,
         journeys.currency,
-        epoch(journeys.ended_at) - epoch(journeys.started_at) as duration_s
+        {{ seconds_between('journeys.started_at', 'journeys.ended_at') }} as duration_s
     from journeys
     inner join paths using (journey_id)
 ),
@@ -54,7 +54,7 @@ aggregated as (
         count(*) as n_journeys,
         count(*) filter (where is_converted) as n_converted,
         sum(revenue) as revenue,
-        coalesce(string_agg(distinct currency, ',' order by currency), {{ setting('reporting_currency') }}) as currency,
+        coalesce({{ join_distinct_sorted('currency', "','") }}, {{ setting('reporting_currency') }}) as currency,
         median(duration_s) as median_duration_s
     from both_levels
     group by journey_type, path

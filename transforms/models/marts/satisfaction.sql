@@ -13,7 +13,7 @@ sliced as (
         {'dimension': 'issue_category', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(issue_category, '(none)') end},
         {'dimension': 'journey_type', 'dimension_value': coalesce(journey_type, '(none)')},
         {'dimension': 'persona', 'dimension_value': coalesce(persona, '(none)')},
-        {'dimension': 'month', 'dimension_value': strftime(response_month, '%Y-%m')}
+        {'dimension': 'month', 'dimension_value': {{ year_month('response_month') }}}
     ]) as slices(slice)
 ),
 

@@ -39,7 +39,7 @@ transitions as (
         ordered.journey_id,
         ordered.step as source,
         coalesce(ordered.next_step, journey_ends.end_node) as target,
-        epoch(ordered.next_entered_at) - epoch(ordered.entered_at) as seconds
+        {{ seconds_between('ordered.entered_at', 'ordered.next_entered_at') }} as seconds
     from ordered
     inner join journey_ends using (journey_id)
 ),

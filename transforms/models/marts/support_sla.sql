@@ -10,7 +10,7 @@ sliced as (
         {'dimension': 'channel', 'dimension_value': coalesce(channel, '(none)')},
         {'dimension': 'issue_category', 'dimension_value': coalesce(issue_category, '(none)')},
         {'dimension': 'persona', 'dimension_value': coalesce(persona, '(none)')},
-        {'dimension': 'month', 'dimension_value': strftime(opened_month, '%Y-%m')}
+        {'dimension': 'month', 'dimension_value': {{ year_month('opened_month') }}}
     ]) as slices(slice)
 ),
 

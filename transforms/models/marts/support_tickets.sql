@@ -69,10 +69,11 @@ tickets as (
         ticket_facts.resolved_at,
         ticket_facts.last_contact_at,
         ticket_facts.n_touchpoints,
-        epoch(first_responses.first_response_at) - epoch(openings.opened_at) as time_to_first_response_s,
-        epoch(ticket_facts.resolved_at) - epoch(openings.opened_at) as time_to_resolution_s,
-        epoch(coalesce(ticket_facts.resolved_at, {{ as_of() }})) - epoch(openings.opened_at) as age_s,
-        epoch(coalesce(first_responses.first_response_at, {{ as_of() }})) - epoch(openings.opened_at) as waited_for_response_s
+        {{ seconds_between('openings.opened_at', 'first_responses.first_response_at') }} as time_to_first_response_s,
+        {{ seconds_between('openings.opened_at', 'ticket_facts.resolved_at') }} as time_to_resolution_s,
+        {{ seconds_between('openings.opened_at', 'coalesce(ticket_facts.resolved_at, ' ~ as_of() ~ ')') }} as age_s,
+        {{ seconds_between('openings.opened_at', 'coalesce(first_responses.first_response_at, ' ~ as_of() ~ ')') }}
+            as waited_for_response_s
     from openings
     inner join ticket_facts using (ticket_id)
     left join first_responses using (ticket_id)

@@ -94,7 +94,7 @@ final as (
         rated.stage as rated_stage,
         rated.stage_kind as rated_stage_kind,
         rated.issue_category,
-        epoch(attributed.occurred_at) - epoch(rated.occurred_at) as seconds_since_rated,
+        {{ seconds_between('rated.occurred_at', 'attributed.occurred_at') }} as seconds_since_rated,
         coalesce(rated_step.journey_id, own_step.journey_id) as journey_id,
         journeys.journey_type,
         coalesce(journeys.persona, attributed.persona) as persona

@@ -1,7 +1,7 @@
 -- Not materialized: the dedup CTEs read two narrow columns of it, only `final` reads every column.
-with raw_touchpoints as not materialized (
+with raw_touchpoints {{ inline_cte() }} (
     select
-        rowid as raw_row,
+        {{ physical_row_id() }} as raw_row,
         trim(event_id) as event_id,
         * exclude (event_id, properties),
         properties['persona'] as persona,
