@@ -17,9 +17,9 @@ with_real_customer as (
 ),
 
 identifiers as (
-    unpivot with_real_customer
-    on customer_id, anonymous_id, email_hash, phone_hash, loyalty_id
-    into name identifier_type value identifier_value
+    select occurred_at, real_customer_id, identifier_type, identifier_value
+    from with_real_customer
+    unpivot (identifier_value for identifier_type in (customer_id, anonymous_id, email_hash, phone_hash, loyalty_id))
 ),
 
 -- Two steps instead of count(distinct): one row per (identifier, customer) first.

@@ -41,7 +41,7 @@ final as (
         identifier_type_b,
         identifier_value_b,
         min(occurred_at) as first_seen_at,
-        arg_min(event_id, (occurred_at, event_id)) as first_event_id,
+        min_by(event_id, (occurred_at, event_id)) as first_event_id,
         max(occurred_at) as last_seen_at,
         count(*) as n_events
     from pairs

@@ -26,7 +26,7 @@ identifiers_per_person as (
 activity_per_person as (
     select
         person_id,
-        arg_max(persona, (occurred_at, event_id)) filter (where persona is not null) as persona,
+        max_by(persona, (occurred_at, event_id)) filter (where persona is not null) as persona,
         min(occurred_at) as first_seen_at,
         max(occurred_at) as last_seen_at,
         count(*) as n_events

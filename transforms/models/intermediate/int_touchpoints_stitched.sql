@@ -1,5 +1,10 @@
 with touchpoints as (
-    select * exclude (n_deliveries, source_topic, source_partition, source_offset, ingested_at, load_id)
+    select
+        event_id, occurred_at, channel, event_type,
+        customer_id, anonymous_id, email_hash, phone_hash, loyalty_id, session_id, order_id,
+        revenue, currency, original_revenue, original_currency, fx_rate,
+        campaign, source, medium, product_id, ticket_id,
+        nps_score, csat_score, ces_score, persona, issue_category
     from {{ ref('stg_touchpoints') }}
 ),
 

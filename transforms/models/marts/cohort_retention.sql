@@ -14,10 +14,10 @@ cohort_months as (
         cohort_month,
         months_since_acquisition,
         least(
-            cohort_month::timestamp + to_months(cast(months_since_acquisition + 1 as integer)) - interval 1 microsecond,
+            cohort_month::timestamp + cast(months_since_acquisition + 1 as integer) * interval 1 month - interval 1 microsecond,
             {{ as_of() }}::timestamp
         ) as measured_at,
-        cohort_month::timestamp + to_months(cast(months_since_acquisition + 1 as integer))
+        cohort_month::timestamp + cast(months_since_acquisition + 1 as integer) * interval 1 month
             > {{ as_of() }}::timestamp + interval 1 microsecond as is_partial_month
     from (
         select

@@ -21,8 +21,8 @@ first_conversions as (
     select
         journey_id,
         min(step_number) as step_number,
-        arg_min(occurred_at, step_number) as converted_at,
-        arg_min(channel, step_number) as channel,
+        min_by(occurred_at, step_number) as converted_at,
+        min_by(channel, step_number) filter (where channel is not null) as channel,
         count(distinct coalesce(order_id, event_id)) as n_orders,
         coalesce(sum(revenue), 0) as revenue,
         {{ join_distinct_sorted('currency', "','") }} as currency
@@ -36,8 +36,10 @@ outcomes as (
         journey_steps.journey_id,
         any_value(first_conversions.converted_at) as converted_at,
         coalesce(
-            arg_max(journey_steps.channel, journey_steps.step_number)
-                filter (where first_conversions.step_number is null or journey_steps.step_number < first_conversions.step_number),
+            max_by(journey_steps.channel, journey_steps.step_number) filter (
+                where journey_steps.channel is not null
+                  and (first_conversions.step_number is null or journey_steps.step_number < first_conversions.step_number)
+            ),
             any_value(first_conversions.channel)
         ) as last_touch_channel,
         coalesce(any_value(first_conversions.n_orders), 0) as n_orders,
@@ -65,14 +67,18 @@ journey_outcomes as (
 ),
 
 sliced as (
-    select period.period_grain, period.period_start, slice.breakdown, slice.breakdown_value, journey_outcomes.*
+    select
+        periods.period_grain,
+        case periods.period_grain
+            when 'day' then date_trunc('day', journey_outcomes.started_at)::date
+            when 'week' then date_trunc('week', journey_outcomes.started_at)::date
+            when 'month' then date_trunc('month', journey_outcomes.started_at)::date
+        end as period_start,
+        slice.breakdown,
+        slice.breakdown_value,
+        journey_outcomes.*
     from journey_outcomes
-    cross join unnest([
-        {'period_grain': 'all', 'period_start': null::date},
-        {'period_grain': 'day', 'period_start': date_trunc('day', started_at)::date},
-        {'period_grain': 'week', 'period_start': date_trunc('week', started_at)::date},
-        {'period_grain': 'month', 'period_start': date_trunc('month', started_at)::date}
-    ]) as periods(period)
+    cross join (values ('all'), ('day'), ('week'), ('month')) as periods(period_grain)
     {{ breakdown_slices(first_channel='first_channel', last_touch_channel='last_touch_channel',
                         journey_type='journey_type', cohort_month='cohort_month', persona='persona') }}
 ),
@@ -91,7 +97,7 @@ final as (
         sum(revenue) / nullif(sum(n_orders), 0) as average_order_value,
         sum(revenue) / count(*) as revenue_per_journey,
         coalesce({{ join_distinct_sorted('currency', "','") }}, {{ setting('reporting_currency') }}) as currency,
-        quantile_cont(time_to_convert_s, 0.5) as median_time_to_convert_s,
+        percentile_cont(0.5) within group (order by time_to_convert_s) as median_time_to_convert_s,
         avg(time_to_convert_s) as mean_time_to_convert_s
     from sliced
     group by period_grain, period_start, breakdown, breakdown_value

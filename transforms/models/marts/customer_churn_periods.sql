@@ -25,22 +25,22 @@ activity as (
         lead(occurred_at) over (partition by person_id order by occurred_at, event_id) as next_active_at
     from customer_steps
     where is_conversion
-       or (stage_kind <> 'exit' and not coalesce(list_contains({{ setting('passive_event_types') }}, event_type), false))
+       or (stage_kind <> 'exit' and not coalesce(array_contains({{ setting('passive_event_types') }}, event_type), false))
 ),
 
 inactivity_spells as (
     select
         person_id,
-        occurred_at + to_days(cast({{ setting('churn_inactive_days') }} as integer)) as churned_at,
+        occurred_at + cast({{ setting('churn_inactive_days') }} as integer) * interval 1 day as churned_at,
         next_active_at as returned_at,
         'inactivity' as reason,
-        null::varchar as exit_event_type
+        null::string as exit_event_type
     from activity
     where {{ seconds_between('occurred_at', 'coalesce(next_active_at, ' ~ as_of() ~ ')') }} > {{ setting('churn_inactive_days') }} * 86400
 ),
 
 exits as (
-    select person_id, occurred_at, event_type
+    select person_id, event_id, occurred_at, event_type
     from customer_steps
     where stage_kind = 'exit'
 ),
@@ -56,19 +56,20 @@ exit_spells as (
     select
         exits.person_id,
         exits.occurred_at as churned_at,
-        conversions.occurred_at as returned_at,
+        min(conversions.occurred_at) as returned_at,
         'exit_event' as reason,
         exits.event_type as exit_event_type
     from exits
-    asof left join conversions
+    left join conversions
         on conversions.person_id = exits.person_id
-        and exits.occurred_at < conversions.occurred_at
+        and conversions.occurred_at > exits.occurred_at
+    group by exits.event_id, exits.person_id, exits.occurred_at, exits.event_type
 ),
 
 spells as (
-    select * from inactivity_spells
-    union all by name
-    select * from exit_spells
+    select person_id, churned_at, returned_at, reason, exit_event_type from inactivity_spells
+    union all
+    select person_id, churned_at, returned_at, reason, exit_event_type from exit_spells
 ),
 
 -- Gaps and islands: a spell starting after every earlier spell has ended starts a new churned period.
@@ -120,7 +121,7 @@ periods as (
         retained_starts.started_at,
         next_churn.started_at as ended_at,
         retained_starts.reason,
-        null::varchar as exit_event_type
+        null::string as exit_event_type
     from retained_starts
     left join churned_periods as next_churn
         on next_churn.person_id = retained_starts.person_id

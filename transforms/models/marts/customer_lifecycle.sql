@@ -18,15 +18,16 @@ person_facts as (
     select
         person_id,
         min(occurred_at) as first_seen_at,
-        arg_min(channel, (occurred_at, event_id)) as first_channel,
+        min_by(channel, (occurred_at, event_id)) filter (where channel is not null) as first_channel,
         min(occurred_at) filter (where is_conversion) as acquired_at,
-        arg_min(channel, (occurred_at, event_id)) filter (where is_conversion) as acquisition_channel,
-        arg_min(journey_id, (occurred_at, event_id)) filter (where is_conversion) as acquisition_journey_id,
+        min_by(channel, (occurred_at, event_id)) filter (where is_conversion and channel is not null)
+            as acquisition_channel,
+        min_by(journey_id, (occurred_at, event_id)) filter (where is_conversion) as acquisition_journey_id,
         max(occurred_at) filter (where is_conversion) as last_conversion_at,
         count(*) filter (where is_conversion) as n_conversions,
         max(occurred_at) filter (
             where is_conversion
-               or (stage_kind <> 'exit' and not coalesce(list_contains({{ setting('passive_event_types') }}, event_type), false))
+               or (stage_kind <> 'exit' and not coalesce(array_contains({{ setting('passive_event_types') }}, event_type), false))
         ) as last_active_at
     from journey_steps
     group by person_id
@@ -37,7 +38,7 @@ exits as (
     select
         journey_steps.person_id,
         max(journey_steps.occurred_at) as last_exit_at,
-        arg_max(journey_steps.event_type, (journey_steps.occurred_at, journey_steps.event_id)) as last_exit_event_type
+        max_by(journey_steps.event_type, (journey_steps.occurred_at, journey_steps.event_id)) as last_exit_event_type
     from journey_steps
     join person_facts on person_facts.person_id = journey_steps.person_id
     where journey_steps.stage_kind = 'exit' and journey_steps.occurred_at >= person_facts.acquired_at

@@ -17,7 +17,7 @@ customer_lifecycle as (
 ),
 
 personas as (
-    select person_id, arg_max(persona, started_at) as persona
+    select person_id, max_by(persona, started_at) as persona
     from journeys
     where persona is not null
     group by person_id
@@ -73,7 +73,7 @@ final as (
         r_score,
         f_score,
         m_score,
-        r_score::varchar || f_score::varchar || m_score::varchar as rfm_score,
+        r_score::string || f_score::string || m_score::string as rfm_score,
         case
             when r_score >= 4 and f_score >= 4 then 'champions'
             when r_score >= 3 and f_score >= 3 then 'loyal'

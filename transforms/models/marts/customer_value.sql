@@ -11,7 +11,7 @@ lifecycle as (
 
 predictions as (
     select
-        customer_id::varchar as person_id,
+        customer_id::string as person_id,
         probability_alive,
         expected_transactions_12m,
         expected_transaction_value,
@@ -51,8 +51,8 @@ final as (
         predictions.expected_transactions_12m::double as expected_transactions_12m,
         predictions.expected_transaction_value::double as expected_transaction_value,
         predictions.predicted_clv_12m::double as predicted_clv_12m,
-        predictions.clv_method::varchar as clv_method,
-        predictions.clv_segment::varchar as clv_segment,
+        predictions.clv_method::string as clv_method,
+        predictions.clv_segment::string as clv_segment,
         predictions.probability_alive < {{ setting('at_risk_probability_alive') }} as is_predicted_at_risk,
         history.currency
     from lifecycle

@@ -19,10 +19,10 @@ placeholders as (
         'placeholder' as reason,
         identifier_type,
         identifier_value,
-        null::varchar as linked_identifier_type,
-        null::varchar as linked_identifier_value,
-        null::varchar as customer_id,
-        null::varchar as refused_customer_id,
+        null::string as linked_identifier_type,
+        null::string as linked_identifier_value,
+        null::string as customer_id,
+        null::string as refused_customer_id,
         n_customer_ids,
         null::integer as person_limit,
         n_events,
@@ -38,17 +38,17 @@ shared as (
         'shared_identifier' as reason,
         identifier_type,
         identifier_value,
-        null::varchar as linked_identifier_type,
-        null::varchar as linked_identifier_value,
-        null::varchar as customer_id,
-        null::varchar as refused_customer_id,
+        null::string as linked_identifier_type,
+        null::string as linked_identifier_value,
+        null::string as customer_id,
+        null::string as refused_customer_id,
         n_customer_ids,
         person_limit,
         n_events,
         first_seen_at,
         last_seen_at,
-        'seen with ' || n_customer_ids || ' customer_ids, over the ' || identifier_type || ' limit of '
-            || person_limit || ': merges nothing' as detail
+        'seen with ' || n_customer_ids::string || ' customer_ids, over the ' || identifier_type || ' limit of '
+            || person_limit::string || ': merges nothing' as detail
     from identifiers
     where is_shared
 ),
@@ -81,9 +81,9 @@ refused_links as (
 
 final as (
     select * from placeholders
-    union all by name
+    union all
     select * from shared
-    union all by name
+    union all
     select * from refused_links
 )
 

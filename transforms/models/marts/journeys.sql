@@ -11,7 +11,7 @@ stages as (
     from {{ source('intermediate', 'int_stages') }}
 ),
 
--- Lists are built while walking the journey (one per journey, on its first step): as list()
+-- Lists are built while walking the journey (one per journey, on its first step): as list
 -- aggregates here they would cost more than every other journey figure together.
 journey_paths as (
     select journey_id, journey_channels as channels, journey_detours as detours
@@ -27,8 +27,8 @@ aggregated as (
         max(occurred_at) as ended_at,
         count(*) as n_touchpoints,
         count(*) filter (where is_first_channel_use) as n_channels,
-        arg_min(channel, step_number) as first_channel,
-        arg_max(channel, step_number) as last_channel,
+        min_by(channel, step_number) filter (where channel is not null) as first_channel,
+        max_by(channel, step_number) filter (where channel is not null) as last_channel,
         bit_or({{ bit_at('stage_rank') }}) as stage_ranks_reached_mask,
         max(stage_rank) as highest_stage_rank,
         bool_or(is_conversion) as is_converted,
@@ -42,8 +42,9 @@ aggregated as (
         count(*) filter (where is_detour) as n_detours,
         max(cycle_number)::bigint as n_cycles,
         count(*) filter (where stage_kind = 'unmapped') as n_unmapped_touchpoints,
-        arg_min(stage, step_number) filter (where is_return) as first_return_to_stage,
-        arg_min(previous_highest_stage_rank, step_number) filter (where is_return) as first_return_from_rank
+        min_by(stage, step_number) filter (where is_return and stage is not null) as first_return_to_stage,
+        min_by(previous_highest_stage_rank, step_number) filter (where is_return and previous_highest_stage_rank is not null)
+            as first_return_from_rank
     from journey_steps
     group by journey_id
 ),
@@ -74,18 +75,18 @@ explained as (
         case journey_type
             when 'complex' then concat_ws('; ',
                 case when is_complex_by_channels
-                    then n_channels || ' channels: ' || {{ list_join('channels', "', '") }} end,
+                    then n_channels::string || ' channels: ' || {{ list_join('channels', "', '") }} end,
                 case when is_complex_by_returns and n_returns = 1
                     then 'returned from ' || {{ list_item('stage_names', 'first_return_from_rank') }} || ' to ' || first_return_to_stage
                          || ' before converting'
                      when is_complex_by_returns
-                    then n_returns || ' returns to an earlier stage before converting, the first from '
+                    then n_returns::string || ' returns to an earlier stage before converting, the first from '
                          || {{ list_item('stage_names', 'first_return_from_rank') }} || ' to ' || first_return_to_stage end)
             when 'cyclical' then
-                n_restarts || ' restart' || case when n_restarts = 1 then '' else 's' end
-                || ' after conversion (' || n_cycles || ' cycles)'
+                n_restarts::string || ' restart' || case when n_restarts = 1 then '' else 's' end
+                || ' after conversion (' || n_cycles::string || ' cycles)'
             when 'branching' then
-                n_detours || ' detour' || case when n_detours = 1 then '' else 's' end
+                n_detours::string || ' detour' || case when n_detours = 1 then '' else 's' end
                 || ': ' || {{ list_join('detours', "', '") }}
             else
                 case

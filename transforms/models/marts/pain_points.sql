@@ -18,8 +18,11 @@ journey_ends as (
 
 collapsed as (
     select *
-    from journey_steps
-    qualify event_type is distinct from lag(event_type) over (partition by journey_id order by step_number)
+    from (
+        select *, lag(event_type) over (partition by journey_id order by step_number) as previous_event_type
+        from journey_steps
+    ) as with_previous_event_type
+    where event_type is distinct from previous_event_type
 ),
 
 transitions as (
@@ -48,7 +51,7 @@ drop_off_step as (
     select
         'drop_off_step' as pain_type,
         to_step as from_step,
-        null::varchar as to_step,
+        null::string as to_step,
         count(distinct journey_id) filter (where is_last and end_node = '(drop)') as n,
         count(distinct journey_id) as base
     from ended
@@ -85,27 +88,31 @@ slow_transition as (
     group by from_step, to_step
 ),
 
+survey_pain_types as (
+    select pain_type from (values ('low_csat'), ('high_effort'), ('detractor')) as pain_types(pain_type)
+),
+
 survey_pains as (
-    select pain.pain_type, survey_responses.rated_event_type as from_step, survey_responses.rated_channel as channel
+    select survey_pain_types.pain_type, survey_responses.rated_event_type as from_step, survey_responses.rated_channel as channel
     from survey_responses
-    cross join unnest([
-        case when is_csat_low then 'low_csat' end,
-        case when is_ces_high_effort then 'high_effort' end,
-        case when is_detractor then 'detractor' end
-    ]) as pain(pain_type)
-    where pain.pain_type is not null
+    cross join survey_pain_types
+    where case survey_pain_types.pain_type
+        when 'low_csat' then survey_responses.is_csat_low
+        when 'high_effort' then survey_responses.is_ces_high_effort
+        when 'detractor' then survey_responses.is_detractor
+    end
 ),
 
 survey_bases as (
-    select base.pain_type, rated_event_type as from_step, rated_channel as channel, count(*) as base
+    select survey_pain_types.pain_type, rated_event_type as from_step, rated_channel as channel, count(*) as base
     from survey_responses
-    cross join unnest([
-        case when csat_score is not null then 'low_csat' end,
-        case when ces_score is not null then 'high_effort' end,
-        case when nps_score is not null then 'detractor' end
-    ]) as base(pain_type)
-    where base.pain_type is not null
-    group by base.pain_type, rated_event_type, rated_channel
+    cross join survey_pain_types
+    where case survey_pain_types.pain_type
+        when 'low_csat' then survey_responses.csat_score is not null
+        when 'high_effort' then survey_responses.ces_score is not null
+        when 'detractor' then survey_responses.nps_score is not null
+    end
+    group by survey_pain_types.pain_type, rated_event_type, rated_channel
 ),
 
 survey_counts as (
@@ -124,44 +131,57 @@ survey_counts as (
     group by survey_pains.pain_type, survey_pains.from_step, survey_pains.channel
 ),
 
-with_predecessor as (
-    select
-        *,
-        last_value(case when stage_kind <> 'exit' then {'event_type': event_type, 'channel': channel} end ignore nulls)
-            over (partition by journey_id order by step_number rows between unbounded preceding and 1 preceding)
-            as predecessor
-    from journey_steps
+-- Each exit with the last step before it that is not an exit (step numbers only grow).
+exits as (
+    select exit_steps.event_type, predecessor.event_type as predecessor_event_type, predecessor.channel as predecessor_channel
+    from (
+        select
+            journey_id,
+            event_type,
+            stage_kind,
+            max(case when stage_kind <> 'exit' then step_number end)
+                over (partition by journey_id order by step_number rows between unbounded preceding and 1 preceding)
+                as predecessor_step_number
+        from journey_steps
+    ) as exit_steps
+    left join journey_steps as predecessor
+        on predecessor.journey_id = exit_steps.journey_id
+        and predecessor.step_number = exit_steps.predecessor_step_number
+    where exit_steps.stage_kind = 'exit'
 ),
 
 touchpoint_counts as (
-    select event_type, channel, count(*) as base from journey_steps group by all
+    select event_type, channel, count(*) as base from journey_steps group by event_type, channel
 ),
 
 churn_exits as (
     select
         'churn_exit' as pain_type,
-        coalesce(exits.predecessor.event_type, '(start)') as from_step,
+        coalesce(exits.predecessor_event_type, '(start)') as from_step,
         exits.event_type as to_step,
-        exits.predecessor.channel as channel,
+        exits.predecessor_channel as channel,
         count(*) as n,
         any_value(touchpoint_counts.base) as base,
         count(*) / sum(count(*)) over () as share
-    from with_predecessor as exits
+    from exits
     left join touchpoint_counts
-        on touchpoint_counts.event_type = exits.predecessor.event_type
-        and touchpoint_counts.channel is not distinct from exits.predecessor.channel
-    where exits.stage_kind = 'exit'
-    group by exits.predecessor.event_type, exits.event_type, exits.predecessor.channel
+        on touchpoint_counts.event_type = exits.predecessor_event_type
+        and touchpoint_counts.channel is not distinct from exits.predecessor_channel
+    group by exits.predecessor_event_type, exits.event_type, exits.predecessor_channel
 ),
 
 unioned as (
-    select * from drop_offs
-    union all by name
-    select * from slow_transition
-    union all by name
-    select * from survey_counts
-    union all by name
-    select * from churn_exits
+    select pain_type, from_step, to_step, null::string as channel, n, base, share, null::double as median_seconds
+    from drop_offs
+    union all
+    select pain_type, from_step, to_step, null::string as channel, n, base, null::double as share, median_seconds
+    from slow_transition
+    union all
+    select pain_type, from_step, null::string as to_step, channel, n, base, share, null::double as median_seconds
+    from survey_counts
+    union all
+    select pain_type, from_step, to_step, channel, n, base, share, null::double as median_seconds
+    from churn_exits
 ),
 
 final as (

@@ -10,8 +10,11 @@ journeys as (
 
 collapsed as (
     select *
-    from journey_steps
-    qualify event_type is distinct from lag(event_type) over (partition by journey_id order by step_number)
+    from (
+        select *, lag(event_type) over (partition by journey_id order by step_number) as previous_event_type
+        from journey_steps
+    ) as with_previous_event_type
+    where event_type is distinct from previous_event_type
 ),
 
 paths as (
@@ -40,9 +43,9 @@ journey_paths as (
 ),
 
 both_levels as (
-    select journey_type, * exclude (journey_type) from journey_paths
+    select journey_type, path, n_steps, is_truncated, is_converted, revenue, currency, duration_s from journey_paths
     union all
-    select 'all' as journey_type, * exclude (journey_type) from journey_paths
+    select 'all' as journey_type, path, n_steps, is_truncated, is_converted, revenue, currency, duration_s from journey_paths
 ),
 
 aggregated as (

@@ -3,18 +3,23 @@ with responses as (
 ),
 
 sliced as (
-    select slice.dimension, slice.dimension_value, responses.*
+    select
+        dimensions.dimension,
+        case dimensions.dimension
+            when 'all' then 'all'
+            when 'channel' then case when rated_event_id is null then '(unattributed)' else coalesce(rated_channel, '(none)') end
+            when 'event_type' then case when rated_event_id is null then '(unattributed)' else coalesce(rated_event_type, '(none)') end
+            when 'stage' then case when rated_event_id is null then '(unattributed)' else coalesce(rated_stage, '(none)') end
+            when 'issue_category' then case when rated_event_id is null then '(unattributed)' else coalesce(issue_category, '(none)') end
+            when 'journey_type' then coalesce(journey_type, '(none)')
+            when 'persona' then coalesce(persona, '(none)')
+            when 'month' then {{ year_month('response_month') }}
+        end as dimension_value,
+        responses.*
     from responses
-    cross join unnest([
-        {'dimension': 'all', 'dimension_value': 'all'},
-        {'dimension': 'channel', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(rated_channel, '(none)') end},
-        {'dimension': 'event_type', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(rated_event_type, '(none)') end},
-        {'dimension': 'stage', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(rated_stage, '(none)') end},
-        {'dimension': 'issue_category', 'dimension_value': case when rated_event_id is null then '(unattributed)' else coalesce(issue_category, '(none)') end},
-        {'dimension': 'journey_type', 'dimension_value': coalesce(journey_type, '(none)')},
-        {'dimension': 'persona', 'dimension_value': coalesce(persona, '(none)')},
-        {'dimension': 'month', 'dimension_value': {{ year_month('response_month') }}}
-    ]) as slices(slice)
+    cross join (
+        values ('all'), ('channel'), ('event_type'), ('stage'), ('issue_category'), ('journey_type'), ('persona'), ('month')
+    ) as dimensions(dimension)
 ),
 
 counted as (

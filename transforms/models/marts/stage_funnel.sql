@@ -68,8 +68,12 @@ counted as (
         count(*) as n_journeys,
         count(reached_next.reached_at) as n_reached,
         count(reached_next.next_reached_at) as n_reached_next,
-        quantile_cont({{ seconds_between('reached_next.reached_at', 'reached_next.next_reached_at') }}, 0.5) as median_time_to_next_s,
-        quantile_cont({{ seconds_between('reached_next.reached_at', 'reached_next.next_reached_at') }}, 0.9) as p90_time_to_next_s
+        percentile_cont(0.5) within group (
+            order by {{ seconds_between('reached_next.reached_at', 'reached_next.next_reached_at') }}
+        ) as median_time_to_next_s,
+        percentile_cont(0.9) within group (
+            order by {{ seconds_between('reached_next.reached_at', 'reached_next.next_reached_at') }}
+        ) as p90_time_to_next_s
     from sliced
     join reached_next on reached_next.journey_id = sliced.journey_id
     group by sliced.breakdown, sliced.breakdown_value, reached_next.stage_rank

@@ -14,8 +14,11 @@ journey_ends as (
 
 collapsed as (
     select *
-    from journey_steps
-    qualify event_type is distinct from lag(event_type) over (partition by journey_id order by step_number)
+    from (
+        select *, lag(event_type) over (partition by journey_id order by step_number) as previous_event_type
+        from journey_steps
+    ) as with_previous_event_type
+    where event_type is distinct from previous_event_type
 ),
 
 ordered as (

@@ -3,15 +3,18 @@ with tickets as (
 ),
 
 sliced as (
-    select slice.dimension, slice.dimension_value, tickets.*
+    select
+        dimensions.dimension,
+        case dimensions.dimension
+            when 'all' then 'all'
+            when 'channel' then coalesce(channel, '(none)')
+            when 'issue_category' then coalesce(issue_category, '(none)')
+            when 'persona' then coalesce(persona, '(none)')
+            when 'month' then {{ year_month('opened_month') }}
+        end as dimension_value,
+        tickets.*
     from tickets
-    cross join unnest([
-        {'dimension': 'all', 'dimension_value': 'all'},
-        {'dimension': 'channel', 'dimension_value': coalesce(channel, '(none)')},
-        {'dimension': 'issue_category', 'dimension_value': coalesce(issue_category, '(none)')},
-        {'dimension': 'persona', 'dimension_value': coalesce(persona, '(none)')},
-        {'dimension': 'month', 'dimension_value': {{ year_month('opened_month') }}}
-    ]) as slices(slice)
+    cross join (values ('all'), ('channel'), ('issue_category'), ('persona'), ('month')) as dimensions(dimension)
 ),
 
 aggregated as (
@@ -23,10 +26,10 @@ aggregated as (
         count(*) filter (where is_resolved) as n_resolved,
         count(*) filter (where not is_resolved) as n_open,
         median(time_to_first_response_s) as median_first_response_s,
-        quantile_cont(time_to_first_response_s, 0.9) as p90_first_response_s,
+        percentile_cont(0.9) within group (order by time_to_first_response_s) as p90_first_response_s,
         avg(time_to_first_response_s) as avg_first_response_s,
         median(time_to_resolution_s) as median_resolution_s,
-        quantile_cont(time_to_resolution_s, 0.9) as p90_resolution_s,
+        percentile_cont(0.9) within group (order by time_to_resolution_s) as p90_resolution_s,
         avg(time_to_resolution_s) as avg_resolution_s,
         max(first_response_target_s) as first_response_target_s,
         max(resolution_target_s) as resolution_target_s,

@@ -15,30 +15,46 @@ ticket_events as (
 
 surveys as (
     select ticket_id, nps_score, csat_score, ces_score
-    from touchpoints
-    where event_type = 'survey_response'
-    qualify row_number() over (partition by ticket_id order by occurred_at desc, event_id desc) = 1
+    from (
+        select
+            ticket_id, nps_score, csat_score, ces_score,
+            row_number() over (partition by ticket_id order by occurred_at desc, event_id desc) as survey_number
+        from touchpoints
+        where event_type = 'survey_response'
+    ) as numbered
+    where survey_number = 1
 ),
 
 openings as (
-    select ticket_id, event_id as opening_event_id, occurred_at as opened_at, channel, person_id
-    from ticket_events
-    qualify row_number() over (
-        partition by ticket_id order by event_type = 'ticket_opened' desc, occurred_at, event_id
-    ) = 1
+    select ticket_id, opening_event_id, opened_at, channel, person_id
+    from (
+        select
+            ticket_id, event_id as opening_event_id, occurred_at as opened_at, channel, person_id,
+            row_number() over (
+                partition by ticket_id order by event_type = 'ticket_opened' desc, occurred_at, event_id
+            ) as candidate_number
+        from ticket_events
+    ) as candidates
+    where candidate_number = 1
 ),
 
 first_responses as (
-    select ticket_events.ticket_id, ticket_events.occurred_at as first_response_at,
-           ticket_events.event_type as first_response_event_type
-    from ticket_events
-    inner join openings using (ticket_id)
-    where ticket_events.event_id <> openings.opening_event_id
-      and ticket_events.event_type <> 'ticket_opened'
-      and ticket_events.occurred_at >= openings.opened_at
-    qualify row_number() over (
-        partition by ticket_events.ticket_id order by ticket_events.occurred_at, ticket_events.event_id
-    ) = 1
+    select ticket_id, first_response_at, first_response_event_type
+    from (
+        select
+            ticket_events.ticket_id,
+            ticket_events.occurred_at as first_response_at,
+            ticket_events.event_type as first_response_event_type,
+            row_number() over (
+                partition by ticket_events.ticket_id order by ticket_events.occurred_at, ticket_events.event_id
+            ) as response_number
+        from ticket_events
+        inner join openings using (ticket_id)
+        where ticket_events.event_id <> openings.opening_event_id
+          and ticket_events.event_type <> 'ticket_opened'
+          and ticket_events.occurred_at >= openings.opened_at
+    ) as responses
+    where response_number = 1
 ),
 
 ticket_facts as (
@@ -47,10 +63,10 @@ ticket_facts as (
         min(occurred_at) filter (where event_type = 'ticket_resolved') as resolved_at,
         max(occurred_at) as last_contact_at,
         count(*) as n_touchpoints,
-        arg_min(issue_category, occurred_at) filter (where issue_category is not null) as issue_category,
-        arg_max(persona, occurred_at) filter (where persona is not null) as persona,
-        arg_min(order_id, occurred_at) filter (where order_id is not null) as order_id,
-        arg_min(person_id, occurred_at) filter (where person_id is not null) as any_person_id
+        min_by(issue_category, occurred_at) filter (where issue_category is not null) as issue_category,
+        max_by(persona, occurred_at) filter (where persona is not null) as persona,
+        min_by(order_id, occurred_at) filter (where order_id is not null) as order_id,
+        min_by(person_id, occurred_at) filter (where person_id is not null) as any_person_id
     from ticket_events
     group by ticket_id
 ),

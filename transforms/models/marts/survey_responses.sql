@@ -27,30 +27,48 @@ rateable as (
 
 ticket_openings as (
     select ticket_id, event_id
-    from rateable
-    where ticket_id is not null
-    qualify row_number() over (
-        partition by ticket_id order by event_type = 'ticket_opened' desc, occurred_at, event_id
-    ) = 1
+    from (
+        select
+            ticket_id,
+            event_id,
+            row_number() over (
+                partition by ticket_id order by event_type = 'ticket_opened' desc, occurred_at, event_id
+            ) as candidate_number
+        from rateable
+        where ticket_id is not null
+    ) as candidates
+    where candidate_number = 1
 ),
 
 order_conversions as (
     select order_id, event_id
-    from rateable
-    where order_id is not null
-    qualify row_number() over (partition by order_id order by is_conversion desc, occurred_at, event_id) = 1
+    from (
+        select
+            order_id,
+            event_id,
+            row_number() over (partition by order_id order by is_conversion desc, occurred_at, event_id) as candidate_number
+        from rateable
+        where order_id is not null
+    ) as candidates
+    where candidate_number = 1
 ),
 
 latest_before as (
-    select responses.event_id as response_event_id, rateable.event_id
-    from responses
-    inner join rateable
-        on rateable.person_id = responses.person_id
-        and rateable.occurred_at <= responses.occurred_at
-        and rateable.occurred_at >= responses.occurred_at - {{ setting('survey_attribution_window_days') }} * interval 1 day
-    qualify row_number() over (
-        partition by responses.event_id order by rateable.occurred_at desc, rateable.event_id desc
-    ) = 1
+    select response_event_id, event_id
+    from (
+        select
+            responses.event_id as response_event_id,
+            rateable.event_id,
+            row_number() over (
+                partition by responses.event_id order by rateable.occurred_at desc, rateable.event_id desc
+            ) as candidate_number
+        from responses
+        inner join rateable
+            on rateable.person_id = responses.person_id
+            and rateable.occurred_at <= responses.occurred_at
+            and rateable.occurred_at >= responses.occurred_at - {{ setting('survey_attribution_window_days') }} * interval 1 day
+    ) as candidates
+    where candidate_number = 1
 ),
 
 attributed as (

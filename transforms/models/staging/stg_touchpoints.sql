@@ -3,7 +3,11 @@ with raw_touchpoints {{ inline_cte() }} (
     select
         {{ physical_row_id() }} as raw_row,
         trim(event_id) as event_id,
-        * exclude (event_id, properties),
+        occurred_at, received_at, channel, event_type,
+        customer_id, anonymous_id, email_hash, phone_hash, loyalty_id, session_id, order_id,
+        revenue, currency, campaign, source, medium, product_id, ticket_id,
+        nps_score, csat_score, ces_score,
+        source_topic, source_partition, source_offset, ingested_at, load_id,
         properties['persona'] as persona,
         properties['issue_category'] as issue_category
     from {{ source('raw', 'touchpoints') }}
@@ -20,12 +24,17 @@ redelivered as (
 
 later_copies as (
     select raw_row
-    from raw_touchpoints
-    semi join redelivered on redelivered.event_id = raw_touchpoints.event_id
-    qualify row_number() over (
-        partition by event_id
-        order by received_at asc nulls last, ingested_at, source_topic, source_partition, source_offset, load_id
-    ) > 1
+    from (
+        select
+            raw_row,
+            row_number() over (
+                partition by event_id
+                order by received_at asc nulls last, ingested_at, source_topic, source_partition, source_offset, load_id
+            ) as copy_number
+        from raw_touchpoints
+        semi join redelivered on redelivered.event_id = raw_touchpoints.event_id
+    ) as copies
+    where copy_number > 1
 ),
 
 deduplicated as (
