@@ -40,6 +40,7 @@ def baseline_python(commit: str, workdir: Path) -> Path:
 
     site = Path(duckdb.__file__).resolve().parents[1]  # where this venv's packages really are
     (next(venv.glob("lib/python3*/site-packages")) / "reuse_current_venv.pth").write_text(f"{site}\n")
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "wheel"], check=True)  # to build the editable
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                     "-e", str(tree)], check=True)
     return venv / "bin" / "python"
