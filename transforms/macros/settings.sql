@@ -17,7 +17,8 @@
 
 {#
   A JSON-like value as a SQL literal: strings quoted, floats as DOUBLE (a bare 0.5 would be a
-  DECIMAL), lists as lists, objects as structs.
+  DECIMAL), lists as lists, objects as structs. How a string, list or struct is spelled depends on
+  the engine: macros/engine/literals.sql.
 #}
 {% macro sql_literal(value) -%}
     {%- if value is none -%}
@@ -29,15 +30,19 @@
     {%- elif value is float -%}
         cast({{ value }} as double)
     {%- elif value is string -%}
-        '{{ value | replace("'", "''") }}'
+        {{ string_literal(value) }}
     {%- elif value is mapping -%}
-        { {%- for key, item in value.items() -%} '{{ key | replace("'", "''") }}': {{ sql_literal(item) }}{{ ", " if not loop.last }} {%- endfor -%} }
+        {%- set fields = {} -%}
+        {%- for key, item in value.items() -%}
+            {%- do fields.update({key: sql_literal(item)}) -%}
+        {%- endfor -%}
+        {{ struct_literal(fields) }}
     {%- elif value is iterable -%}
-        {%- if value | length == 0 -%}
-            cast([] as varchar[])
-        {%- else -%}
-            [ {%- for item in value -%} {{ sql_literal(item) }}{{ ", " if not loop.last }} {%- endfor -%} ]
-        {%- endif -%}
+        {%- set items = [] -%}
+        {%- for item in value -%}
+            {%- do items.append(sql_literal(item)) -%}
+        {%- endfor -%}
+        {{ list_literal(items) }}
     {%- else -%}
         {{ exceptions.raise_compiler_error("setting value of unsupported type: " ~ value) }}
     {%- endif -%}
