@@ -25,10 +25,11 @@ months as (
 ),
 
 sliced_customers as (
-    select slice.breakdown, slice.breakdown_value, customers.person_id, customers.acquired_at
+    {%- set slicing = breakdown_slices(first_channel='first_channel', journey_type='acquisition_journey_type',
+                                       cohort_month='cohort_month', persona='persona') %}
+    select slices.breakdown, {{ slicing.breakdown_value }} as breakdown_value, customers.person_id, customers.acquired_at
     from customers
-    {{ breakdown_slices(first_channel='first_channel', journey_type='acquisition_journey_type',
-                        cohort_month='cohort_month', persona='persona') }}
+    {{ slicing.cross_join }}
 ),
 
 -- Every month from the slice's first acquisition on, so months without churn show zeros.

@@ -47,12 +47,13 @@ retained_at_measure as (
 ),
 
 sliced as (
-    select slice.breakdown, slice.breakdown_value, customer_months.*, retained_at_measure.is_retained
+    {%- set slicing = breakdown_slices(first_channel='first_channel', journey_type='acquisition_journey_type', persona='persona') %}
+    select slices.breakdown, {{ slicing.breakdown_value }} as breakdown_value, customer_months.*, retained_at_measure.is_retained
     from customer_months
     join retained_at_measure
         on retained_at_measure.person_id = customer_months.person_id
         and retained_at_measure.months_since_acquisition = customer_months.months_since_acquisition
-    {{ breakdown_slices(first_channel='first_channel', journey_type='acquisition_journey_type', persona='persona') }}
+    {{ slicing.cross_join }}
 ),
 
 final as (

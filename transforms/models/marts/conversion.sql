@@ -67,6 +67,8 @@ journey_outcomes as (
 ),
 
 sliced as (
+    {%- set slicing = breakdown_slices(first_channel='first_channel', last_touch_channel='last_touch_channel',
+                                       journey_type='journey_type', cohort_month='cohort_month', persona='persona') %}
     select
         periods.period_grain,
         case periods.period_grain
@@ -74,13 +76,12 @@ sliced as (
             when 'week' then date_trunc('week', journey_outcomes.started_at)::date
             when 'month' then date_trunc('month', journey_outcomes.started_at)::date
         end as period_start,
-        slice.breakdown,
-        slice.breakdown_value,
+        slices.breakdown,
+        {{ slicing.breakdown_value }} as breakdown_value,
         journey_outcomes.*
     from journey_outcomes
     cross join (values ('all'), ('day'), ('week'), ('month')) as periods(period_grain)
-    {{ breakdown_slices(first_channel='first_channel', last_touch_channel='last_touch_channel',
-                        journey_type='journey_type', cohort_month='cohort_month', persona='persona') }}
+    {{ slicing.cross_join }}
 ),
 
 final as (

@@ -53,11 +53,12 @@ reached_next as (
 ),
 
 sliced as (
-    select slice.breakdown, slice.breakdown_value, journeys.journey_id
+    {%- set slicing = breakdown_slices(first_channel='journeys.first_channel', journey_type='journeys.journey_type',
+                                       cohort_month='person_cohorts.cohort_month', persona='journeys.persona') %}
+    select slices.breakdown, {{ slicing.breakdown_value }} as breakdown_value, journeys.journey_id
     from journeys
     left join person_cohorts on person_cohorts.person_id = journeys.person_id
-    {{ breakdown_slices(first_channel='journeys.first_channel', journey_type='journeys.journey_type',
-                        cohort_month='person_cohorts.cohort_month', persona='journeys.persona') }}
+    {{ slicing.cross_join }}
 ),
 
 counted as (
