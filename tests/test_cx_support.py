@@ -1,4 +1,8 @@
-"""marts.support_tickets and marts.support_sla: response and resolution times, SLA breaches, repeat contacts."""
+"""marts.support_tickets and marts.support_sla: response and resolution times, SLA breaches, repeat contacts.
+
+Cases that read only support_tickets' direct inputs (response and resolution times, a late first
+response, a survey on the ticket, repeat contacts) are dbt unit tests beside the model, in
+transforms/models/marts/support_tickets.yml (run by tests/test_dbt_unit_tests.py)."""
 
 from __future__ import annotations
 
@@ -23,26 +27,6 @@ def _ticket(inputs: Inputs, ticket: str, channel: str, opened_h: float, *later: 
                      ticket=ticket, issue=issue)
 
 
-def test_times_to_first_response_and_resolution(settings):
-    """Opened at 0, called back after 2 h, resolved after 10 h: 7,200 s and 36,000 s, within both targets."""
-    inputs = Inputs()
-    _ticket(inputs, "t1", "call_center", 0, ("support_call", 2), ("ticket_resolved", 10))
-    con = build(settings, inputs)
-    row = one(con, "select * from marts.support_tickets")
-    assert (row["time_to_first_response_s"], row["time_to_resolution_s"]) == (7200, 36000)
-    assert (row["first_response_event_type"], row["is_resolved"], row["is_breached"]) == ("support_call", True, False)
-
-
-def test_late_first_response_breaches_its_target(settings):
-    """A chat answered after 5 h breaches the 4 h first-response target, though resolved within 48 h."""
-    inputs = Inputs()
-    _ticket(inputs, "t1", "chat", 0, ("chat_reply", 5), ("ticket_resolved", 20))
-    con = build(settings, inputs)
-    row = one(con, "select * from marts.support_tickets")
-    assert (row["time_to_first_response_s"], row["first_response_target_s"]) == (18000, 4 * 3600)
-    assert (row["is_first_response_breached"], row["is_resolution_breached"], row["is_breached"]) == (True, False, True)
-
-
 def test_targets_come_from_settings(settings):
     """With a 6 h first-response target the same 5 h answer is on time."""
     inputs = Inputs()
@@ -59,30 +43,6 @@ def test_open_ticket_past_its_targets_counts_as_breach(settings):
     row = one(con, "select * from marts.support_tickets")
     assert (row["is_answered"], row["is_resolved"], row["age_s"]) == (False, False, 50 * 3600)
     assert (row["is_first_response_breached"], row["is_resolution_breached"]) == (True, True)
-
-
-def test_survey_on_the_ticket_is_not_its_response_but_its_score(settings):
-    """A survey_response with the ticket_id neither answers the ticket nor counts as its touchpoint; its CSAT lands on it."""
-    inputs = Inputs()
-    _ticket(inputs, "t1", "chat", 0)
-    inputs.touch("s1", "email", "survey_response", h=1, ticket="t1", csat=2)
-    con = build(settings, inputs)
-    row = one(con, "select * from marts.support_tickets")
-    assert (row["is_answered"], row["n_touchpoints"], row["csat_score"]) == (False, 1, 2)
-
-
-def test_new_ticket_within_seven_days_of_the_last_is_a_repeat_contact(settings):
-    """Resolved on day 1, contacted again on day 6 (repeat, same issue), and again on day 30 (not a repeat)."""
-    inputs = Inputs()
-    _ticket(inputs, "t1", "call_center", 0, ("support_call", 1), ("ticket_resolved", 24))
-    _ticket(inputs, "t2", "call_center", 6 * 24, ("ticket_resolved", 3))
-    _ticket(inputs, "t3", "chat", 30 * 24, ("ticket_resolved", 3), issue="billing")
-    _ticket(inputs, "t4", "chat", 31 * 24, ("ticket_resolved", 3), person_id="p2")
-    con = build(settings, inputs)
-    flags = {r["ticket_id"]: (r["is_repeat_contact"], r["is_repeat_same_issue"], r["is_followed_by_repeat_contact"])
-             for r in rows(con, "select * from marts.support_tickets")}
-    assert flags == {"t1": (False, False, True), "t2": (True, True, False), "t3": (False, False, False),
-                     "t4": (False, False, False)}
 
 
 def test_share_of_tickets_per_issue_category(settings):
