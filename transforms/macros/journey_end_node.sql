@@ -9,11 +9,13 @@
                 cancellation);
     '(end)'     otherwise, when the journey converted;
     '(drop)'    otherwise.
+  max_by needs no filter on NULLs: stage_kind is never NULL (int_touchpoints_stitched makes an
+  unlisted event type 'unmapped').
 #}
 {% macro journey_end_node() -%}
     case
             when max(occurred_at) >= {{ as_of() }} - {{ setting('journey_gap_days') }} * interval 1 day
-                and arg_max(stage_kind, step_number) <> 'exit' then '(ongoing)'
+                and max_by(stage_kind, step_number) <> 'exit' then '(ongoing)'
             when bool_or(is_conversion) then '(end)'
             else '(drop)'
         end
