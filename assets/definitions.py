@@ -6,8 +6,14 @@ Lineage: raw (ingest) -> staging -> intermediate -> marts -> serving (published 
 
 from dagster import Definitions
 
-from journeys.assets.jobs import (consumer_lag_sensor, daily_rebuild, hourly_ingest, ingest_job, ingest_then_rebuild_job,
-                                  rebuild_job)
+from journeys.assets.jobs import (
+    consumer_lag_sensor,
+    daily_rebuild,
+    hourly_ingest,
+    ingest_job,
+    ingest_then_rebuild_job,
+    rebuild_job,
+)
 from journeys.assets.raw import raw_ingest
 from journeys.assets.resources import WarehouseResource
 from journeys.assets.warehouse_assets import warehouse_assets as assets_for

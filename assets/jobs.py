@@ -3,8 +3,18 @@
 
 import logging
 
-from dagster import (AssetKey, AssetSelection, DefaultScheduleStatus, DefaultSensorStatus, RunRequest, ScheduleDefinition,
-                     SensorEvaluationContext, SkipReason, define_asset_job, sensor)
+from dagster import (
+    AssetKey,
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleDefinition,
+    SensorEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    sensor,
+)
 
 from journeys.assets.raw import RAW_DEAD_LETTERS, RAW_TOUCHPOINTS
 from journeys.pipelines.ingest import DEFAULT_GROUP_ID

@@ -82,13 +82,13 @@ def _progress_to(echo: Callable[[str], None]) -> Iterator[None]:
 
 
 def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose: bool) -> BuildResult:
-    from dagster import AssetSelection, DagsterInstance, materialize
+    from dagster import AssetSelection, materialize
 
     from journeys.assets.raw import raw_ingest
-    from journeys.assets.warehouse_assets import warehouse_assets
-    from journeys.quality.checks import all_checks
     from journeys.assets.resources import WarehouseResource
     from journeys.assets.serving import PUBLISHED
+    from journeys.assets.warehouse_assets import warehouse_assets
+    from journeys.quality.checks import all_checks
 
     assets = warehouse_assets(settings)
     targets = [*assets.tables, assets.published]

@@ -58,5 +58,5 @@ def run_demo(settings: Settings, customers: int, days: int, seed: int, echo: Cal
     out = Path("report.html").resolve()
     build_report(settings, out, progress=True)
     echo(f"\nReport: {out}")
-    echo(f"Query the warehouse: journeys query \"select journey_type, count(*) from marts.journeys group by 1\"")
+    echo("Query the warehouse: journeys query \"select journey_type, count(*) from marts.journeys group by 1\"")
     return 0

@@ -14,13 +14,13 @@ bulk loads get their turn between bursts.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import multiprocessing
 import queue
 import signal
 import threading
 import time
-import datetime as dt
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition

@@ -13,7 +13,6 @@ import datetime as dt
 import functools
 import uuid
 from dataclasses import dataclass
-
 from pathlib import Path
 
 import duckdb

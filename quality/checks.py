@@ -9,8 +9,7 @@ openings, small; the checks read the working file under the single-writer lock.
 
 from __future__ import annotations
 
-from dagster import (AssetCheckKey, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec,
-                     AssetKey, multi_asset_check)
+from dagster import AssetCheckKey, AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, multi_asset_check
 
 from journeys import warehouse
 from journeys.assets.resources import WarehouseResource

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import re
-
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +45,7 @@ import pyarrow.compute as pc
 
 from journeys.schemas.contract import hash_email, hash_phone
 from journeys.schemas.registry import load_schema
+
 
 @dataclass(frozen=True)
 class _FieldRules:

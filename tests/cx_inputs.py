@@ -13,12 +13,11 @@ journey model's own SQL headers, so the tests break when a column they rely on i
 
 from __future__ import annotations
 
-import functools
 import datetime as dt
+import functools
 
 import duckdb
 import pandas as pd
-
 
 T0 = dt.datetime(2025, 1, 1)
 CONVERSIONS = {"purchase", "subscription_start", "subscription_renewed"}

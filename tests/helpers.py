@@ -21,9 +21,9 @@ import duckdb
 import pyarrow as pa
 
 from journeys import warehouse as gateway
+from journeys.pipelines.raw_writer import create_raw_tables
 from journeys.schemas.contract import IDENTIFIERS
 from journeys.settings import Settings
-from journeys.pipelines.raw_writer import create_raw_tables
 from journeys.transforms import build_plan
 
 START = dt.datetime(2024, 3, 1, 9, 0)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from tests.helpers import build, build_with, events, one, rows, warehouse
 from journeys.settings import Settings
 from journeys.transforms.classification import walk
+from tests.helpers import build, build_with, events, one, rows, warehouse
 
 
 def classified(tmp_path, *touchpoints, **overrides):

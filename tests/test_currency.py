@@ -12,10 +12,10 @@ import pytest
 from journeys.quality.gates import run_gates
 from journeys.quality.suites import currency as currency_suite
 from journeys.quality.suites import gates_for
-from journeys.transforms.currency import RateTable, parse_rates
 from journeys.transforms import build_plan
-from tests.metrics_helpers import METRICS_TABLES
+from journeys.transforms.currency import RateTable, parse_rates
 from tests.helpers import events, one, rows, settings, warehouse
+from tests.metrics_helpers import METRICS_TABLES
 
 RATES = "base: EUR\ndate: 2025-01-02\nrates:\n  EUR: 1\n  USD: 0.9\n"
 SHOP = [

@@ -5,8 +5,8 @@ import hashlib
 
 import pandas as pd
 
-from tests.helpers import build, events, one, rows, warehouse
 from journeys.transforms.identity import placeholder_pattern, stitch
+from tests.helpers import build, events, one, rows, warehouse
 
 
 def person(identifier_type, value):

@@ -6,10 +6,15 @@ import re
 
 import pytest
 
-from tests.helpers import build, events, journey_tables, one, rows, settings, warehouse
 from journeys.transforms.stage_models import (
-    StageModelError, active_model, builtin_models, unmapped_event_types, unmapped_share, user_models,
+    StageModelError,
+    active_model,
+    builtin_models,
+    unmapped_event_types,
+    unmapped_share,
+    user_models,
 )
+from tests.helpers import build, events, journey_tables, one, rows, settings, warehouse
 
 LAYERS = ("raw", "staging", "intermediate", "marts")
 

@@ -59,8 +59,16 @@ import numpy as np
 from journeys.transforms.funnel_attempts import count_attempts
 from journeys.transforms.funnel_events import OTHER, codes_for, read_sequences, unknown_event_types
 from journeys.transforms.funnel_result import FunnelTable, funnel_table
-from journeys.transforms.funnel_spec import (ORDERS, UNITS, Exclusion, FunnelError, FunnelWarning, funnel_spec,
-                                             parse_exclusion, parse_window)
+from journeys.transforms.funnel_spec import (
+    ORDERS,
+    UNITS,
+    Exclusion,
+    FunnelError,
+    FunnelWarning,
+    funnel_spec,
+    parse_exclusion,
+    parse_window,
+)
 
 __all__ = ["ORDERS", "UNITS", "Exclusion", "FunnelError", "FunnelTable", "FunnelWarning", "compute_funnel",
            "parse_exclusion", "parse_window", "step_funnel"]

@@ -16,8 +16,7 @@ import random
 from .catalog import B2C_PLANS, CAMPAIGNS
 from .identity import Customer
 from .plan import Plan
-from .segments import (advocate, awareness, browse, checkout, deliver, ensure_three_channels, landing, purchase_survey,
-                       unsubscribe)
+from .segments import advocate, awareness, browse, checkout, deliver, ensure_three_channels, landing, purchase_survey, unsubscribe
 from .subscriptions import subscribe
 from .support import ticket
 from .timing import DAY, click_s, days_s, hours_s, minutes_s

@@ -6,7 +6,6 @@ Expectations suites; then the same checks as Dagster asset checks and through `j
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import os
 import subprocess
