@@ -210,12 +210,14 @@ class DbtBuild:
 
 def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequence[str],
               callbacks: Sequence[Callable] = ()) -> DbtBuild:
-    """`dbt build --select <select>` (the models and their tests) under the caller's writer `con`.
-    A failed model leaves its previous table in place and skips what reads it."""
+    """`dbt build --select <select>` (the models and their data tests) under the caller's writer
+    `con`. A failed model leaves its previous table in place and skips what reads it. Unit tests
+    are not run here: they check the SQL, not the data, so they run with the test suite
+    (tests/test_dbt_unit_tests.py) instead of on every build."""
     if not select:
         return DbtBuild([], [])
     result = invoke(settings, ["build", "--select", *select, "--indirect-selection", "buildable",
-                               "--no-write-json", "--no-populate-cache"],
+                               "--exclude-resource-type", "unit_test", "--no-write-json", "--no-populate-cache"],
                     dbt_vars(con, settings), callbacks, warehouse_path=database_path(con))
     built = []
     for node_result in getattr(result.result, "results", None) or []:
