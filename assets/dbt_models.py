@@ -1,7 +1,7 @@
 """Every dbt model as a Dagster asset keyed [schema, table] (dagster-dbt), its data tests as asset
-checks. Dagster splits the one multi-asset into several steps around the Python assets that sit
-between dbt models (assets/python_steps.py); each step runs `dbt build` in process on the models
-it was given, under the writer lock (transforms/dbt_project.py).
+checks. There is one multi-asset per gate level (`gate_levels`), and Dagster splits each into several steps
+around the Python assets that sit between dbt models (assets/python_steps.py); each step runs `dbt
+build` in process on the models it was given, under the writer lock (transforms/dbt_project.py).
 """
 
 
@@ -36,8 +36,38 @@ class JourneysTranslator(DagsterDbtTranslator):
 TRANSLATOR = JourneysTranslator(DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def make_dbt_assets(manifest: dict):
-    @dbt_assets(manifest=manifest, dagster_dbt_translator=TRANSLATOR, pool="warehouse", name="dbt_models")
+def gate_levels(manifest: dict, gated: set[str]) -> dict[str, int]:
+    """Each model's level: how many tables with a blocking (ERROR) Great Expectations gate lie on
+    its longest path from raw. A gate runs after its table's step, so a model must not be built in
+    the same dbt call as a gated table it reads: models of one level go to dbt together, the next
+    level only once the gates before it passed (e.g. the staging gates stop every intermediate model)."""
+    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    qualified = {uid: f"{node['schema']}.{node.get('alias') or node['name']}" for uid, node in models.items()}
+    levels: dict[str, int] = {}
+
+    def level(uid: str) -> int:
+        if uid not in levels:
+            parents = [p for p in models[uid]["depends_on"]["nodes"] if p in models]
+            levels[uid] = max((level(p) + (qualified[p] in gated) for p in parents), default=0)
+        return levels[uid]
+
+    return {models[uid]["name"]: level(uid) for uid in models}
+
+
+def make_dbt_assets(manifest: dict) -> list:
+    """One dbt multi-asset per gate level (Dagster splits each further around the Python steps)."""
+    from journeys.quality.suites import all_gates
+
+    gated = {gate.table for gate in all_gates() if str(gate.severity) == "ERROR"}
+    by_level: dict[int, list[str]] = {}
+    for name, level in gate_levels(manifest, gated).items():
+        by_level.setdefault(level, []).append(name)
+    return [_dbt_asset(manifest, " ".join(sorted(names)), f"dbt_models_{level}")
+            for level, names in sorted(by_level.items())]
+
+
+def _dbt_asset(manifest: dict, select: str, name: str):
+    @dbt_assets(manifest=manifest, dagster_dbt_translator=TRANSLATOR, pool="warehouse", name=name, select=select)
     def dbt_models(context: AssetExecutionContext, warehouse_resource: WarehouseResource):
         """`dbt build` of the selected models and their tests, in process, under the writer lock."""
         settings = warehouse_resource.settings()

@@ -27,7 +27,7 @@ def warehouse_assets(settings: Settings) -> WarehouseAssets:
     manifest = dbt_project.manifest(settings)
     if id(manifest) not in _built or _built[id(manifest)][0] is not manifest:
         as_dict = manifest.writable_manifest().to_dict()
-        tables = [make_dbt_assets(as_dict), *python_step_assets(as_dict)]
+        tables = [*make_dbt_assets(as_dict), *python_step_assets(as_dict)]
         _built[id(manifest)] = (manifest, WarehouseAssets(tables, published_warehouse_asset(
             [key for asset in tables for key in asset.keys])))
     return _built[id(manifest)][1]
