@@ -12,7 +12,8 @@ RAW_DEAD_LETTERS = ["raw", "dead_letters"]
 
 @multi_asset(
     specs=[
-        AssetSpec(RAW_TOUCHPOINTS, group_name="raw", description="One row per delivered, valid touchpoint (see journeys ingest)."),
+        AssetSpec(RAW_TOUCHPOINTS, group_name="raw",
+                  description="One row per delivered, valid touchpoint (see journeys ingest)."),
         AssetSpec(RAW_DEAD_LETTERS, group_name="raw", description="One row per rejected message, with its bytes and reason."),
     ],
     pool="warehouse",

@@ -68,7 +68,8 @@ create table if not exists meta.build_steps (
     as_of timestamp,
     built_at timestamp not null
 );
-comment on table meta.build_steps is 'One row per derived table: the build run that last wrote it, and its as_of. Publishing refuses a set of tables built by different runs.';
+comment on table meta.build_steps is 'One row per derived table: the build run that last wrote it, and its as_of. \
+Publishing refuses a set of tables built by different runs.';
 """
 
 

@@ -173,8 +173,8 @@ def stage_flow(con):
         node=dict(label=labels, color=colors, pad=12, thickness=16,
                   customdata=[("outcome" if p == "end" else f"stage step {p}") for p, _ in nodes],
                   hovertemplate="%{label} (%{customdata}): %{value:,} journeys<extra></extra>"),
-        link=dict(source=[l[0] for l in links], target=[l[1] for l in links], value=[l[2] for l in links],
-                  color=[_rgba(stage_color.get(l[3], "#BAB0AC"), 0.35) for l in links],
+        link=dict(source=[link[0] for link in links], target=[link[1] for link in links], value=[link[2] for link in links],
+                  color=[_rgba(stage_color.get(link[3], "#BAB0AC"), 0.35) for link in links],
                   hovertemplate="%{source.label} → %{target.label}: %{value:,} journeys<extra></extra>"),
     ))
     return _layout(fig, height=520)

@@ -171,7 +171,8 @@ def _lines_sql(name: str, max_line_bytes: int) -> str:
     """The lines, with the reason a line cannot be read at all (invalid UTF-8, too long)."""
     return f"""(select _offset, _line, case
             when _bad is not null then 'line ' || _offset || ' ' || _bad
-            when _length > {int(max_line_bytes)} then 'line ' || _offset || ' is ' || _length || ' bytes, over the {int(max_line_bytes)}-byte limit (file_max_line_bytes)'
+            when _length > {int(max_line_bytes)} then 'line ' || _offset || ' is ' || _length
+                || ' bytes, over the {int(max_line_bytes)}-byte limit (file_max_line_bytes)'
             end as _unreadable
         from {name})"""
 
@@ -238,7 +239,8 @@ def _json_rows(con, path: Path, max_line_bytes: int) -> _Rows:
     lines = _lines_sql(_register_lines(con, split, first=0), max_line_bytes)
     checked = f"""(select *, coalesce(_unreadable, case
             when not json_valid(_line) then 'line ' || _offset || ' is not valid JSON'
-            when {_json_kind("_line")} <> 'object' then 'line ' || _offset || ' is a JSON ' || {_json_kind("_line")} || ', not an object'
+            when {_json_kind("_line")} <> 'object'
+                then 'line ' || _offset || ' is a JSON ' || {_json_kind("_line")} || ', not an object'
             end) as _malformed from {lines})"""
     keys = [k for (k,) in con.execute(
         f"select distinct unnest(json_keys(_line)) as k from {checked} where _malformed is null order by k").fetchall()]
@@ -288,7 +290,8 @@ def _parquet_rows(con, path: Path, renames: dict[str, str]) -> _Rows:
             # A map as pandas and older writers store it: a list of {key, value} structs.
             native[name] = "map"
             keys = f"list_transform({_q(name)}, lambda e: e.key)"
-            valid = f"list_unique({keys}) = len({_q(name)}) and not list_contains(list_transform({keys}, lambda k: k is null), true)"
+            valid = (f"list_unique({keys}) = len({_q(name)})"
+                     f" and not list_contains(list_transform({keys}, lambda k: k is null), true)")
             columns.append(f"case when {valid} then map_from_entries(list_transform({_q(name)}, lambda e: struct_pack("
                            f"key := e.key::varchar, value := e.value::varchar))) end as r{i}")
             shape.append(f"case when {_q(name)} is not null and not ({valid}) "
@@ -347,9 +350,11 @@ def _typed(name: str) -> tuple[str, str]:
                  f" then '{name} ' || {_quoted(t)} || ' is not finite'"
                  f" else '{name} ' || {_quoted(t)} || ' is not a number' end")
     else:
-        value = f"case when regexp_full_match({t}, {_lit(_WHOLE_RE)}) then try_cast(regexp_replace({t}, '\\.0*$', '') as integer) end"
+        value = (f"case when regexp_full_match({t}, {_lit(_WHOLE_RE)})"
+                 f" then try_cast(regexp_replace({t}, '\\.0*$', '') as integer) end")
         error = (f"case when {v} is not null or {t} is null then null"
-                 f" when regexp_full_match({t}, {_lit(_WHOLE_RE)}) then '{name} ' || {_quoted(t, redact=False)} || ' out of range'"
+                 f" when regexp_full_match({t}, {_lit(_WHOLE_RE)})"
+                 f" then '{name} ' || {_quoted(t, redact=False)} || ' out of range'"
                  f" else '{name} ' || {_quoted(t)} || ' is not a whole number' end")
     return value, error
 
@@ -357,7 +362,8 @@ def _typed(name: str) -> tuple[str, str]:
 def _json_map(p: str) -> str:
     """A JSON-object text as map(varchar, varchar): nested values as JSON text (duplicate keys: one kept)."""
     pointer = "'/' || replace(replace(k, '~', '~0'), '/', '~1')"
-    entries = f"list_transform(list_distinct(json_keys({p})), lambda k: struct_pack(key := k, value := json_extract_string({p}, {pointer})))"
+    entries = (f"list_transform(list_distinct(json_keys({p})),"
+               f" lambda k: struct_pack(key := k, value := json_extract_string({p}, {pointer})))")
     return f"case when {_is_object(p)} then map_from_entries(list_filter({entries}, lambda e: e.value is not null)) end"
 
 
@@ -490,7 +496,8 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
         properties = "coalesce(_props, map {}::map(varchar, varchar))"
     else:
         properties = extra_map or "map {}::map(varchar, varchar)"
-    l2 = ["*", f"{props} as _props", f"{_first(email_hashes)} as _email_hash", f"{_first(phone_hashes + phone_from_map)} as _phone_hash"]
+    l2 = ["*", f"{props} as _props", f"{_first(email_hashes)} as _email_hash",
+          f"{_first(phone_hashes + phone_from_map)} as _phone_hash"]
     l2 += [f"{_typed(n)[0]} as v_{n}" if by_target[n] not in rows.native else f"t_{n} as v_{n}" for n in typed]
     errors = ["_malformed", "_shape", "_props_error"] + [_typed(n)[1] for n in typed if by_target[n] not in rows.native]
     select = []
@@ -509,7 +516,8 @@ def _select(rows: _Rows, renames: dict[str, str], path: Path) -> str:
             expr = "null"
         if name == "event_id":  # md5 only where it is needed: most rows have an id
             content_sql = ", ".join(f"coalesce({c}, '\\N')" for c in content) or "''"
-            expr = f"case when nullif(trim({expr}), '') is not null then trim({expr}) else 'gen-' || md5(concat_ws('|', {content_sql})) end"
+            expr = (f"case when nullif(trim({expr}), '') is not null then trim({expr})"
+                    f" else 'gen-' || md5(concat_ws('|', {content_sql})) end")
         if name in _MALFORMED_PLACEHOLDERS:
             expr = f"case when _malformed is null then {expr} else {_MALFORMED_PLACEHOLDERS[name]} end"
         sql_type = "timestamptz" if name in _TIMESTAMPS else "double" if name == "revenue" else \

@@ -17,4 +17,5 @@ from journeys.settings import Settings
 def load_file(settings: Settings, path: Path, renames: dict[str, str] | None = None) -> BatchResult:
     with warehouse.writer(settings) as con:
         create_raw_tables(con)
-        return write_batch(con, settings, incoming_sql(con, path, renames, max_line_bytes=settings.file_max_line_bytes), kind="load", source=redact_text(str(path)))
+        incoming = incoming_sql(con, path, renames, max_line_bytes=settings.file_max_line_bytes)
+        return write_batch(con, settings, incoming, kind="load", source=redact_text(str(path)))

@@ -3,8 +3,9 @@
 Each gate is one check (named after the gate) on the asset [layer, table]. ERROR gates are
 blocking: when one fails, Dagster skips every asset downstream of the table, publishing
 included, so analysts keep reading the last good published warehouse. WARN gates are reported
-and block nothing. A gate that reads other tables (referential checks) waits for them as well. One op per table (not per gate) keeps the number of steps, and of warehouse
-openings, small; the checks read the working file under the single-writer lock.
+and block nothing. A gate that reads other tables (referential checks) waits for them as well.
+One op per table (not per gate) keeps the number of steps, and of warehouse openings, small;
+the checks read the working file under the single-writer lock.
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ def write_journey_model(path: Path, events: pd.DataFrame, journey_types: dict[st
                 e.occurred_at::timestamp as occurred_at, e.channel, e.event_type,
                 m.stage, m.stage_rank, coalesce(m.stage_kind, 'unmapped') as stage_kind,
                 coalesce(m.is_conversion, false) as is_conversion, 1 as cycle_number,
-                epoch(e.occurred_at) - epoch(lag(e.occurred_at) over (partition by e.journey_id order by e.occurred_at, e.event_id))
+                epoch(e.occurred_at)
+                    - epoch(lag(e.occurred_at) over (partition by e.journey_id order by e.occurred_at, e.event_id))
                     as seconds_since_previous_step,
                 e.revenue::double as revenue, e.currency::varchar as currency, e.order_id::varchar as order_id
             from events e

@@ -32,7 +32,8 @@ EVENTS = touchpoints(
 
 @pytest.fixture(scope="module")
 def con(tmp_path_factory):
-    connection = build_marts(fresh_settings(tmp_path_factory.mktemp("stage_funnel")), EVENTS, "2025-01-31", {"j2": "branching"}, {"p1": "b2c", "p2": "b2b"})
+    connection = build_marts(fresh_settings(tmp_path_factory.mktemp("stage_funnel")), EVENTS, "2025-01-31",
+                             {"j2": "branching"}, {"p1": "b2c", "p2": "b2b"})
     yield connection
     connection.close()
 

@@ -61,10 +61,12 @@ share sums to 1 and conversions and revenue sum to the converting journeys and t
 columns:
   model: {", ".join(MODELS[:-1])} or {MODELS[-1]}
   dimension: channel or campaign
-  dimension_value: the channel or campaign of the touches; '{NO_CAMPAIGN}' for journeys with no touch before the conversion (channel) or no campaign touch (campaign)
+  dimension_value: the channel or campaign of the touches; '{NO_CAMPAIGN}' for journeys with no touch before the conversion \
+(channel) or no campaign touch (campaign)
   conversions: conversions credited to the value (fractional)
   revenue: first-conversion revenue credited to the value, in the reporting currency
-  currency: currency of revenue: the reporting currency (settings reporting_currency); a list like 'EUR,USD' would be a figure mixing currencies, which the ERROR gate one_currency_per_figure refuses
+  currency: currency of revenue: the reporting currency (settings reporting_currency); a list like 'EUR,USD' would be a \
+figure mixing currencies, which the ERROR gate one_currency_per_figure refuses
   share: conversions / all conversions of the model and dimension
   removal_effect: markov only: 1 - P(conversion with the value removed) / P(conversion); NULL for other models
 """

@@ -357,7 +357,8 @@ def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) 
       is_first_channel_use: the journey's first touchpoint on this channel
       is_first_detour: the journey's first detour with this event type (and revisit or not)
       journey_channels: on the journey's first step: its channels in order of first use; NULL on the other steps
-      journey_detours: on the journey's first step: its detours (event types, '(revisit)' for revisits) in order of first appearance; NULL on the other steps
+      journey_detours: on the journey's first step: its detours (event types, '(revisit)' for revisits) in order of \
+first appearance; NULL on the other steps
       revenue: order value in the reporting currency (converted in staging)
       currency: the reporting currency of revenue; NULL when revenue is NULL
     """

@@ -173,6 +173,9 @@ def unknown_event_types(con: duckdb.DuckDBPyConnection, wanted: list[str]) -> li
         if event_type in known:
             continue
         close = difflib.get_close_matches(event_type, known, n=3, cutoff=0.6)
-        hint = f"; closest known event types: {', '.join(close)}" if close else f"; no known event type is close ({len(known)} known)"
+        if close:
+            hint = f"; closest known event types: {', '.join(close)}"
+        else:
+            hint = f"; no known event type is close ({len(known)} known)"
         lines.append(f"{event_type!r} never occurs in {STEPS_TABLE}{hint}")
     return lines

@@ -121,7 +121,8 @@ def parse_stage_model(raw, source: str) -> StageModel:
             for event_type in event_types:
                 place = f"{stage_name} ({kind})"
                 if event_type in seen:
-                    raise StageModelError(f"{where_model}: event type '{event_type}' is listed twice: in {seen[event_type]} and in {place}")
+                    raise StageModelError(f"{where_model}: event type '{event_type}' is listed twice: "
+                                          f"in {seen[event_type]} and in {place}")
                 seen[event_type] = place
         stages.append(Stage(stage_name, **kinds))
     conversions = _names(raw.get("conversions"), where_model, "conversions")
@@ -183,7 +184,10 @@ def active_model(settings: Settings) -> StageModel:
     """The model `settings.stage_model` names, among the built-ins and the user file's."""
     models = available_models(settings)
     if settings.stage_model not in models:
-        where = f" or in {settings.stage_models_file}" if settings.stage_models_file else " (set stage_models_file to add your own)"
+        if settings.stage_models_file:
+            where = f" or in {settings.stage_models_file}"
+        else:
+            where = " (set stage_models_file to add your own)"
         raise StageModelError(
             f"unknown stage model '{settings.stage_model}': not built in{where}; available: {', '.join(sorted(models))}"
         )

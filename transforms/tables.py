@@ -31,11 +31,12 @@ def parse_doc(text: str) -> ModelDoc:
     """Reads a model's leading `--` comment block (or a docstring in the same format, without `--`)."""
     lines = text.strip().splitlines()
     if lines and lines[0].lstrip().startswith("--"):
-        lines = [l.strip()[2:] for l in lines[: next((i for i, l in enumerate(lines) if not l.strip().startswith("--")), len(lines))]]
+        n_comment_lines = next((i for i, line in enumerate(lines) if not line.strip().startswith("--")), len(lines))
+        lines = [line.strip()[2:] for line in lines[:n_comment_lines]]
     description: list[str] = []
     columns: dict[str, str] = {}
     in_columns = False
-    for line in (l.strip() for l in lines):
+    for line in (raw_line.strip() for raw_line in lines):
         if line.lower() == "columns:":
             in_columns = True
         elif in_columns and ":" in line:

@@ -30,7 +30,8 @@ def register(commands) -> None:
             "deepest attempt. See transforms/funnel.py for the exact rules."
         ),
     )
-    p.add_argument("--steps", required=True, help="comma-separated event types in funnel order, e.g. product_view,add_to_cart,purchase")
+    p.add_argument("--steps", required=True,
+                   help="comma-separated event types in funnel order, e.g. product_view,add_to_cart,purchase")
     p.add_argument("--window", default="7d", help="conversion window from the first step: 7d, 12h, 30m, 90s, 2w (default 7d)")
     p.add_argument("--order", choices=ORDERS, default="ordered", help="step order rule (default ordered)")
     p.add_argument("--exclude", action="append", default=[], metavar="EVENT[:FROM-TO]",

@@ -11,8 +11,9 @@ def register(commands) -> None:
     p = commands.add_parser("query", help="run read-only SQL against the published warehouse")
     p.add_argument("sql", help="one or more SQL statements; the last one's result is printed")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                   help="table: aligned columns, NULL shown as NULL; csv: quoted where needed, NULL as an empty field, lists and structs as JSON; json: an array of "
-                        "objects, ISO-8601 UTC timestamps, NaN and infinity as null (default: table)")
+                   help="table: aligned columns, NULL shown as NULL; csv: quoted where needed, NULL as an empty field, "
+                        "lists and structs as JSON; json: an array of objects, ISO-8601 UTC timestamps, NaN and infinity "
+                        "as null (default: table)")
     p.set_defaults(run=run_query)
 
     p = commands.add_parser("build", help="materialize every warehouse asset in-process, then publish")

@@ -50,7 +50,7 @@ def _research(p: Plan, rng: random.Random, c: Customer, social: bool, email: boo
         p.add("email_click", "email", visit(rng), rng.choice(CAMPAIGNS["b2b_email"]))
     product = pick_product(rng, B2B_PRODUCTS)
     if web:
-        for v in range(rng.randint(1, 3)):
+        for _ in range(rng.randint(1, 3)):
             for i in range(rng.randint(1, 4)):
                 p.add("product_view", "web", visit(rng) if i == 0 else click_s(rng), {"product_id": product[0]})
     for kind in detours:
@@ -161,7 +161,8 @@ def _reorders(rng: random.Random, c: Customer, horizon_s: float) -> Plan:
         gap_s = days_s(rng, 14, 40)
         if round_ > 0 and p.t_s + gap_s > horizon_s:
             break
-        p.add("quote_request", rng.choice(("web", "email")), gap_s, {"product_id": product[0]}, {"quote_value": f"{product[1]:.2f}"})
+        p.add("quote_request", rng.choice(("web", "email")), gap_s, {"product_id": product[0]},
+              {"quote_value": f"{product[1]:.2f}"})
         order = charge(c, product[0], product[1] * rng.uniform(0.3, 1.0))
         p.add("purchase", "web", days_s(rng, 1, 10), order, {"contract": "reorder"})
         deliver(p, rng, order, "email")

@@ -147,7 +147,8 @@ def advocate(p: Plan, rng: random.Random, c: Customer, channels: set[str], order
     own = next((ch for ch in ("web", "mobile_app") if ch in channels), None)
     pid = {"product_id": order["product_id"]}
     if own and rng.random() < 0.22:
-        p.add("review_written", own, days_s(rng, 1, 10), pid, {"rating": str(rng.choices((5, 4, 3, 2, 1), (50, 25, 10, 7, 8))[0])})
+        rating = rng.choices((5, 4, 3, 2, 1), (50, 25, 10, 7, 8))[0]
+        p.add("review_written", own, days_s(rng, 1, 10), pid, {"rating": str(rating)})
     share = "social" if "social" in channels else ("mobile_app" if "mobile_app" in channels else None)
     if share and rng.random() < 0.15:
         p.add("social_share", share, hours_s(rng, 1, 72), pid)

@@ -42,8 +42,8 @@ def _one_currency(table: str):
                 "Every revenue, AOV and CLV figure is in the reporting currency alone: none adds currencies together.",
                 f"""select currency, count(*) as n_rows, coalesce(currency = $reporting_currency, false) as is_reporting_currency,
                            case
-                               when currency like '%,%' then count(*) || ' row(s) of {table} add ' || replace(currency, ',', ' and ')
-                                    || ' together in one figure'
+                               when currency like '%,%' then count(*) || ' row(s) of {table} add '
+                                    || replace(currency, ',', ' and ') || ' together in one figure'
                                else count(*) || ' row(s) of {table} are in ' || coalesce(currency, 'no currency')
                                     || ', not the reporting currency ' || $reporting_currency
                            end as problem

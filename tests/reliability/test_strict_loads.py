@@ -79,7 +79,8 @@ def test_a_fractional_score_is_dead_lettered_not_rounded(settings, tmp_path):
 
 def test_non_finite_revenue_is_dead_lettered(settings, tmp_path):
     """inf, -inf, nan and 1e400 (which overflows to inf) are four parse errors; 1e3 is 1000."""
-    out = load(settings, tmp_path, csv_lines(*(row(f"r{i}", revenue=v) for i, v in enumerate(["inf", "-inf", "nan", "1e400", "1e3"]))))
+    revenues = ["inf", "-inf", "nan", "1e400", "1e3"]
+    out = load(settings, tmp_path, csv_lines(*(row(f"r{i}", revenue=v) for i, v in enumerate(revenues))))
     assert out.n_consumed == 5 and list(out.rows) == ["r4"] and out.rows["r4"]["revenue"] == 1000.0
     assert out.dead == [(2, "revenue 'inf' is not finite"), (3, "revenue '-inf' is not finite"),
                         (4, "revenue 'nan' is not finite"), (5, "revenue '1e400' is not finite")]
@@ -87,7 +88,8 @@ def test_non_finite_revenue_is_dead_lettered(settings, tmp_path):
 
 def test_infinite_and_ancient_occurred_at_are_dead_lettered(settings, tmp_path):
     """infinity / -infinity are not finite, year 1 is before earliest_event_at, a bare date is no timestamp."""
-    times = ["infinity", "-infinity", "0001-01-01T00:00:00", "0001-01-01", "2025-01-01 10:00:00.123456", "2025-01-01T11:00:00+01:00"]
+    times = ["infinity", "-infinity", "0001-01-01T00:00:00", "0001-01-01",
+             "2025-01-01 10:00:00.123456", "2025-01-01T11:00:00+01:00"]
     out = load(settings, tmp_path, csv_lines(*(row(f"t{i}", occurred_at=t) for i, t in enumerate(times))))
     assert out.n_consumed == 6 and sorted(out.rows) == ["t4", "t5"]
     assert str(out.rows["t4"]["occurred_at"]) == "2025-01-01 10:00:00.123456"  # naive is UTC
@@ -204,7 +206,8 @@ def test_replay_dead_letters_the_same_rows_with_the_same_reasons(broker, setting
     ingested = Ingester(settings).run(once=True)
     assert (ingested.n_consumed, ingested.n_loaded, ingested.n_dead_lettered) == (3, 1, 2)
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    dead = sorted((json.loads(p)["row_number"], r) for p, r in con.execute("select payload, reason from raw.dead_letters").fetchall())
+    dead = sorted((json.loads(payload)["row_number"], reason)
+                  for payload, reason in con.execute("select payload, reason from raw.dead_letters").fetchall())
     assert dead == [(3, "rejected by producer: line 3 has 2 fields, expected 8"),
                     (4, "rejected by producer: revenue 'abc' is not a number")]
     con.close()
