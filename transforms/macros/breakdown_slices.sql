@@ -2,7 +2,7 @@
   The breakdowns of the metrics marts (marts.conversion, stage_funnel, churn_monthly,
   cohort_retention): every input row repeated once per breakdown. Two pieces of SQL for the calling
   model, from one list of attributes:
-    cross_join       goes after the model's from and joins: `cross join (values ...) as slices(breakdown)`,
+    cross_join       goes after the model's from and joins: `cross join (values ...) as slices (breakdown)`,
                      one row per breakdown name;
     breakdown_value  the row's value in slices.breakdown, to select `as breakdown_value`.
   as in
@@ -36,7 +36,7 @@
         end
     {%- endset -%}
     {%- set cross_join -%}
-        cross join (values {% for name, value in slices %}('{{ name }}'){{ ', ' if not loop.last }}{% endfor %}) as slices(breakdown)
+        cross join (values {% for name, value in slices %}('{{ name }}'){{ ', ' if not loop.last }}{% endfor %}) as slices (breakdown)
     {%- endset -%}
     {{ return({'breakdown_value': breakdown_value, 'cross_join': cross_join}) }}
 {%- endmacro %}

@@ -6,7 +6,8 @@
 {% macro setting(name) -%}
     {%- set value = var(name, '__journeys_unset__') -%}
     {%- if execute and value == '__journeys_unset__' -%}
-        {{ exceptions.raise_compiler_error("dbt var '" ~ name ~ "' is not set: run dbt through `journeys dbt ...`, which passes every setting as a var") }}
+        {{ exceptions.raise_compiler_error("dbt var '" ~ name ~ "' is not set: run dbt through `journeys dbt ...`, "
+                                           ~ "which passes every setting as a var") }}
     {%- endif -%}
     {{- sql_literal(value) -}}
 {%- endmacro %}

@@ -88,7 +88,8 @@
 {%- endmacro %}
 
 
-{# A select-list item that makes one row per value from start to stop, both included, step apart (numbers, or timestamps with an interval step). #}
+{# A select-list item that makes one row per value from start to stop, both included, step apart
+   (numbers, or timestamps with an interval step). #}
 {% macro unnest_series(start, stop, step) -%}
     {{ return(adapter.dispatch('unnest_series', 'customer_journeys')(start, stop, step)) }}
 {%- endmacro %}

@@ -4,7 +4,8 @@
   the models used before, other engines raise until they have theirs).
 #}
 
-{# Text as a string literal. DuckDB doubles a quote and keeps backslashes; Spark's default parser reads backslash escapes (identifier_placeholder_pattern holds some). #}
+{# Text as a string literal. DuckDB doubles a quote and keeps backslashes; Spark's default parser reads
+   backslash escapes (identifier_placeholder_pattern holds some). #}
 {% macro string_literal(text) -%}
     {{ return(adapter.dispatch('string_literal', 'customer_journeys')(text)) }}
 {%- endmacro %}

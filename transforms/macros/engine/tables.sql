@@ -17,7 +17,8 @@
 {%- endmacro %}
 
 
-{# The `as` between a CTE's name and its body, asking the planner to inline the CTE where it is read; a hint, so engines without one get a plain `as`. #}
+{# The `as` between a CTE's name and its body, asking the planner to inline the CTE where it is read; a hint,
+   so engines without one get a plain `as`. #}
 {% macro inline_cte() -%}
     {{ return(adapter.dispatch('inline_cte', 'customer_journeys')()) }}
 {%- endmacro %}

@@ -4,15 +4,16 @@ with touchpoints as (
 ),
 
 person_limits as (
-    select identifier_type, cast(person_limit as integer) as person_limit
+    select identifier_type, person_limit::integer as person_limit
     from ({{ struct_rows(setting('identifier_person_limits')) }})
 ),
 
 with_real_customer as (
     select
         *,
-        case when not {{ regex_full_match('lower(customer_id)', setting('identifier_placeholder_pattern')) }}
-            then customer_id end as real_customer_id
+        case
+            when not {{ regex_full_match('lower(customer_id)', setting('identifier_placeholder_pattern')) }} then customer_id
+        end as real_customer_id
     from touchpoints
 ),
 
@@ -24,8 +25,9 @@ identifiers as (
 
 -- Two steps instead of count(distinct): one row per (identifier, customer) first.
 per_customer as (
-    select identifier_type, identifier_value, real_customer_id, count(*) as n_events,
-           min(occurred_at) as first_seen_at, max(occurred_at) as last_seen_at
+    select
+        identifier_type, identifier_value, real_customer_id, count(*) as n_events,
+        min(occurred_at) as first_seen_at, max(occurred_at) as last_seen_at
     from identifiers
     group by identifier_type, identifier_value, real_customer_id
 ),

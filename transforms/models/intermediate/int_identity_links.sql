@@ -16,21 +16,30 @@ real_identifiers as (
     select
         event_id,
         occurred_at,
-        {%- for identifier in identifiers %}
-        case when not {{ regex_full_match('lower(' ~ identifier ~ ')', setting('identifier_placeholder_pattern')) }} then {{ identifier }} end as {{ identifier }}{{ ',' if not loop.last }}
-        {%- endfor %}
+    {%- for identifier in identifiers %}
+        case
+            when not {{ regex_full_match('lower(' ~ identifier ~ ')', setting('identifier_placeholder_pattern')) }}
+                then {{ identifier }}
+        end as {{ identifier }}{{ ',' if not loop.last }}
+    {%- endfor %}
     from touchpoints
-    where {% for identifier in identifiers %}({{ identifier }} is not null)::int{{ ' + ' if not loop.last }}{% endfor %} >= 2
+    where (
+        {%- for identifier in identifiers %}
+            {{ '+ ' if not loop.first }}({{ identifier }} is not null)::int
+        {%- endfor %}
+    ) >= 2
 ),
 
 pairs as (
     {%- for a, b in pairs %}
-    {%- if not loop.first %}
-    union all
-    {%- endif %}
-    select event_id, occurred_at, '{{ a }}' as identifier_type_a, {{ a }} as identifier_value_a,
-           '{{ b }}' as identifier_type_b, {{ b }} as identifier_value_b
-    from real_identifiers where {{ a }} is not null and {{ b }} is not null
+        {%- if not loop.first %}
+            union all
+        {%- endif %}
+        select
+            event_id, occurred_at, '{{ a }}' as identifier_type_a, {{ a }} as identifier_value_a,
+            '{{ b }}' as identifier_type_b, {{ b }} as identifier_value_b
+        from real_identifiers
+        where {{ a }} is not null and {{ b }} is not null
     {%- endfor %}
 ),
 

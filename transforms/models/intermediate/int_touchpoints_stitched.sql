@@ -18,11 +18,30 @@ stage_model as (
     from {{ source('intermediate', 'int_stage_model') }}
 ),
 
-by_customer_id as (select * from identity_map where identifier_type = 'customer_id'),
-by_loyalty_id as (select * from identity_map where identifier_type = 'loyalty_id'),
-by_email_hash as (select * from identity_map where identifier_type = 'email_hash'),
-by_phone_hash as (select * from identity_map where identifier_type = 'phone_hash'),
-by_anonymous_id as (select * from identity_map where identifier_type = 'anonymous_id'),
+by_customer_id as (
+    select * from identity_map
+    where identifier_type = 'customer_id'
+),
+
+by_loyalty_id as (
+    select * from identity_map
+    where identifier_type = 'loyalty_id'
+),
+
+by_email_hash as (
+    select * from identity_map
+    where identifier_type = 'email_hash'
+),
+
+by_phone_hash as (
+    select * from identity_map
+    where identifier_type = 'phone_hash'
+),
+
+by_anonymous_id as (
+    select * from identity_map
+    where identifier_type = 'anonymous_id'
+),
 
 with_person as (
     select

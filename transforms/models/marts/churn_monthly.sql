@@ -40,7 +40,7 @@ slice_months as (
         from sliced_customers
         group by breakdown, breakdown_value
     ) as slices
-    join months on months.next_month_started_at > slices.first_acquired_at
+    inner join months on months.next_month_started_at > slices.first_acquired_at
 ),
 
 -- Each retained period, in each month it overlaps.
@@ -50,18 +50,22 @@ period_months as (
         sliced_customers.breakdown_value,
         months.month_start,
         retained_periods.person_id,
-        retained_periods.started_at <= months.month_started_at
-            and (retained_periods.ended_at is null or retained_periods.ended_at > months.month_started_at) as is_at_start,
+        (
+            retained_periods.started_at <= months.month_started_at
+            and (retained_periods.ended_at is null or retained_periods.ended_at > months.month_started_at)
+        ) as is_at_start,
         retained_periods.ended_at < months.next_month_started_at as ends_in_month,
         retained_periods.started_at >= months.month_started_at and retained_periods.reason = 'acquisition' as is_acquisition,
         retained_periods.started_at >= months.month_started_at and retained_periods.reason = 'return' as is_return,
-        retained_periods.started_at <= months.measured_at
-            and (retained_periods.ended_at is null or retained_periods.ended_at > months.measured_at) as is_at_end
+        (
+            retained_periods.started_at <= months.measured_at
+            and (retained_periods.ended_at is null or retained_periods.ended_at > months.measured_at)
+        ) as is_at_end
     from retained_periods
-    join sliced_customers on sliced_customers.person_id = retained_periods.person_id
-    join months
-        on retained_periods.started_at < months.next_month_started_at
-        and (retained_periods.ended_at is null or retained_periods.ended_at >= months.month_started_at)
+    inner join sliced_customers on sliced_customers.person_id = retained_periods.person_id
+    inner join months
+        on months.next_month_started_at > retained_periods.started_at
+        and (retained_periods.ended_at is null or months.month_started_at <= retained_periods.ended_at)
 ),
 
 counted as (

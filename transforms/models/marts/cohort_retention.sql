@@ -14,23 +14,26 @@ cohort_months as (
         cohort_month,
         months_since_acquisition,
         least(
-            cohort_month::timestamp + cast(months_since_acquisition + 1 as integer) * interval 1 month - interval 1 microsecond,
+            cohort_month::timestamp + (months_since_acquisition + 1)::integer * interval 1 month - interval 1 microsecond,
             {{ as_of() }}::timestamp
         ) as measured_at,
-        cohort_month::timestamp + cast(months_since_acquisition + 1 as integer) * interval 1 month
-            > {{ as_of() }}::timestamp + interval 1 microsecond as is_partial_month
+        (
+            cohort_month::timestamp + (months_since_acquisition + 1)::integer * interval 1 month
+            > {{ as_of() }}::timestamp + interval 1 microsecond
+        ) as is_partial_month
     from (
         select
             cohort_month,
-            {{ unnest_series('0', calendar_months_between('cohort_month', as_of() ~ '::timestamp'), '1') }} as months_since_acquisition
-        from (select distinct cohort_month from customers)
-    )
+            {{ unnest_series('0', calendar_months_between('cohort_month', as_of() ~ '::timestamp'), '1') }}
+                as months_since_acquisition
+        from (select distinct cohort_month from customers) as cohorts
+    ) as cohort_month_offsets
 ),
 
 customer_months as (
     select customers.*, cohort_months.months_since_acquisition, cohort_months.measured_at, cohort_months.is_partial_month
     from customers
-    join cohort_months on cohort_months.cohort_month = customers.cohort_month
+    inner join cohort_months on cohort_months.cohort_month = customers.cohort_month
 ),
 
 retained_at_measure as (
@@ -47,10 +50,13 @@ retained_at_measure as (
 ),
 
 sliced as (
-    {%- set slicing = breakdown_slices(first_channel='first_channel', journey_type='acquisition_journey_type', persona='persona') %}
-    select slices.breakdown, {{ slicing.breakdown_value }} as breakdown_value, customer_months.*, retained_at_measure.is_retained
+    {%- set slicing = breakdown_slices(first_channel='first_channel', journey_type='acquisition_journey_type',
+                                       persona='persona') %}
+    select
+        slices.breakdown, {{ slicing.breakdown_value }} as breakdown_value,
+        customer_months.*, retained_at_measure.is_retained
     from customer_months
-    join retained_at_measure
+    inner join retained_at_measure
         on retained_at_measure.person_id = customer_months.person_id
         and retained_at_measure.months_since_acquisition = customer_months.months_since_acquisition
     {{ slicing.cross_join }}

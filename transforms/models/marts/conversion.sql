@@ -1,6 +1,7 @@
 with journey_steps as (
-    select journey_id, person_id, event_id, step_number, occurred_at, channel, is_conversion, order_id, revenue,
-           currency
+    select
+        journey_id, person_id, event_id, step_number, occurred_at, channel, is_conversion, order_id, revenue,
+        currency
     from {{ ref('journey_steps') }}
     where occurred_at <= {{ as_of() }}
 ),
@@ -38,7 +39,7 @@ outcomes as (
         coalesce(
             max_by(journey_steps.channel, journey_steps.step_number) filter (
                 where journey_steps.channel is not null
-                  and (first_conversions.step_number is null or journey_steps.step_number < first_conversions.step_number)
+                and (first_conversions.step_number is null or journey_steps.step_number < first_conversions.step_number)
             ),
             any_value(first_conversions.channel)
         ) as last_touch_channel,
@@ -62,7 +63,7 @@ journey_outcomes as (
         outcomes.revenue,
         outcomes.currency
     from journeys
-    join outcomes on outcomes.journey_id = journeys.journey_id
+    inner join outcomes on outcomes.journey_id = journeys.journey_id
     left join person_cohorts on person_cohorts.person_id = journeys.person_id
 ),
 
@@ -80,7 +81,7 @@ sliced as (
         {{ slicing.breakdown_value }} as breakdown_value,
         journey_outcomes.*
     from journey_outcomes
-    cross join (values ('all'), ('day'), ('week'), ('month')) as periods(period_grain)
+    cross join (values ('all'), ('day'), ('week'), ('month')) as periods (period_grain)
     {{ slicing.cross_join }}
 ),
 

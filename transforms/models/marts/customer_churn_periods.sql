@@ -14,7 +14,7 @@ acquisitions as (
 customer_steps as (
     select journey_steps.*
     from journey_steps
-    join acquisitions on acquisitions.person_id = journey_steps.person_id
+    inner join acquisitions on acquisitions.person_id = journey_steps.person_id
     where journey_steps.occurred_at >= acquisitions.acquired_at
 ),
 
@@ -25,7 +25,7 @@ activity as (
         lead(occurred_at) over (partition by person_id order by occurred_at, event_id) as next_active_at
     from customer_steps
     where is_conversion
-       or (stage_kind <> 'exit' and not coalesce(array_contains({{ setting('passive_event_types') }}, event_type), false))
+        or (stage_kind <> 'exit' and not coalesce(array_contains({{ setting('passive_event_types') }}, event_type), false))
 ),
 
 inactivity_spells as (
@@ -36,7 +36,9 @@ inactivity_spells as (
         'inactivity' as reason,
         null::string as exit_event_type
     from activity
-    where {{ seconds_between('occurred_at', 'coalesce(next_active_at, ' ~ as_of() ~ ')') }} > {{ setting('churn_inactive_days') }} * 86400
+    where
+        {{ seconds_between('occurred_at', 'coalesce(next_active_at, ' ~ as_of() ~ ')') }}
+        > {{ setting('churn_inactive_days') }} * 86400
 ),
 
 exits as (
@@ -144,7 +146,7 @@ final as (
         acquisitions.acquired_at,
         periods.ended_at is null as is_current
     from periods
-    join acquisitions on acquisitions.person_id = periods.person_id
+    inner join acquisitions on acquisitions.person_id = periods.person_id
 )
 
 select * from final

@@ -27,7 +27,7 @@ person_facts as (
         count(*) filter (where is_conversion) as n_conversions,
         max(occurred_at) filter (
             where is_conversion
-               or (stage_kind <> 'exit' and not coalesce(array_contains({{ setting('passive_event_types') }}, event_type), false))
+            or (stage_kind <> 'exit' and not coalesce(array_contains({{ setting('passive_event_types') }}, event_type), false))
         ) as last_active_at
     from journey_steps
     group by person_id
@@ -40,7 +40,7 @@ exits as (
         max(journey_steps.occurred_at) as last_exit_at,
         max_by(journey_steps.event_type, (journey_steps.occurred_at, journey_steps.event_id)) as last_exit_event_type
     from journey_steps
-    join person_facts on person_facts.person_id = journey_steps.person_id
+    inner join person_facts on person_facts.person_id = journey_steps.person_id
     where journey_steps.stage_kind = 'exit' and journey_steps.occurred_at >= person_facts.acquired_at
     group by journey_steps.person_id
 ),
@@ -89,7 +89,8 @@ classified as (
             when current_state = 'churned' then 'inactive_over_churn_inactive_days'
             when {{ seconds_between('acquired_at', as_of()) }} < {{ setting('new_customer_days') }} * 86400
                 then 'acquired_within_new_customer_days'
-            when current_reason = 'return' and {{ seconds_between('current_started_at', as_of()) }} < {{ setting('new_customer_days') }} * 86400
+            when current_reason = 'return'
+                and {{ seconds_between('current_started_at', as_of()) }} < {{ setting('new_customer_days') }} * 86400
                 then 'returned_within_new_customer_days'
             when days_inactive > {{ setting('at_risk_inactive_days') }} then 'inactive_over_at_risk_inactive_days'
             else 'active_within_at_risk_inactive_days'

@@ -49,9 +49,12 @@ valued as (
     select
         scored.*,
         customer_value.predicted_clv_12m,
-        case when customer_value.predicted_clv_12m is not null then
-            1 + floor(10 * (rank() over (order by customer_value.predicted_clv_12m desc nulls last) - 1)
-                / count(customer_value.predicted_clv_12m) over ())::integer
+        case
+            when customer_value.predicted_clv_12m is not null
+                then 1 + floor(
+                    10 * (rank() over (order by customer_value.predicted_clv_12m desc nulls last) - 1)
+                    / count(customer_value.predicted_clv_12m) over ()
+                )::integer
         end as clv_decile,
         customer_value.probability_alive,
         customer_lifecycle.status as lifecycle_status
@@ -64,33 +67,35 @@ final as (
     select
         valued.person_id,
         personas.persona,
-        first_purchase_at,
-        last_purchase_at,
-        recency_days,
-        frequency,
-        monetary,
-        monetary / frequency as avg_order_value,
-        r_score,
-        f_score,
-        m_score,
-        r_score::string || f_score::string || m_score::string as rfm_score,
+        valued.first_purchase_at,
+        valued.last_purchase_at,
+        valued.recency_days,
+        valued.frequency,
+        valued.monetary,
+        valued.monetary / valued.frequency as avg_order_value,
+        valued.r_score,
+        valued.f_score,
+        valued.m_score,
+        valued.r_score::string || valued.f_score::string || valued.m_score::string as rfm_score,
         case
-            when r_score >= 4 and f_score >= 4 then 'champions'
-            when r_score >= 3 and f_score >= 3 then 'loyal'
-            when r_score >= 4 and f_score = 1 then 'new'
-            when r_score >= 3 then 'potential'
-            when f_score >= 3 then 'at_risk'
-            when r_score = 2 then 'hibernating'
+            when valued.r_score >= 4 and valued.f_score >= 4 then 'champions'
+            when valued.r_score >= 3 and valued.f_score >= 3 then 'loyal'
+            when valued.r_score >= 4 and valued.f_score = 1 then 'new'
+            when valued.r_score >= 3 then 'potential'
+            when valued.f_score >= 3 then 'at_risk'
+            when valued.r_score = 2 then 'hibernating'
             else 'lost'
         end as rfm_segment,
-        predicted_clv_12m,
-        clv_decile,
-        coalesce(clv_decile = 1, false) as is_high_value,
-        probability_alive,
-        lifecycle_status,
-        coalesce(probability_alive < {{ setting('at_risk_probability_alive') }}, false)
-            or coalesce(lifecycle_status = 'at_risk', false) as is_at_risk,
-        currency
+        valued.predicted_clv_12m,
+        valued.clv_decile,
+        coalesce(valued.clv_decile = 1, false) as is_high_value,
+        valued.probability_alive,
+        valued.lifecycle_status,
+        (
+            coalesce(valued.probability_alive < {{ setting('at_risk_probability_alive') }}, false)
+            or coalesce(valued.lifecycle_status = 'at_risk', false)
+        ) as is_at_risk,
+        valued.currency
     from valued
     left join personas using (person_id)
 )

@@ -56,7 +56,7 @@ final as (
         predictions.probability_alive < {{ setting('at_risk_probability_alive') }} as is_predicted_at_risk,
         history.currency
     from lifecycle
-    join history on history.person_id = lifecycle.person_id
+    inner join history on history.person_id = lifecycle.person_id
     left join predictions on predictions.person_id = lifecycle.person_id
 )
 

@@ -11,7 +11,9 @@ identity_map as (
 ),
 
 person_customers as (
-    select person_id, identifier_value as customer_id from identity_map where identifier_type = 'customer_id'
+    select person_id, identifier_value as customer_id
+    from identity_map
+    where identifier_type = 'customer_id'
 ),
 
 placeholders as (
@@ -47,8 +49,10 @@ shared as (
         n_events,
         first_seen_at,
         last_seen_at,
-        'seen with ' || n_customer_ids::string || ' customer_ids, over the ' || identifier_type || ' limit of '
-            || person_limit::string || ': merges nothing' as detail
+        (
+            'seen with ' || n_customer_ids::string || ' customer_ids, over the ' || identifier_type || ' limit of '
+            || person_limit::string || ': merges nothing'
+        ) as detail
     from identifiers
     where is_shared
 ),
@@ -67,12 +71,14 @@ refused_links as (
         links.n_events,
         links.first_seen_at,
         links.last_seen_at,
-        'would merge customer ' || coalesce(customer_b.customer_id, '?') || ' with customer '
-            || coalesce(customer_a.customer_id, '?') || ': link refused' as detail
+        (
+            'would merge customer ' || coalesce(customer_b.customer_id, '?') || ' with customer '
+            || coalesce(customer_a.customer_id, '?') || ': link refused'
+        ) as detail
     from links
-    join identity_map as map_a
+    inner join identity_map as map_a
         on map_a.identifier_type = links.identifier_type_a and map_a.identifier_value = links.identifier_value_a
-    join identity_map as map_b
+    inner join identity_map as map_b
         on map_b.identifier_type = links.identifier_type_b and map_b.identifier_value = links.identifier_value_b
     left join person_customers as customer_a on customer_a.person_id = map_a.person_id
     left join person_customers as customer_b on customer_b.person_id = map_b.person_id

@@ -47,7 +47,7 @@ final as (
         touchpoints.ces_score,
         touchpoints.issue_category
     from journey_steps
-    join touchpoints on touchpoints.event_id = journey_steps.event_id
+    inner join touchpoints on touchpoints.event_id = journey_steps.event_id
 )
 
 select * from final

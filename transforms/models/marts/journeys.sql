@@ -56,16 +56,17 @@ classified as (
         journey_paths.detours,
         {{ bit_positions('aggregated.stage_ranks_reached_mask', 'stages.n_stages') }} as stage_ranks_reached,
         stages.stage_names,
-        n_returns >= {{ setting('journey_complex_min_returns') }} as is_complex_by_returns,
-        n_channels >= {{ setting('journey_complex_min_channels') }} as is_complex_by_channels,
+        aggregated.n_returns >= {{ setting('journey_complex_min_returns') }} as is_complex_by_returns,
+        aggregated.n_channels >= {{ setting('journey_complex_min_channels') }} as is_complex_by_channels,
         case
-            when n_returns >= {{ setting('journey_complex_min_returns') }} or n_channels >= {{ setting('journey_complex_min_channels') }} then 'complex'
-            when n_restarts >= {{ setting('journey_cyclical_min_restarts') }} then 'cyclical'
-            when n_detours >= {{ setting('journey_branching_min_detours') }} then 'branching'
+            when aggregated.n_returns >= {{ setting('journey_complex_min_returns') }}
+                or aggregated.n_channels >= {{ setting('journey_complex_min_channels') }} then 'complex'
+            when aggregated.n_restarts >= {{ setting('journey_cyclical_min_restarts') }} then 'cyclical'
+            when aggregated.n_detours >= {{ setting('journey_branching_min_detours') }} then 'branching'
             else 'linear'
         end as journey_type
     from aggregated
-    join journey_paths on journey_paths.journey_id = aggregated.journey_id
+    inner join journey_paths on journey_paths.journey_id = aggregated.journey_id
     cross join stages
 ),
 
@@ -73,20 +74,27 @@ explained as (
     select
         *,
         case journey_type
-            when 'complex' then concat_ws('; ',
-                case when is_complex_by_channels
-                    then n_channels::string || ' channels: ' || {{ list_join('channels', "', '") }} end,
-                case when is_complex_by_returns and n_returns = 1
-                    then 'returned from ' || {{ list_item('stage_names', 'first_return_from_rank') }} || ' to ' || first_return_to_stage
-                         || ' before converting'
-                     when is_complex_by_returns
-                    then n_returns::string || ' returns to an earlier stage before converting, the first from '
-                         || {{ list_item('stage_names', 'first_return_from_rank') }} || ' to ' || first_return_to_stage end)
-            when 'cyclical' then
-                n_restarts::string || ' restart' || case when n_restarts = 1 then '' else 's' end
+            when 'complex'
+                then concat_ws(
+                    '; ',
+                    case
+                        when is_complex_by_channels
+                            then n_channels::string || ' channels: ' || {{ list_join('channels', "', '") }}
+                    end,
+                    case
+                        when is_complex_by_returns and n_returns = 1
+                            then 'returned from ' || {{ list_item('stage_names', 'first_return_from_rank') }}
+                            || ' to ' || first_return_to_stage || ' before converting'
+                        when is_complex_by_returns
+                            then n_returns::string || ' returns to an earlier stage before converting, the first from '
+                            || {{ list_item('stage_names', 'first_return_from_rank') }} || ' to ' || first_return_to_stage
+                    end
+                )
+            when 'cyclical'
+                then n_restarts::string || ' restart' || case when n_restarts = 1 then '' else 's' end
                 || ' after conversion (' || n_cycles::string || ' cycles)'
-            when 'branching' then
-                n_detours::string || ' detour' || case when n_detours = 1 then '' else 's' end
+            when 'branching'
+                then n_detours::string || ' detour' || case when n_detours = 1 then '' else 's' end
                 || ': ' || {{ list_join('detours', "', '") }}
             else
                 case

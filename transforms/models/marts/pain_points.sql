@@ -5,7 +5,8 @@ with journey_steps as (
 ),
 
 survey_responses as (
-    select * from {{ ref('survey_responses') }} where rated_event_id is not null
+    select * from {{ ref('survey_responses') }}
+    where rated_event_id is not null
 ),
 
 journey_ends as (
@@ -44,7 +45,9 @@ ended as (
 ),
 
 n_dropped as (
-    select count(*) as n from journey_ends where end_node = '(drop)'
+    select count(*) as n
+    from journey_ends
+    where end_node = '(drop)'
 ),
 
 drop_off_step as (
@@ -70,8 +73,12 @@ drop_off_transition as (
 ),
 
 drop_offs as (
-    select *, n / nullif((select n from n_dropped), 0) as share
-    from (select * from drop_off_step union all select * from drop_off_transition)
+    select *, n / nullif((select n_dropped.n from n_dropped), 0) as share
+    from (
+        select * from drop_off_step
+        union all
+        select * from drop_off_transition
+    ) as drop_off_rows
     where n > 0
 ),
 
@@ -89,7 +96,7 @@ slow_transition as (
 ),
 
 survey_pain_types as (
-    select pain_type from (values ('low_csat'), ('high_effort'), ('detractor')) as pain_types(pain_type)
+    select pain_types.pain_type from (values ('low_csat'), ('high_effort'), ('detractor')) as pain_types (pain_type)
 ),
 
 survey_pains as (
@@ -97,22 +104,24 @@ survey_pains as (
     from survey_responses
     cross join survey_pain_types
     where case survey_pain_types.pain_type
-        when 'low_csat' then survey_responses.is_csat_low
-        when 'high_effort' then survey_responses.is_ces_high_effort
-        when 'detractor' then survey_responses.is_detractor
-    end
+            when 'low_csat' then survey_responses.is_csat_low
+            when 'high_effort' then survey_responses.is_ces_high_effort
+            when 'detractor' then survey_responses.is_detractor
+        end
 ),
 
 survey_bases as (
-    select survey_pain_types.pain_type, rated_event_type as from_step, rated_channel as channel, count(*) as base
+    select
+        survey_pain_types.pain_type, survey_responses.rated_event_type as from_step, survey_responses.rated_channel as channel,
+        count(*) as base
     from survey_responses
     cross join survey_pain_types
     where case survey_pain_types.pain_type
-        when 'low_csat' then survey_responses.csat_score is not null
-        when 'high_effort' then survey_responses.ces_score is not null
-        when 'detractor' then survey_responses.nps_score is not null
-    end
-    group by survey_pain_types.pain_type, rated_event_type, rated_channel
+            when 'low_csat' then survey_responses.csat_score is not null
+            when 'high_effort' then survey_responses.ces_score is not null
+            when 'detractor' then survey_responses.nps_score is not null
+        end
+    group by survey_pain_types.pain_type, survey_responses.rated_event_type, survey_responses.rated_channel
 ),
 
 survey_counts as (
@@ -151,7 +160,9 @@ exits as (
 ),
 
 touchpoint_counts as (
-    select event_type, channel, count(*) as base from journey_steps group by event_type, channel
+    select event_type, channel, count(*) as base
+    from journey_steps
+    group by event_type, channel
 ),
 
 churn_exits as (
@@ -194,7 +205,8 @@ final as (
                 )
             when n >= {{ setting('pain_points_min_n') }}
                 then row_number() over (
-                    partition by pain_type, n >= {{ setting('pain_points_min_n') }} order by median_seconds desc nulls last, from_step, to_step
+                    partition by pain_type, n >= {{ setting('pain_points_min_n') }}
+                    order by median_seconds desc nulls last, from_step, to_step
                 )
         end as rank,
         from_step,

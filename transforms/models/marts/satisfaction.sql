@@ -7,19 +7,35 @@ sliced as (
         dimensions.dimension,
         case dimensions.dimension
             when 'all' then 'all'
-            when 'channel' then case when rated_event_id is null then '(unattributed)' else coalesce(rated_channel, '(none)') end
-            when 'event_type' then case when rated_event_id is null then '(unattributed)' else coalesce(rated_event_type, '(none)') end
-            when 'stage' then case when rated_event_id is null then '(unattributed)' else coalesce(rated_stage, '(none)') end
-            when 'issue_category' then case when rated_event_id is null then '(unattributed)' else coalesce(issue_category, '(none)') end
-            when 'journey_type' then coalesce(journey_type, '(none)')
-            when 'persona' then coalesce(persona, '(none)')
-            when 'month' then {{ year_month('response_month') }}
+            when 'channel'
+                then case
+                    when responses.rated_event_id is null then '(unattributed)'
+                    else coalesce(responses.rated_channel, '(none)')
+                end
+            when 'event_type'
+                then case
+                    when responses.rated_event_id is null then '(unattributed)'
+                    else coalesce(responses.rated_event_type, '(none)')
+                end
+            when 'stage'
+                then case
+                    when responses.rated_event_id is null then '(unattributed)'
+                    else coalesce(responses.rated_stage, '(none)')
+                end
+            when 'issue_category'
+                then case
+                    when responses.rated_event_id is null then '(unattributed)'
+                    else coalesce(responses.issue_category, '(none)')
+                end
+            when 'journey_type' then coalesce(responses.journey_type, '(none)')
+            when 'persona' then coalesce(responses.persona, '(none)')
+            when 'month' then {{ year_month('responses.response_month') }}
         end as dimension_value,
         responses.*
     from responses
     cross join (
         values ('all'), ('channel'), ('event_type'), ('stage'), ('issue_category'), ('journey_type'), ('persona'), ('month')
-    ) as dimensions(dimension)
+    ) as dimensions (dimension)
 ),
 
 counted as (
@@ -65,9 +81,12 @@ final as (
         share_detractors,
         100 * (share_promoters - share_detractors) as nps,
         -- greatest(): rounding can push the variance of an all-promoter slice a hair below 0
-        case when n_nps_responses > 0 then 100 * 1.96 * sqrt(greatest(0.0,
-            share_promoters + share_detractors - pow(share_promoters - share_detractors, 2)
-        ) / n_nps_responses) end as nps_margin_of_error,
+        case
+            when n_nps_responses > 0 then 100 * 1.96 * sqrt(
+                greatest(0.0, share_promoters + share_detractors - pow(share_promoters - share_detractors, 2))
+                / n_nps_responses
+            )
+        end as nps_margin_of_error,
         n_csat_responses,
         n_csat_satisfied,
         n_csat_low,

@@ -76,7 +76,7 @@ counted as (
             order by {{ seconds_between('reached_next.reached_at', 'reached_next.next_reached_at') }}
         ) as p90_time_to_next_s
     from sliced
-    join reached_next on reached_next.journey_id = sliced.journey_id
+    inner join reached_next on reached_next.journey_id = sliced.journey_id
     group by sliced.breakdown, sliced.breakdown_value, reached_next.stage_rank
 ),
 
@@ -98,7 +98,7 @@ final as (
         counted.median_time_to_next_s,
         counted.p90_time_to_next_s
     from counted
-    join stages on stages.stage_rank = counted.stage_rank
+    inner join stages on stages.stage_rank = counted.stage_rank
 )
 
 select * from final

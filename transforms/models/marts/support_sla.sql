@@ -7,14 +7,14 @@ sliced as (
         dimensions.dimension,
         case dimensions.dimension
             when 'all' then 'all'
-            when 'channel' then coalesce(channel, '(none)')
-            when 'issue_category' then coalesce(issue_category, '(none)')
-            when 'persona' then coalesce(persona, '(none)')
+            when 'channel' then coalesce(tickets.channel, '(none)')
+            when 'issue_category' then coalesce(tickets.issue_category, '(none)')
+            when 'persona' then coalesce(tickets.persona, '(none)')
             when 'month' then {{ year_month('opened_month') }}
         end as dimension_value,
         tickets.*
     from tickets
-    cross join (values ('all'), ('channel'), ('issue_category'), ('persona'), ('month')) as dimensions(dimension)
+    cross join (values ('all'), ('channel'), ('issue_category'), ('persona'), ('month')) as dimensions (dimension)
 ),
 
 aggregated as (

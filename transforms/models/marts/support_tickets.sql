@@ -1,6 +1,7 @@
 with touchpoints as (
-    select event_id, person_id, occurred_at, channel, event_type, ticket_id, order_id, issue_category, persona,
-           nps_score, csat_score, ces_score
+    select
+        event_id, person_id, occurred_at, channel, event_type, ticket_id, order_id, issue_category, persona,
+        nps_score, csat_score, ces_score
     from {{ ref('int_touchpoints_stitched') }}
     where ticket_id is not null and occurred_at <= {{ as_of() }}
 ),
@@ -10,7 +11,8 @@ persons as (
 ),
 
 ticket_events as (
-    select * from touchpoints where event_type <> 'survey_response'
+    select * from touchpoints
+    where event_type <> 'survey_response'
 ),
 
 surveys as (
@@ -51,8 +53,8 @@ first_responses as (
         from ticket_events
         inner join openings using (ticket_id)
         where ticket_events.event_id <> openings.opening_event_id
-          and ticket_events.event_type <> 'ticket_opened'
-          and ticket_events.occurred_at >= openings.opened_at
+            and ticket_events.event_type <> 'ticket_opened'
+            and ticket_events.occurred_at >= openings.opened_at
     ) as responses
     where response_number = 1
 ),
@@ -118,33 +120,45 @@ with_repeats as (
 final as (
     select
         with_repeats.ticket_id,
-        person_id,
-        channel,
-        issue_category,
-        persona,
-        order_id,
-        opened_at,
-        date_trunc('month', opened_at)::date as opened_month,
-        first_response_at,
-        first_response_event_type,
-        resolved_at,
-        last_contact_at,
-        n_touchpoints,
-        first_response_at is not null as is_answered,
-        resolved_at is not null as is_resolved,
-        time_to_first_response_s,
-        time_to_resolution_s,
-        age_s,
+        with_repeats.person_id,
+        with_repeats.channel,
+        with_repeats.issue_category,
+        with_repeats.persona,
+        with_repeats.order_id,
+        with_repeats.opened_at,
+        date_trunc('month', with_repeats.opened_at)::date as opened_month,
+        with_repeats.first_response_at,
+        with_repeats.first_response_event_type,
+        with_repeats.resolved_at,
+        with_repeats.last_contact_at,
+        with_repeats.n_touchpoints,
+        with_repeats.first_response_at is not null as is_answered,
+        with_repeats.resolved_at is not null as is_resolved,
+        with_repeats.time_to_first_response_s,
+        with_repeats.time_to_resolution_s,
+        with_repeats.age_s,
         {{ setting('ticket_first_response_target_s') }} as first_response_target_s,
         {{ setting('ticket_resolution_target_s') }} as resolution_target_s,
-        waited_for_response_s > {{ setting('ticket_first_response_target_s') }} as is_first_response_breached,
-        age_s > {{ setting('ticket_resolution_target_s') }} as is_resolution_breached,
-        waited_for_response_s > {{ setting('ticket_first_response_target_s') }} or age_s > {{ setting('ticket_resolution_target_s') }} as is_breached,
-        previous_ticket_id,
-        is_repeat_contact,
-        is_repeat_contact and issue_category = previous_issue_category as is_repeat_same_issue,
-        coalesce(lead(is_repeat_contact) over (partition by person_id order by opened_at, with_repeats.ticket_id), false)
-            and person_id is not null as is_followed_by_repeat_contact,
+        with_repeats.waited_for_response_s > {{ setting('ticket_first_response_target_s') }} as is_first_response_breached,
+        with_repeats.age_s > {{ setting('ticket_resolution_target_s') }} as is_resolution_breached,
+        (
+            with_repeats.waited_for_response_s > {{ setting('ticket_first_response_target_s') }}
+            or with_repeats.age_s > {{ setting('ticket_resolution_target_s') }}
+        ) as is_breached,
+        with_repeats.previous_ticket_id,
+        with_repeats.is_repeat_contact,
+        (
+            with_repeats.is_repeat_contact and with_repeats.issue_category = with_repeats.previous_issue_category
+        ) as is_repeat_same_issue,
+        (
+            coalesce(
+                lead(with_repeats.is_repeat_contact) over (
+                    partition by with_repeats.person_id order by with_repeats.opened_at, with_repeats.ticket_id
+                ),
+                false
+            )
+            and with_repeats.person_id is not null
+        ) as is_followed_by_repeat_contact,
         surveys.nps_score,
         surveys.csat_score,
         surveys.ces_score

@@ -18,11 +18,12 @@ responses as (
     select *
     from touchpoints
     where event_type = 'survey_response'
-      and (nps_score is not null or csat_score is not null or ces_score is not null)
+        and (nps_score is not null or csat_score is not null or ces_score is not null)
 ),
 
 rateable as (
-    select * from touchpoints where event_type <> 'survey_response'
+    select * from touchpoints
+    where event_type <> 'survey_response'
 ),
 
 ticket_openings as (

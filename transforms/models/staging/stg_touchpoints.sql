@@ -26,10 +26,12 @@ later_copies as (
     select raw_row
     from (
         select
-            raw_row,
+            raw_touchpoints.raw_row,
             row_number() over (
-                partition by event_id
-                order by received_at asc nulls last, ingested_at, source_topic, source_partition, source_offset, load_id
+                partition by raw_touchpoints.event_id
+                order by
+                    raw_touchpoints.received_at asc nulls last, raw_touchpoints.ingested_at, raw_touchpoints.source_topic,
+                    raw_touchpoints.source_partition, raw_touchpoints.source_offset, raw_touchpoints.load_id
             ) as copy_number
         from raw_touchpoints
         semi join redelivered on redelivered.event_id = raw_touchpoints.event_id
