@@ -5,31 +5,20 @@ with responses as (
 sliced as (
     select
         dimensions.dimension,
-        case dimensions.dimension
-            when 'all' then 'all'
-            when 'channel'
-                then case
-                    when responses.rated_event_id is null then '(unattributed)'
-                    else coalesce(responses.rated_channel, '(none)')
-                end
-            when 'event_type'
-                then case
-                    when responses.rated_event_id is null then '(unattributed)'
-                    else coalesce(responses.rated_event_type, '(none)')
-                end
-            when 'stage'
-                then case
-                    when responses.rated_event_id is null then '(unattributed)'
-                    else coalesce(responses.rated_stage, '(none)')
-                end
-            when 'issue_category'
-                then case
-                    when responses.rated_event_id is null then '(unattributed)'
-                    else coalesce(responses.issue_category, '(none)')
-                end
-            when 'journey_type' then coalesce(responses.journey_type, '(none)')
-            when 'persona' then coalesce(responses.persona, '(none)')
-            when 'month' then {{ year_month('responses.response_month') }}
+        case
+            when dimensions.dimension = 'all' then 'all'
+            -- a response that rates no touchpoint has no channel, event type, stage or issue of its own
+            when
+                dimensions.dimension in ('channel', 'event_type', 'stage', 'issue_category')
+                and responses.rated_event_id is null
+                then '(unattributed)'
+            when dimensions.dimension = 'channel' then coalesce(responses.rated_channel, '(none)')
+            when dimensions.dimension = 'event_type' then coalesce(responses.rated_event_type, '(none)')
+            when dimensions.dimension = 'stage' then coalesce(responses.rated_stage, '(none)')
+            when dimensions.dimension = 'issue_category' then coalesce(responses.issue_category, '(none)')
+            when dimensions.dimension = 'journey_type' then coalesce(responses.journey_type, '(none)')
+            when dimensions.dimension = 'persona' then coalesce(responses.persona, '(none)')
+            when dimensions.dimension = 'month' then {{ year_month('responses.response_month') }}
         end as dimension_value,
         responses.*
     from responses
