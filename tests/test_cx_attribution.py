@@ -14,6 +14,11 @@ from tests.cx_inputs import Inputs, build_marts, rows
 MARTS = ("marts.attribution",)
 
 
+
+def test_the_six_attribution_models_are_offered():
+    """The README and the attribution spec promise exactly these six models, in this order."""
+    assert MODELS == ("first_touch", "last_touch", "linear", "time_decay", "position_based", "markov")
+
 def build(settings, inputs, **values):
     """Only the marts this file tests (and what they read), for speed."""
     return build_marts(settings, inputs, only=MARTS, **values)
