@@ -23,11 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from phases import run_phase  # noqa: E402
+from phases import DATA, run_phase, simulated_events  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "benchmarks" / "data"
-EVENTS_PER_CUSTOMER = 46  # the simulator's average over 120 days, measured
 
 
 def baseline_python(commit: str, workdir: Path) -> Path:
@@ -67,11 +65,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--baseline", default="a63f361", help="the commit before the move to dbt")
     args = parser.parse_args()
-    customers = max(1, args.events // EVENTS_PER_CUSTOMER)
-    path = DATA / f"sim_{customers}c_{args.days}d.parquet"
-    if not path.exists():
-        print(f"simulating {customers:,} customers -> {path} ...", flush=True)
-        print("  ", run_phase("simulate", DATA, str(path), str(customers), str(args.days), "11"), flush=True)
+    customers, path = simulated_events(args.events, args.days)
     work = Path(tempfile.mkdtemp(prefix="bench-dbt-", dir=DATA))
     try:
         old = baseline_python(args.baseline, work)

@@ -17,10 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from phases import run_phase  # noqa: E402
-
-DATA = Path(__file__).resolve().parent / "data"
-EVENTS_PER_CUSTOMER = 46  # the simulator's average over 120 days, measured
+from phases import DATA, run_phase, simulated_events  # noqa: E402
 
 
 def main() -> None:
@@ -30,11 +27,7 @@ def main() -> None:
     parser.add_argument("--skip-metrics", action="store_true")
     args = parser.parse_args()
     for target in args.events or [1_000_000]:
-        customers = max(1, target // EVENTS_PER_CUSTOMER)
-        path = DATA / f"sim_{customers}c_{args.days}d.parquet"
-        if not path.exists():
-            print(f"simulating {customers:,} customers -> {path} ...", flush=True)
-            print("  ", run_phase("simulate", DATA, str(path), str(customers), str(args.days), "11"), flush=True)
+        customers, path = simulated_events(target, args.days)
         home = Path(tempfile.mkdtemp(prefix="bench-", dir=DATA))
         try:
             load = run_phase("load", home, str(path))

@@ -19,6 +19,21 @@ def run_phase(phase: str, home: Path, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+DATA = Path(__file__).resolve().parent / "data"
+EVENTS_PER_CUSTOMER = 46  # the simulator's average over 120 days, measured
+
+
+def simulated_events(events: int, days: int) -> tuple[int, Path]:
+    """(customers, Parquet file) of a simulation of about `events` events (seed 11), simulated
+    once and cached under benchmarks/data/, so every benchmark reads the same events."""
+    customers = max(1, events // EVENTS_PER_CUSTOMER)
+    path = DATA / f"sim_{customers}c_{days}d.parquet"
+    if not path.exists():
+        print(f"simulating {customers:,} customers -> {path} ...", flush=True)
+        print("  ", run_phase("simulate", DATA, str(path), str(customers), str(days), "11"), flush=True)
+    return customers, path
+
+
 def _settings(home: str):
     from journeys.settings import load_settings
 
