@@ -18,12 +18,7 @@ journey_ends as (
 ),
 
 collapsed as (
-    select *
-    from (
-        select *, lag(event_type) over (partition by journey_id order by step_number) as previous_event_type
-        from journey_steps
-    ) as with_previous_event_type
-    where event_type is distinct from previous_event_type
+    {{ collapse_event_type_repeats('journey_steps') }}
 ),
 
 transitions as (
