@@ -106,12 +106,6 @@ def build_clv_fit(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuil
     """Fit the CLV models per segment; write intermediate.int_clv_predictions (read by the dbt model
     marts.customer_value) and marts.clv_model_params from that one fit."""
     params = model_params(con, settings)
-    result = _fit(con, settings, params)
-    n_customers = tables.replace_table_from_frame(con, CLV_PREDICTIONS, result.customers, tables.parse_doc(PREDICTIONS_DOC))
-    return _write_params(con, result, n_customers)
-
-
-def _fit(con: duckdb.DuckDBPyConnection, settings: Settings, params: dict):
     result = predict_clv_by_segment(
         conversions_frame(con, params["as_of"], params["clv_event_types"]),
         params["as_of"],
@@ -122,10 +116,7 @@ def _fit(con: duckdb.DuckDBPyConnection, settings: Settings, params: dict):
         min_repeat_customers=int(params["clv_min_repeat_customers"]),
     )
     log.info("CLV: %s", result.status)
-    return result
-
-
-def _write_params(con: duckdb.DuckDBPyConnection, result, n_customers: int) -> ClvBuild:
+    n_customers = tables.replace_table_from_frame(con, CLV_PREDICTIONS, result.customers, tables.parse_doc(PREDICTIONS_DOC))
     doc = tables.parse_doc(PARAMS_DOC)
     doc = tables.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)
     with tables.registered(con, "clv_params", result.params[["segment", *PARAM_COLUMNS]]):
