@@ -8,7 +8,7 @@ build` in process on the models it was given, under the writer lock (transforms/
 from collections.abc import Mapping
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, Output
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, dbt_assets
 from dagster_dbt.core.dbt_cli_event import DbtCoreCliEventMessage
 from dbt_common.events.functions import msg_to_dict
@@ -85,9 +85,8 @@ def _dbt_asset(manifest: dict, select: str, name: str):
             message = DbtCoreCliEventMessage(raw_event=msg_to_dict(event), event_history_metadata={})
             for dagster_event in message.to_default_asset_events(manifest=manifest, dagster_dbt_translator=TRANSLATOR,
                                                                  context=context):
-                key = getattr(dagster_event, "output_name", None)
-                if key is not None and rows:
-                    qualified = key.replace("__", ".", 1) if "__" in key else None
+                if isinstance(dagster_event, Output):  # a model built: add its row count
+                    qualified = ".".join(context.asset_key_for_output(dagster_event.output_name).path)
                     if qualified in rows:
                         dagster_event = dagster_event.with_metadata({**dagster_event.metadata,
                                                                      "dagster/row_count": rows[qualified]})
