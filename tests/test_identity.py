@@ -111,6 +111,29 @@ def test_placeholders_come_from_settings(tmp_path):
                                       "e3": person("customer_id", "c2"), "e4": person("customer_id", "c2")}
 
 
+def test_placeholders_with_quotes_backslashes_and_braces_reach_the_sql_intact(tmp_path):
+    """Placeholder values travel as a regex through a dbt var into a SQL literal: a quote, a
+    backslash, Jinja braces and a % each still match only themselves."""
+    con = warehouse(tmp_path)
+    tricky = ("o'brien", "back\\slash", "{{ 1 }}", "50%")
+    events(con, [
+        {"customer_id": "c1", "anonymous_id": "o'brien"}, {"customer_id": "c2", "anonymous_id": "O'Brien"},
+        {"customer_id": "c3", "anonymous_id": "back\\slash"}, {"customer_id": "c4", "anonymous_id": "back\\slash"},
+        {"customer_id": "c5", "anonymous_id": "{{ 1 }}"}, {"customer_id": "c6", "anonymous_id": "{{ 1 }}"},
+        {"customer_id": "c7", "anonymous_id": "50%"}, {"customer_id": "c8", "anonymous_id": "50%"},
+        {"customer_id": "c9", "anonymous_id": "50x"}, {"anonymous_id": "50x"},  # '%' is no wildcard: links
+        {"customer_id": "c10", "anonymous_id": "1"}, {"anonymous_id": "1"},  # the braces were not rendered
+    ])
+    build(con, identifier_placeholders=tricky)
+    found = persons_of_events(con)
+    assert len({found[f"e{n}"] for n in range(1, 9)}) == 8  # no placeholder linked two customers
+    assert found["e10"] == found["e9"] == person("customer_id", "c9")
+    assert found["e12"] == found["e11"] == person("customer_id", "c10")
+    conflicts = {r["identifier_value"] for r in rows(con, "select identifier_value from marts.identity_conflicts "
+                                                          "where reason = 'placeholder'")}
+    assert {v.lower() for v in conflicts} == set(tricky)
+
+
 def test_two_customer_ids_are_never_merged(tmp_path):
     """Phone p1 (limit 2) with c1, then with c2: the second link is refused, p1 stays with c1."""
     con = warehouse(tmp_path)
