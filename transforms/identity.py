@@ -46,12 +46,14 @@ def placeholder_pattern(placeholders) -> str:
 
 
 def identity_params(settings: Settings) -> dict:
-    """The identity settings as SQL values (dbt vars): the placeholder pattern and the per-type limits."""
+    """The identity settings as SQL values (dbt vars): the placeholder pattern, the per-type limits and
+    the durability order (PRIORITY, read by macros/identifiers_by_durability.sql)."""
     limits = settings.identifier_person_limits
     unknown = set(limits) - set(IDENTIFIERS)
     if unknown:
         raise ValueError(f"identifier_person_limits names unknown identifier type(s) {sorted(unknown)}; known: {IDENTIFIERS}")
     return {
+        "identifiers_by_durability": list(PRIORITY),
         "identifier_placeholder_pattern": placeholder_pattern(settings.identifier_placeholders),
         "identifier_person_limits": [
             {"identifier_type": t, "person_limit": None if limits.get(t) is None else int(limits[t])} for t in IDENTIFIERS

@@ -1,15 +1,26 @@
 """The part of dbt's Jinja context that sqlfluff's jinja templater lacks (.sqlfluff's library_path):
 adapter.dispatch, resolved to the duckdb__ macro as dbt-duckdb resolves it, so sqlfluff lints the
-SQL DuckDB runs. Not part of the dbt project: dbt reads only the .sql files of macros/."""
+SQL DuckDB runs, and the vars that shape a model's SQL (not only its values), as `journeys dbt`
+passes them. Not part of the dbt project: dbt reads only the .sql files of macros/."""
 
 from types import SimpleNamespace
 
 import jinja2
+from sqlfluff.core.templaters.builtins.dbt import DBT_BUILTINS
+
+from journeys.transforms.identity import PRIORITY
+
+_SHAPING_VARS = {"identifiers_by_durability": list(PRIORITY)}
+"""Vars a model loops over: sqlfluff's stand-in var() is a string, which would loop over letters."""
 
 
 @jinja2.pass_context
 def _dispatch(context, macro_name, macro_namespace=None):
     return context[f"duckdb__{macro_name}"]
+
+
+def var(name, default=""):
+    return _SHAPING_VARS[name] if name in _SHAPING_VARS else DBT_BUILTINS["var"](name, default)
 
 
 adapter = SimpleNamespace(dispatch=_dispatch)

@@ -1,3 +1,5 @@
+{%- set identifiers = identifiers_by_durability() -%}
+
 with touchpoints as (
     select
         event_id, occurred_at, channel, event_type,
@@ -18,52 +20,30 @@ stage_model as (
     from {{ source('intermediate', 'int_stage_model') }}
 ),
 
-by_customer_id as (
-    select * from identity_map
-    where identifier_type = 'customer_id'
-),
+{%- for identifier in identifiers %}
 
-by_loyalty_id as (
-    select * from identity_map
-    where identifier_type = 'loyalty_id'
-),
+    by_{{ identifier }} as (
+        select * from identity_map
+        where identifier_type = '{{ identifier }}'
+    ),
+{%- endfor %}
 
-by_email_hash as (
-    select * from identity_map
-    where identifier_type = 'email_hash'
-),
-
-by_phone_hash as (
-    select * from identity_map
-    where identifier_type = 'phone_hash'
-),
-
-by_anonymous_id as (
-    select * from identity_map
-    where identifier_type = 'anonymous_id'
-),
-
+-- A touchpoint's person: its most durable identifier that is not shared, else its most durable one.
 with_person as (
     select
         touchpoints.*,
         coalesce(
-            case when not by_customer_id.is_shared then by_customer_id.person_id end,
-            case when not by_loyalty_id.is_shared then by_loyalty_id.person_id end,
-            case when not by_email_hash.is_shared then by_email_hash.person_id end,
-            case when not by_phone_hash.is_shared then by_phone_hash.person_id end,
-            case when not by_anonymous_id.is_shared then by_anonymous_id.person_id end,
-            by_customer_id.person_id,
-            by_loyalty_id.person_id,
-            by_email_hash.person_id,
-            by_phone_hash.person_id,
-            by_anonymous_id.person_id
+            {%- for identifier in identifiers %}
+                case when not by_{{ identifier }}.is_shared then by_{{ identifier }}.person_id end,
+            {%- endfor %}
+            {%- for identifier in identifiers %}
+                by_{{ identifier }}.person_id{{ ',' if not loop.last }}
+            {%- endfor %}
         ) as person_id
     from touchpoints
-    left join by_customer_id on by_customer_id.identifier_value = touchpoints.customer_id
-    left join by_loyalty_id on by_loyalty_id.identifier_value = touchpoints.loyalty_id
-    left join by_email_hash on by_email_hash.identifier_value = touchpoints.email_hash
-    left join by_phone_hash on by_phone_hash.identifier_value = touchpoints.phone_hash
-    left join by_anonymous_id on by_anonymous_id.identifier_value = touchpoints.anonymous_id
+    {%- for identifier in identifiers %}
+    left join by_{{ identifier }} on touchpoints.{{ identifier }} = by_{{ identifier }}.identifier_value
+    {%- endfor %}
 ),
 
 final as (
