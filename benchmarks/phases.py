@@ -91,6 +91,16 @@ def phase_metrics(home: str) -> dict:
     return {}
 
 
+def phase_full_build(home: str) -> dict:
+    """`journeys build` as the command runs it (in process): every layer, its checks, publishing."""
+    from journeys.build import build_warehouse
+
+    result = build_warehouse(_settings(home))
+    if not result.success:
+        raise SystemExit(f"the build failed: {result}")
+    return {}
+
+
 PHASES = {name[len("phase_"):]: fn for name, fn in globals().items() if name.startswith("phase_")}
 
 if __name__ == "__main__":

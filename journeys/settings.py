@@ -574,6 +574,11 @@ class Settings(BaseSettings):
     duckdb_threads: Annotated[int | None, integer(1, optional=True)] = None
     """Threads for DuckDB (None: all cores)."""
 
+    journey_walk_batch_rows: Annotated[int, integer(1000)] = 1_000_000
+    """Touchpoints the journey walk (Python) holds at a time: it reads them sorted by person and
+    walks whole persons in batches of about this many rows, so its memory does not grow with the
+    history. A person with more touchpoints than this is walked in one (larger) batch."""
+
     # ---- quality gates (quality/thresholds.py hands them to the gates' SQL without the prefix) ----
     quality_unmapped_event_share_max: Annotated[float, number(at_least=0, at_most=1)] = 0.05
     """Largest share of journey touchpoints whose event type the stage model does not map (WARN above

@@ -17,7 +17,8 @@ longer than journey_gap_days. The shape rules, on a journey's touchpoints in ord
 How it runs, and why not in SQL windows: cutting journeys in SQL takes two window passes (a lag
 to find the gaps, then a running count to number the journeys), each a sort of the whole table
 with its payload; once the rows are sorted, numbering and collapsing are one comparison with the
-previous row. So DuckDB sorts once, narrow (person, time), and numpy does the rest in O(n).
+previous row. So DuckDB sorts once, narrow (person, time), and numpy does the rest in O(n), on
+whole persons a batch at a time (journey_walk_batch_rows), so its memory does not grow with the history.
 Step 2 is sequential — whether a step is a return depends on where the current cycle began, i.e.
 on earlier restarts — so it walks all journeys at once, one step index at a time: with journeys
 sorted by length, the journeys still active at step i are a prefix, and the steps are laid out
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterator
 
 import duckdb
 import numpy as np
@@ -363,12 +365,51 @@ first appearance; NULL on the other steps
       currency: the reporting currency of revenue; NULL when revenue is NULL
     """
     with _memory_left_to_python(con, settings):
-        # One sort, narrow; the rows come back in journey order and go back out without a join.
-        touchpoints = con.sql(_READ).to_arrow_table()
-        walked = journey_steps(touchpoints, settings.journey_gap_days)
-        for name in _PASSED_THROUGH:
-            walked = walked.append_column(name, touchpoints.column(name))
-        del touchpoints
-        with tables.registered(con, "_journey_walk", walked):
-            return tables.replace_table(con, "intermediate.int_journey_steps", _MATERIALIZE,
-                                        doc=tables.parse_doc(build_int_journey_steps.__doc__))
+        # One sort, narrow, streamed: DuckDB sorts (spilling past its memory limit) and hands the
+        # rows over in journey order; numpy walks whole persons a batch at a time, and a second
+        # connection of the same database writes each batch back while the first still streams.
+        sorted_touchpoints = con.sql(_READ).arrow()
+        writer = con.cursor()
+        try:
+            return tables.replace_table_in_batches(
+                writer, "intermediate.int_journey_steps", _MATERIALIZE, "_journey_walk",
+                (_walked(batch, settings.journey_gap_days)
+                 for batch in whole_persons(sorted_touchpoints, settings.journey_walk_batch_rows)),
+                doc=tables.parse_doc(build_int_journey_steps.__doc__))
+        finally:
+            writer.close()
+            sorted_touchpoints.close()
+
+
+def _walked(touchpoints: pa.Table, journey_gap_days: float) -> pa.Table:
+    """The walk's columns with the touchpoint columns passed through (no join back)."""
+    walked = journey_steps(touchpoints, journey_gap_days)
+    for name in _PASSED_THROUGH:
+        walked = walked.append_column(name, touchpoints.column(name))
+    return walked
+
+
+def whole_persons(reader: pa.RecordBatchReader, batch_rows: int) -> Iterator[pa.Table]:
+    """Rows sorted by person_id, regrouped into tables of about `batch_rows` rows that never split
+    a person (a person with more rows than that is one larger table). Yields at least one table,
+    empty when the reader is, so what is built from them always has its columns."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    yielded = False
+    for batch in reader:
+        pending.append(batch)
+        held += batch.num_rows
+        if held < batch_rows:
+            continue
+        table = pa.Table.from_batches(pending, schema=reader.schema)
+        persons = table.column("person_id")
+        last_person_rows = pc.sum(pc.equal(persons, persons[-1])).as_py()  # sorted: the last person is a suffix
+        cut = table.num_rows - last_person_rows
+        if cut == 0:  # one person so far: keep reading until the next one starts
+            continue
+        yield table.slice(0, cut)
+        yielded = True
+        pending = table.slice(cut).to_batches()
+        held = last_person_rows
+    if held or not yielded:
+        yield pa.Table.from_batches(pending, schema=reader.schema)

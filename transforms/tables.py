@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -75,19 +75,42 @@ def apply_doc(con: duckdb.DuckDBPyConnection, qualified: str, doc: ModelDoc) -> 
 def replace_table(con: duckdb.DuckDBPyConnection, qualified: str, select_sql: str, params: dict | None = None,
                   doc: ModelDoc | None = None) -> int:
     """Create or replace `layer.table` from a SELECT in one transaction; returns its row count."""
-    layer = qualified.split(".")[0]
+    with _replacing(con, qualified, doc):
+        con.execute(f"create or replace table {qualified} as\n{select_sql}", bind(select_sql, params or {}))
+    # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open and refuses register() after it.
+    return con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
+
+
+def replace_table_in_batches(con: duckdb.DuckDBPyConnection, qualified: str, select_sql: str, name: str,
+                             batches: Iterable, doc: ModelDoc | None = None) -> int:
+    """Create or replace `layer.table` from `select_sql` run over each of `batches` (Arrow tables,
+    at least one, visible to it as `name`) in one transaction: readers never see a part. Only one
+    batch is held at a time; returns the row count."""
+    with _replacing(con, qualified, doc):
+        created = False
+        for batch in batches:
+            with registered(con, name, batch):
+                con.execute(f"insert into {qualified}\n{select_sql}" if created
+                            else f"create or replace table {qualified} as\n{select_sql}")
+            created = True
+        if not created:
+            raise ValueError(f"{qualified}: no batch to build it from")
+    return con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
+
+
+@contextlib.contextmanager
+def _replacing(con: duckdb.DuckDBPyConnection, qualified: str, doc: ModelDoc | None) -> Iterator[None]:
+    """The block's statements (which create `qualified`) and its docs, committed together or not at all."""
     con.execute("begin transaction")
     try:
-        con.execute(f"create schema if not exists {layer}")
-        con.execute(f"create or replace table {qualified} as\n{select_sql}", bind(select_sql, params or {}))
+        con.execute(f"create schema if not exists {qualified.split('.')[0]}")
+        yield
         if doc is not None:
             apply_doc(con, qualified, doc)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open and refuses register() after it.
-    return con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
 
 
 @contextlib.contextmanager
