@@ -12,13 +12,11 @@ is its own. Prints build/floor and the peak (targets: <= 3x the floor at 100M, p
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from phases import DATA, run_phase, simulated_events  # noqa: E402
+from phases import loaded_warehouse, run_phase  # noqa: E402
 
 
 def main() -> None:
@@ -27,19 +25,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     args = parser.parse_args()
     for target in args.events or [10_000_000]:
-        customers, path = simulated_events(target, args.days)
-        home = Path(tempfile.mkdtemp(prefix="bench-full-", dir=DATA))
-        try:
-            load = run_phase("load", home, str(path))
-            print(f"\n== {load['loaded']:,} events ({customers:,} customers) ==  load {load['seconds']} s", flush=True)
+        with loaded_warehouse(target, args.days) as home:
             floor = run_phase("sort_floor", home)
             build = run_phase("full_build", home)
             print(f"floor (sort + 1 window)   {floor['seconds']:8.2f} s  peak {floor['peak_rss_mb']:6,} MB")
             print(f"journeys build (full)     {build['seconds']:8.2f} s  peak {build['peak_rss_mb']:6,} MB"
                   f"  = {build['seconds'] / floor['seconds']:.2f}x floor (target <= 3x at 100M; peak < 4,000 MB)",
                   flush=True)
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,13 +11,11 @@ Prints build/floor (target <= 4x, peak memory < 6 GB at 10M) and metrics/build (
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from phases import DATA, run_phase, simulated_events  # noqa: E402
+from phases import loaded_warehouse, run_phase  # noqa: E402
 
 
 def main() -> None:
@@ -27,11 +25,7 @@ def main() -> None:
     parser.add_argument("--skip-metrics", action="store_true")
     args = parser.parse_args()
     for target in args.events or [1_000_000]:
-        customers, path = simulated_events(target, args.days)
-        home = Path(tempfile.mkdtemp(prefix="bench-", dir=DATA))
-        try:
-            load = run_phase("load", home, str(path))
-            print(f"\n== {load['loaded']:,} events ({customers:,} customers) ==  load {load['seconds']} s", flush=True)
+        with loaded_warehouse(target, args.days) as home:
             floor = run_phase("sort_floor", home)
             build = run_phase("journey_model", home)
             print(f"floor (sort + 1 window)   {floor['seconds']:8.2f} s  peak {floor['peak_rss_mb']:6,} MB")
@@ -41,8 +35,6 @@ def main() -> None:
                 metrics = run_phase("metrics", home)
                 print(f"metrics marts             {metrics['seconds']:8.2f} s  peak {metrics['peak_rss_mb']:6,} MB"
                       f"  = {metrics['seconds'] / build['seconds']:.2f}x journey build (target <= 3x)")
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -32,6 +36,20 @@ def simulated_events(events: int, days: int) -> tuple[int, Path]:
         print(f"simulating {customers:,} customers -> {path} ...", flush=True)
         print("  ", run_phase("simulate", DATA, str(path), str(customers), str(days), "11"), flush=True)
     return customers, path
+
+
+@contextlib.contextmanager
+def loaded_warehouse(events: int, days: int) -> Iterator[Path]:
+    """A fresh warehouse home, bulk-loaded with the cached simulation of about `events` events
+    (its heading printed), removed afterwards."""
+    customers, path = simulated_events(events, days)
+    home = Path(tempfile.mkdtemp(prefix="bench-", dir=DATA))
+    try:
+        load = run_phase("load", home, str(path))
+        print(f"\n== {load['loaded']:,} events ({customers:,} customers) ==  load {load['seconds']} s", flush=True)
+        yield home
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def _settings(home: str):

@@ -41,8 +41,7 @@ def configure(con: duckdb.DuckDBPyConnection, settings: Settings) -> duckdb.Duck
 @contextlib.contextmanager
 def exclusive_lock(settings: Settings, timeout_s: float | None = None) -> Iterator[None]:
     """Hold the warehouse's writer lock (an flock, released by the OS if the process dies)."""
-    with _flock(settings, settings.lock_path, timeout_s,
-                lambda: f"another process holds {settings.lock_path} (a build or an ingest)"):
+    with flock(settings.lock_path, timeout_s, lambda: f"another process holds {settings.lock_path} (a build or an ingest)"):
         yield
 
 
@@ -51,15 +50,16 @@ def build_lock(settings: Settings, timeout_s: float) -> Iterator[None]:
     """Held by a whole build, so two builds never interleave their steps; a second build waits up to
     `timeout_s`, then refuses. Ingest and load do not take it: they write raw only."""
     path = settings.home / "build.lock"
-    with _flock(settings, path, timeout_s, lambda: f"another build holds {path} and did not finish within "
-                                                  f"{timeout_s:.0f} s (build_lock_timeout_s)"):
+    with flock(path, timeout_s, lambda: f"another build holds {path} and did not finish within "
+                                        f"{timeout_s:.0f} s (build_lock_timeout_s)"):
         yield
 
 
 @contextlib.contextmanager
-def _flock(settings: Settings, path: Path, timeout_s: float | None, busy: Callable[[], str]) -> Iterator[None]:
-    """An exclusive flock on `path`: wait for ever (timeout None) or up to `timeout_s`, then TimeoutError(busy())."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+def flock(path: Path, timeout_s: float | None = None, busy: Callable[[], str] = lambda: "the lock is held") -> Iterator[None]:
+    """An exclusive flock on `path` (its folder made if missing), released by the OS if the process
+    dies: wait for ever (timeout None) or up to `timeout_s`, then TimeoutError(busy())."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:

@@ -389,6 +389,21 @@ def _walked(touchpoints: pa.Table, journey_gap_days: float) -> pa.Table:
     return walked
 
 
+def _last_person_rows(batches: list[pa.RecordBatch]) -> int:
+    """Rows of the last person in batches sorted by person_id (a suffix), searched from the end so
+    that only the batch where that person starts is compared."""
+    last = next(b for b in reversed(batches) if b.num_rows).column("person_id")[-1].as_py()
+    rows = 0
+    for batch in reversed(batches):
+        if not batch.num_rows:
+            continue
+        persons = batch.column("person_id")
+        if persons[0].as_py() != last:
+            return rows + pc.sum(pc.equal(persons, last)).as_py()
+        rows += batch.num_rows
+    return rows
+
+
 def whole_persons(reader: pa.RecordBatchReader, batch_rows: int) -> Iterator[pa.Table]:
     """Rows sorted by person_id, regrouped into tables of about `batch_rows` rows that never split
     a person (a person with more rows than that is one larger table). Yields at least one table,
@@ -401,12 +416,11 @@ def whole_persons(reader: pa.RecordBatchReader, batch_rows: int) -> Iterator[pa.
         held += batch.num_rows
         if held < batch_rows:
             continue
-        table = pa.Table.from_batches(pending, schema=reader.schema)
-        persons = table.column("person_id")
-        last_person_rows = pc.sum(pc.equal(persons, persons[-1])).as_py()  # sorted: the last person is a suffix
-        cut = table.num_rows - last_person_rows
+        last_person_rows = _last_person_rows(pending)
+        cut = held - last_person_rows
         if cut == 0:  # one person so far: keep reading until the next one starts
             continue
+        table = pa.Table.from_batches(pending, schema=reader.schema)
         yield table.slice(0, cut)
         yielded = True
         pending = table.slice(cut).to_batches()

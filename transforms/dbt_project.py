@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import os
 import re
@@ -27,6 +26,7 @@ import duckdb
 import yaml
 
 from journeys.settings import Settings
+from journeys.warehouse import flock
 
 PROJECT_DIR = Path(__file__).resolve().parent
 """The dbt project: dbt_project.yml, profiles.yml, models/, macros/, tests/."""
@@ -119,20 +119,6 @@ def _parse_dir(project: Path) -> Path:
     return cache / "journeys" / "dbt-parse" / hashlib.sha1(str(project).encode()).hexdigest()[:16]
 
 
-@contextlib.contextmanager
-def _parse_cache_lock(project: Path) -> Iterator[None]:
-    """One process at a time parses into a project's parse cache: dbt writes its partial-parse
-    file in place, so a second process could otherwise read it half-written."""
-    folder = _parse_dir(project)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "parse.lock", "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
-
-
 def manifest(settings: Settings, warehouse_path: Path | None = None):
     """The parsed project (dbt's Manifest), parsed once per process while the files are unchanged."""
     from dbt.cli.main import dbtRunner
@@ -142,7 +128,9 @@ def manifest(settings: Settings, warehouse_path: Path | None = None):
     key = _fingerprint(project)
     with _lock:
         if key not in _manifests:
-            with _warehouse_env(warehouse_path), _parse_cache_lock(project):
+            # one process at a time parses into the cache: dbt writes its partial-parse file in
+            # place, so a second process could otherwise read it half-written
+            with _warehouse_env(warehouse_path), flock(_parse_dir(project) / "parse.lock"):
                 result = dbtRunner().invoke(["parse", "--project-dir", str(project), "--profiles-dir", str(PROJECT_DIR),
                                              "--target-path", str(_parse_dir(project)),
                                              "--log-path", str(_parse_dir(project)), "--log-level", "none"])
