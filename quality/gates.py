@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 import duckdb
@@ -72,6 +72,19 @@ def gate(table: str, name: str, description: str, sql: str, *expectations: Expec
     return Gate(table, name, description, sql.strip(), tuple(flat), severity, explain)
 
 
+def key_candidates(table: str, columns: Sequence[str], *keys: Sequence[str]) -> str:
+    """SQL for the rows of `table` that could break one of its grains: a NULL in a key's columns, or
+    a key value that occurs more than once. GX judges these rows with the grain's `key` expectations
+    and finds exactly the rows it would find in the whole table, while a clean table of 10M events
+    costs one aggregate per key in DuckDB instead of 10M rows in pandas."""
+    conditions = []
+    for key_columns in keys:
+        listed = ", ".join(key_columns)
+        conditions += [f"{c} is null" for c in key_columns]
+        conditions.append(f"({listed}) in (select {listed} from {table} group by {listed} having count(*) > 1)")
+    return f"select {', '.join(columns)} from {table}\nwhere " + "\n   or ".join(conditions)
+
+
 @dataclass
 class GateResult:
     gate: Gate
@@ -121,14 +134,15 @@ def _fmt(value) -> str:
     return repr(value)
 
 
-def _sample(frame: pd.DataFrame, rows: list[int], n: int) -> str:
-    if not rows:
+def _sample(shown: pd.DataFrame, failing_rows: int) -> str:
+    """The first failing rows as text, and how many more failed."""
+    if not len(shown):
         return ""
-    shown = frame.iloc[rows[:n]].astype(object)
+    shown = shown.astype(object)
     shown = shown.where(shown.notna(), "NULL")
     with pd.option_context("display.max_columns", 20, "display.width", 200, "display.max_colwidth", 40):
         text = shown.to_string(index=False)
-    more = len(rows) - len(shown)
+    more = failing_rows - len(shown)
     return text + (f"\n… and {more:,} more" if more > 0 else "")
 
 
@@ -138,35 +152,83 @@ def resolve(expect: Expect, params: dict) -> Expect:
     return Expect(expect.type, kwargs)
 
 
-def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows: int = 5) -> GateResult:
-    from journeys.quality.validate import validate_frame
+WHOLE_FRAME = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
+                         "expect_column_sum_to_be_between"})
+"""Expectations that judge the frame as a whole: a gate using one reads its frame at once, so its SQL
+must keep the frame small (an aggregate, or only the rows that could fail: see `key_candidates`)."""
+
+CHUNK_ROWS = 250_000
+"""Rows validated at a time by a gate whose expectations all judge row by row: its memory stays
+bounded however large the table it reads (10M staged events are 40 chunks, not one 5 GB frame)."""
+
+
+def _frames(con: duckdb.DuckDBPyConnection, g: Gate, params: dict) -> Iterator[pd.DataFrame]:
+    """The gate's frame: whole when an expectation needs it whole, else in chunks of about CHUNK_ROWS
+    rows (one empty chunk when there are no rows, so the expectations still see the columns)."""
     from journeys.transforms.tables import bind
 
+    result = con.execute(g.sql, bind(g.sql, params))
+    if any(e.type in WHOLE_FRAME for e in g.expectations):
+        yield result.df()
+        return
+    first = True
+    while True:
+        frame = result.fetch_df_chunk(CHUNK_ROWS // 2048)  # in DuckDB vectors of 2,048 rows
+        if len(frame) or first:
+            yield frame
+        if not len(frame):
+            return
+        first = False
+
+
+def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows: int = 5) -> GateResult:
+    """Validates the gate's frame with GX, chunk by chunk (see `_frames`), adding up what failed:
+    per expectation the failing rows, and the first `sample_rows` failing rows as the sample."""
+    from journeys.quality.validate import validate_frame
+
+    expectations = [resolve(e, params) for e in g.expectations]
+    failed: dict[int, int] = {}  # expectation index -> failing rows (or -1: an aggregate failed)
+    errors: dict[int, str] = {}
+    observed: dict[int, object] = {}
+    rows_checked = failing_rows = 0
+    samples: list[pd.DataFrame] = []
     try:
-        frame = con.execute(g.sql, bind(g.sql, params)).df()
+        for frame in _frames(con, g, params):
+            outcomes = validate_frame(frame, expectations, f"{g.table}.{g.name}")
+            failing: set[int] = set()
+            for i, outcome in enumerate(outcomes):
+                if outcome.success:
+                    continue
+                failing.update(outcome.unexpected_index)
+                if outcome.exception:
+                    errors.setdefault(i, outcome.exception.splitlines()[0])
+                elif outcome.unexpected_count:
+                    failed[i] = failed.get(i, 0) + outcome.unexpected_count
+                else:  # an aggregate of the whole frame (a sum): every row took part
+                    observed[i] = outcome.observed
+                    failing.update(range(len(frame)))
+            rows_checked += len(frame)
+            failing_rows += len(failing)
+            if failing and sum(map(len, samples)) < sample_rows:
+                samples.append(frame.iloc[sorted(failing)[:sample_rows]])
     except (duckdb.Error, KeyError) as exc:
         return GateResult(g, passed=False, failures=[f"query failed: {str(exc).splitlines()[0]}"])
-    outcomes = validate_frame(frame, [resolve(e, params) for e in g.expectations], f"{g.table}.{g.name}")
-    failing: set[int] = set()
     failures = []
-    for outcome in outcomes:
-        if outcome.success:
-            continue
-        failing.update(outcome.unexpected_index)
-        if outcome.exception:
-            failures.append(f"{outcome.expectation.label}: error {outcome.exception.splitlines()[0]}")
-        elif outcome.unexpected_count:
-            failures.append(f"{outcome.expectation.label}: {outcome.unexpected_count:,} of {len(frame):,} rows")
-        else:  # an aggregate of the whole frame (a sum): every row took part
-            failures.append(f"{outcome.expectation.label}: observed {_fmt(outcome.observed)}")
-            failing.update(range(len(frame)))
-    rows = sorted(failing)
+    for i, expectation in enumerate(expectations):
+        if i in errors:
+            failures.append(f"{expectation.label}: error {errors[i]}")
+        elif i in failed:
+            failures.append(f"{expectation.label}: {failed[i]:,} of {rows_checked:,} rows")
+        elif i in observed:
+            failures.append(f"{expectation.label}: observed {_fmt(observed[i])}")
+    shown = pd.concat(samples).head(sample_rows) if samples else pd.DataFrame()
     message = ""
-    if g.explain and rows:
-        texts = [str(t) for t in frame[g.explain].iloc[rows[:sample_rows]] if isinstance(t, str) and t]
+    if g.explain and len(shown):
+        texts = [str(t) for t in shown[g.explain] if isinstance(t, str) and t]
         message = "; ".join(dict.fromkeys(texts))
-    return GateResult(g, passed=not failures, rows_checked=len(frame), failing_rows=len(rows), failures=failures,
-                      sample=_sample(frame.drop(columns=[g.explain]) if g.explain else frame, rows, sample_rows),
+    return GateResult(g, passed=not failures, rows_checked=rows_checked, failing_rows=failing_rows, failures=failures,
+                      sample=_sample(shown.drop(columns=[g.explain]) if g.explain and len(shown) else shown,
+                                     failing_rows),
                       message=message)
 
 

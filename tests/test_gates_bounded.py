@@ -1,0 +1,69 @@
+"""Quality gates over large tables judge in bounded memory and still find every failing row.
+
+Row-by-row gates are validated in chunks (quality/gates.py CHUNK_ROWS, made small here so a few
+thousand rows span several chunks); grain gates read only the rows that could break the grain
+(`key_candidates`). Each expected figure is counted by hand from the rows the test writes.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from journeys.quality import gates
+from journeys.quality.expect import between, key, not_null
+from journeys.quality.gates import gate, key_candidates, run_gate
+
+
+def test_a_row_gate_over_many_chunks_adds_up_the_failures_of_every_chunk(monkeypatch):
+    """10,000 rows in chunks of 2,048: a negative amount every 1,000th row (rows 0, 1000, ..., 9000:
+    10 rows, in 5 different chunks) and a NULL name at rows 5 and 9,995 (2 rows, first and last chunk)."""
+    monkeypatch.setattr(gates, "CHUNK_ROWS", 2048)
+    con = duckdb.connect()
+    con.execute("""create table t as
+                   select range as row_number,
+                          case when range % 1000 = 0 then -1 else 1 end as amount,
+                          case when range in (5, 9995) then null else 'n' || range end as name
+                   from range(10000)""")
+    g = gate("marts.t", "amount_positive", "", "select row_number, amount, name from t",
+             between("amount", min_value=0), not_null("name"))
+    result = run_gate(con, g, {}, sample_rows=3)
+    assert not result.passed
+    assert (result.rows_checked, result.failing_rows) == (10_000, 12)
+    assert result.failures == ["column_values_to_be_between(column='amount', min_value=0): 10 of 10,000 rows",
+                               "column_values_to_not_be_null(column='name'): 2 of 10,000 rows"]
+    shown = [line.split()[0] for line in result.sample.splitlines()[1:4]]
+    assert shown == ["0", "5", "1000"]  # the first three failing rows, across two chunks
+    assert result.sample.endswith("… and 9 more")
+
+
+def test_a_row_gate_over_no_rows_passes_and_still_knows_its_columns():
+    con = duckdb.connect()
+    con.execute("create table t (amount integer)")
+    g = gate("marts.t", "amount_positive", "", "select amount from t", between("amount", min_value=0))
+    result = run_gate(con, g, {})
+    assert result.passed and result.rows_checked == 0
+    missing = gate("marts.t", "typo", "", "select amount from t", between("amonut", min_value=0))
+    assert not run_gate(con, missing, {}).passed  # an expectation on a column the frame lacks fails
+
+
+def test_key_candidates_are_the_rows_that_break_the_grain_and_only_those():
+    """Grain (journey_id, step_number), and event_id alone. Of 6 rows: ('j1', 1) twice (2 rows), a NULL
+    step_number (1 row), event 'e5' in two different steps (2 rows), and one clean row ('j9', 1, 'e9')."""
+    con = duckdb.connect()
+    con.execute("""create table steps as select * from (values
+                       ('j1', 1, 'e1'), ('j1', 1, 'e2'), ('j2', null, 'e3'),
+                       ('j3', 1, 'e5'), ('j3', 2, 'e5'), ('j9', 1, 'e9')) as v(journey_id, step_number, event_id)""")
+    sql = key_candidates("steps", ("journey_id", "step_number", "event_id"), ("journey_id", "step_number"),
+                         ("event_id",))
+    candidates = sorted(con.execute(sql).fetchall(), key=str)
+    assert candidates == sorted([("j1", 1, "e1"), ("j1", 1, "e2"), ("j2", None, "e3"), ("j3", 1, "e5"),
+                                 ("j3", 2, "e5")], key=str)
+    result = run_gate(con, gate("marts.steps", "grain", "", sql, key("journey_id", "step_number"),
+                                key("event_id")), {})
+    assert not result.passed and (result.rows_checked, result.failing_rows) == (5, 5)
+    assert result.failures == [
+        "column_values_to_not_be_null(column='step_number'): 1 of 5 rows",
+        "compound_columns_to_be_unique(column_list=['journey_id', 'step_number']): 2 of 5 rows",
+        "column_values_to_be_unique(column='event_id'): 2 of 5 rows"]
+    clean = con.execute(key_candidates("steps", ("event_id",), ("journey_id", "step_number", "event_id"))).fetchall()
+    assert clean == [("e3",)]  # every full row is distinct: only the NULL step_number is a candidate
