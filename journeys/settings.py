@@ -568,8 +568,11 @@ class Settings(BaseSettings):
     """YAML exchange-rate table (base, date, rates: units of base per unit of each currency). The
     default ships illustrative rates dated 2025-01-02: set your own."""
 
-    duckdb_memory_limit: Annotated[str, memory_size()] = "4GB"
-    """DuckDB's memory cap for builds; it spills to disk beyond it."""
+    duckdb_memory_limit: Annotated[str, memory_size()] = "2GB"
+    """DuckDB's memory cap; builds spill to disk beyond it. A build's peak memory is this plus the Python
+    steps' bounded batches (about 1.3 GB at the default journey_walk_batch_rows), so 2 GB keeps a whole
+    build under 4 GB at any history size (measured at 10M events: 3.3 GB). 4 GB built 10M events about
+    12% faster, at a 4.6 GB peak."""
 
     duckdb_threads: Annotated[int | None, integer(1, optional=True)] = None
     """Threads for DuckDB (None: all cores)."""

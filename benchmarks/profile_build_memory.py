@@ -1,0 +1,80 @@
+"""Where a `journeys build` spends its memory: the peak RSS between each line it prints.
+
+    python benchmarks/profile_build_memory.py HOME [--top 15]
+
+Runs `journeys build` on the warehouse in HOME (load it first, for example with
+bench_full_build.py's set-up or `journeys load`), samples the process's resident memory
+(/proc/PID/status VmRSS, its children included) every 0.1 s, and charges each sample to the
+interval between two lines the build printed: the work done in that interval is what ends with
+the second line (a model materialized, a check passed). Prints the intervals with the highest
+peaks, then the build's overall peak and time. Linux only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+def _rss_mb(pid: int) -> float:
+    """VmRSS of a process and its children, in MB (0 once it has exited)."""
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+    return found + [g for c in found for g in _children(c)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+    journeys = Path(sys.executable).with_name("journeys")
+    started = time.perf_counter()
+    proc = subprocess.Popen([str(journeys), "build"], env={**os.environ, "JOURNEYS_HOME": str(args.home)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    interval_peak = [0.0]
+    intervals: list[tuple[float, float, str]] = []  # (peak MB, seconds, the line that ended it)
+
+    def sample() -> None:
+        while proc.poll() is None:
+            interval_peak[0] = max(interval_peak[0], _rss_mb(proc.pid))
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    last = started
+    for line in proc.stdout:
+        if line.strip():
+            now = time.perf_counter()
+            intervals.append((interval_peak[0], now - last, line.strip()[:100]))
+            interval_peak[0], last = 0.0, now
+    proc.wait()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    print(f"{'peak MB':>8} {'seconds':>8}  until the build printed")
+    for peak, took, line in sorted(intervals, key=lambda i: -i[0])[:args.top]:
+        print(f"{peak:8,.0f} {took:8.1f}  {line}")
+    print(f"\nexit {proc.returncode}, {seconds:.1f} s, peak {max((i[0] for i in intervals), default=0):,.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
