@@ -388,7 +388,7 @@ def _non_default(name: str, default, tmp_path: Path) -> tuple[str, object]:
         "stage_model": ("kotler_5a", "kotler_5a"),
         "stage_models_file": (str(tmp_path / "models.yaml"), tmp_path / "models.yaml"),
         "clv_time_unit": ("day", "day"),
-        "duckdb_memory_limit": ("2GB", "2GB"),
+        "duckdb_memory_limit": ("3GB", "3GB"),
         "duckdb_threads": ("3", 3),
         "identifier_person_limits": ("email_hash=3,phone_hash=4", {"email_hash": 3, "phone_hash": 4}),
         "at_risk_inactive_days": ("44", 44),
