@@ -109,8 +109,9 @@ def phase_metrics(home: str) -> dict:
     return {}
 
 
-def phase_full_build(home: str) -> dict:
-    """`journeys build` as the command runs it (in process): every layer, its checks, publishing."""
+def phase_build(home: str) -> dict:
+    """`journeys build` as the command runs it (in process): every layer, its checks, publishing; full
+    on a new warehouse, incremental after that."""
     from journeys.build import build_warehouse
 
     result = build_warehouse(_settings(home))

@@ -38,21 +38,23 @@ class BuildResult:
 
 
 def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: None,
-                    verbose: bool = False) -> BuildResult:
+                    verbose: bool = False, full: bool = False) -> BuildResult:
     """One whole build under the build lock (a concurrent build waits, then refuses), with as_of
-    resolved once for every step. Dagster's own step-by-step log is shown only when `verbose`."""
+    resolved once for every step. `full` rebuilds the incremental models from all of raw
+    (transforms/incremental.py). Dagster's own step-by-step log is shown only when `verbose`."""
     from journeys import warehouse
 
     with warehouse.build_lock(settings, settings.build_lock_timeout_s):
-        as_of = _resolve_as_of_once(settings)
+        as_of = _resolve_as_of_once(settings, full)
         echo(f"  as_of {as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if settings.as_of else " (the latest event in raw)"))
         with _progress_to(echo):
             return _materialize(settings, as_of, echo, verbose)
 
 
-def _resolve_as_of_once(settings: Settings):
+def _resolve_as_of_once(settings: Settings, full: bool):
     from journeys import warehouse
     from journeys.pipelines.raw_writer import create_raw_tables
+    from journeys.transforms import incremental
     from journeys.transforms.params import resolve_as_of
 
     with warehouse.writer(settings) as con:
@@ -60,6 +62,8 @@ def _resolve_as_of_once(settings: Settings):
         if con.execute("select count(*) from raw.touchpoints").fetchone()[0] == 0:
             raise NothingToBuildError(f"nothing ingested yet in {settings.warehouse_path}: run `journeys ingest` "
                                       "or `journeys load --file ...` first, or `journeys demo` to try it out")
+        if full:
+            incremental.forget(con)
         return resolve_as_of(con, settings)
 
 

@@ -15,18 +15,23 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import hashlib
 import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import yaml
 
 from journeys.settings import Settings
 from journeys.warehouse import flock
+
+if TYPE_CHECKING:
+    from journeys.transforms.incremental import BuildMode
 
 PROJECT_DIR = Path(__file__).resolve().parent
 """The dbt project: dbt_project.yml, profiles.yml, models/, macros/, tests/."""
@@ -75,10 +80,12 @@ def dbt_vars(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
     text; macros/settings.sql makes it a TIMESTAMP), the exchange rates into the reporting currency
     as (currency, rate) pairs, and the identity settings."""
     from journeys.transforms.identity import identity_params
+    from journeys.transforms.incremental import EVERY_RAW_ROW
     from journeys.transforms.params import model_params
 
     params = {**model_params(con, settings), **identity_params(settings)}
     params["as_of"] = params["as_of"].isoformat(sep=" ")
+    params.update(EVERY_RAW_ROW)  # run_build narrows it to what the last build did not read
     rates = params.pop("currency_rates")
     params["currency_rates"] = [{"currency": c, "rate": float(r)} for c, r in zip(rates["key"], rates["value"])]
     return params
@@ -205,6 +212,8 @@ class DbtBuild:
     """The models that succeeded, in dbt's order."""
     failures: list[str]
     """One line per failed model or test, naming its file (see `failures`)."""
+    mode: BuildMode | None = None
+    """How the selection's incremental model was built, and why, when it held one."""
 
     def raise_for_failures(self) -> None:
         if self.failures:
@@ -217,16 +226,48 @@ def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequen
     `con`. A failed model leaves its previous table in place and skips what reads it. Unit tests
     are not run here: they check the SQL, not the data, so they run with the test suite
     (tests/test_dbt_unit_tests.py) instead of on every build."""
+    from journeys.transforms import incremental
+
     if not select:
         return DbtBuild([], [])
-    result = invoke(settings, ["build", "--select", *select, "--indirect-selection", "buildable",
-                               "--exclude-resource-type", "unit_test", "--no-write-json", "--no-populate-cache"],
-                    dbt_vars(con, settings), callbacks, warehouse_path=database_path(con))
+    variables = dbt_vars(con, settings)
+    incremental_models = [m for m in incremental.INCREMENTAL_MODELS if m.split(".")[1] in select]
+    fingerprint = _fingerprint_of(settings, con, variables)
+    mode = incremental.decide(con, incremental_models[0], fingerprint, _as_of(variables)) if incremental_models else None
+    raw_rows = incremental.raw_rows_now(con)  # read before dbt does: rows appended meanwhile wait for the next build
+    args = ["build", "--select", *select, "--indirect-selection", "buildable", "--exclude-resource-type", "unit_test",
+            "--no-write-json", "--no-populate-cache"]
+    if mode is not None:
+        variables.update(mode.vars())
+        args += ["--full-refresh"] if mode.full else []
+    result = invoke(settings, args, variables, callbacks, warehouse_path=database_path(con))
     built = []
     for node_result in getattr(result.result, "results", None) or []:
         node = node_result.node
         if node.resource_type == "model" and str(node_result.status).lower() == "success":
             qualified = f"{node.schema}.{node.alias or node.name}"
             built.append(ModelRun(qualified, con.execute(f"select count(*) from {qualified}").fetchall()[0][0]))
+    built_names = {run.qualified for run in built}
+    for model in incremental_models:
+        if model in built_names:
+            incremental.record(con, model, fingerprint, _as_of(variables), raw_rows)
     problems = [] if result.success else (failures(settings, result) or ["dbt build failed"])
-    return DbtBuild(built, problems)
+    return DbtBuild(built, problems, mode)
+
+
+def _as_of(variables: dict) -> dt.datetime:
+    return dt.datetime.fromisoformat(variables["as_of"])
+
+
+def _fingerprint_of(settings: Settings, con: duckdb.DuckDBPyConnection, variables: dict) -> str:
+    from journeys.transforms.incremental import fingerprint
+
+    return fingerprint(variables, project_dir(settings, database_path(con)))
+
+
+def build_mode(con: duckdb.DuckDBPyConnection, settings: Settings) -> BuildMode:
+    """Whether the next build adds to the incremental model or rebuilds it, and why (transforms/incremental.py)."""
+    from journeys.transforms.incremental import INCREMENTAL_MODELS, decide
+
+    variables = dbt_vars(con, settings)
+    return decide(con, INCREMENTAL_MODELS[0], _fingerprint_of(settings, con, variables), _as_of(variables))

@@ -17,6 +17,8 @@ def register(commands) -> None:
     p.set_defaults(run=run_query)
 
     p = commands.add_parser("build", help="materialize every warehouse asset in-process, then publish")
+    p.add_argument("--full", action="store_true",
+                   help="rebuild the incremental models from all of raw instead of adding what arrived since the last build")
     p.set_defaults(run=run_build)
 
 
@@ -35,5 +37,5 @@ def run_query(args) -> int:
 def run_build(args) -> int:
     from journeys.build import build_warehouse
 
-    result = build_warehouse(load_settings(), echo=print, verbose=args.verbose)
+    result = build_warehouse(load_settings(), echo=print, verbose=args.verbose, full=args.full)
     return 0 if result.success else 1

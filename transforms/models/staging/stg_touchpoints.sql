@@ -1,5 +1,21 @@
+{{ config(materialized='incremental', unique_key='event_id', incremental_strategy='delete+insert',
+          on_schema_change='fail') }}
+
+with
+{% if is_incremental() %}
+    -- An incremental build (transforms/incremental.py) rebuilds the events of raw rows appended
+    -- since the last build and those as_of now takes in, reading every copy of them again.
+    touched_events as (
+        select distinct trim(event_id) as event_id
+        from {{ source('raw', 'touchpoints') }}
+        where
+            {{ physical_row_id() }} >= {{ setting('incremental_raw_from') }}
+            or occurred_at > cast({{ setting('incremental_previous_as_of') }} as timestamp)
+    ),
+{% endif %}
+
 -- Not materialized: the dedup CTEs read two narrow columns of it, only `final` reads every column.
-with raw_touchpoints {{ inline_cte() }} (
+raw_touchpoints {{ inline_cte() }} (
     select
         {{ physical_row_id() }} as raw_row,
         trim(event_id) as event_id,
@@ -12,6 +28,9 @@ with raw_touchpoints {{ inline_cte() }} (
         properties['issue_category'] as issue_category
     from {{ source('raw', 'touchpoints') }}
     where occurred_at <= {{ as_of() }}
+        {% if is_incremental() %}
+            and trim(event_id) in (select touched_events.event_id from touched_events)
+        {% endif %}
 ),
 
 -- Most events arrive once: rank the copies of the others only, then drop all but the first.

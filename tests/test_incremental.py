@@ -1,0 +1,213 @@
+"""Incremental builds give exactly what a full build of the same raw gives.
+
+A simulated population arrives in five batches, built after each, the way an hourly schedule
+meets it: batches in time order, but with the store's events of the first weeks held back to the
+fourth batch (a late nightly store file), every identity link of the first weeks (an event carrying
+both an anonymous_id and a customer_id, which joins the two halves of a person) held back to the
+last batch, and redelivered copies of early events in a later batch. The warehouse after the
+fifth build is then compared, table by table, with `--full` on a copy of it: identical rows
+(doubles to 1e-9).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from journeys import warehouse
+from journeys.pipelines.loader import load_file
+from journeys.pipelines.sim_files import write_simulation
+from journeys.settings import load_settings
+from journeys.transforms import build_plan, dbt_project, incremental
+
+DERIVED = ("staging", "intermediate", "marts")
+
+
+def arrival_batches(events: pa.Table) -> list[pa.Table]:
+    """Five batches of the events: by occurred_at fifths, with the late store events, late identity
+    links and redeliveries the module docstring describes."""
+    start = pc.min(events["occurred_at"]).as_py()
+    span = pc.max(events["occurred_at"]).as_py() - start
+    fifth = pc.cast(pc.divide(pc.cast(pc.subtract(events["occurred_at"], pa.scalar(start, events["occurred_at"].type)),
+                                      pa.int64()), max(1, int(span.total_seconds() * 1e6 / 5) + 1)), pa.int64())
+    batch = pc.min_element_wise(fifth, 4).to_numpy(zero_copy_only=False).copy()
+    early = batch <= 1
+    store = pc.equal(events["channel"], "store").to_numpy(zero_copy_only=False)
+    link = pc.and_(pc.is_valid(events["anonymous_id"]), pc.is_valid(events["customer_id"])).to_numpy(
+        zero_copy_only=False)
+    batch[early & store] = 3
+    batch[early & link] = 4
+    batches = [events.filter(pa.array(batch == k)) for k in range(5)]
+    redelivered = batches[0].slice(0, 25)
+    redelivered = redelivered.set_column(redelivered.schema.get_field_index("received_at"), "received_at",
+                                         pc.add(redelivered["received_at"], pa.scalar(dt.timedelta(hours=1))))
+    batches[2] = pa.concat_tables([batches[2], redelivered])
+    return batches
+
+
+def derived_tables(path) -> list[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return [f"{s}.{t}" for s, t in con.execute(
+            "select schema_name, table_name from duckdb_tables() where schema_name in ('staging', 'intermediate', "
+            "'marts') order by all").fetchall()]
+    finally:
+        con.close()
+
+
+def differing_rows(left, right, table: str) -> list[tuple]:
+    """Pairs of rows of `table` that differ between the two files: each file's rows in the same
+    order (by every column, doubles rounded to 6 significant digits for the order only), compared
+    exactly, doubles to a relative 1e-9 (a sum's last bits depend on the order DuckDB adds in)."""
+    con = duckdb.connect()
+    con.execute(f"attach '{left}' as l (read_only)")
+    con.execute(f"attach '{right}' as r (read_only)")
+    schema, name = table.split(".")
+    columns = con.execute("select column_name, data_type from duckdb_columns() where database_name = 'l' "
+                          "and schema_name = ? and table_name = ? order by column_index", [schema, name]).fetchall()
+    doubles = [i for i, (_, kind) in enumerate(columns) if kind in ("DOUBLE", "FLOAT")]
+    order = ", ".join(f'round("{c}", 5 - cast(floor(log10(abs("{c}") + 1e-300)) as int))' if k in ("DOUBLE", "FLOAT")
+                      else f'"{c}"' for c, k in columns)
+    sides = [con.execute(f"select * from {side}.{table} order by {order}").fetchall() for side in ("l", "r")]
+    con.close()
+    if len(sides[0]) != len(sides[1]):
+        return [("row count", len(sides[0]), len(sides[1]))]
+
+    def same(a: tuple, b: tuple) -> bool:
+        return all(x == y or (i in doubles and x is not None and y is not None
+                              and (x == pytest.approx(y, rel=1e-9, abs=1e-12) or x != x and y != y))
+                   for i, (x, y) in enumerate(zip(a, b)))
+
+    return [(a, b) for a, b in zip(*sides) if not same(a, b)]
+
+
+@pytest.fixture(scope="module")
+def built_in_batches(tmp_path_factory):
+    """(settings, build modes) after loading and building each of the five batches in turn."""
+    root = tmp_path_factory.mktemp("incremental")
+    simulated = root / "events.parquet"
+    write_simulation(simulated, 250, 60, 5)
+    settings = load_settings(home=root / "home")
+    modes = []
+    for number, batch in enumerate(arrival_batches(pq.read_table(simulated))):
+        path = root / f"batch-{number}.parquet"
+        pq.write_table(batch, path)
+        load_file(settings, path)
+        with warehouse.writer(settings) as con:
+            modes.append(dbt_project.build_mode(con, settings))
+            build_plan.build(con, settings)
+    return settings, modes
+
+
+def test_each_build_after_the_first_is_incremental(built_in_batches):
+    _, modes = built_in_batches
+    assert [mode.full for mode in modes] == [True, False, False, False, False]
+    assert all(modes[i].raw_from < modes[i + 1].raw_from for i in range(1, 4))
+
+
+def test_five_incremental_builds_equal_a_full_build_table_by_table(built_in_batches, tmp_path):
+    settings, _ = built_in_batches
+    full = load_settings(home=tmp_path / "full")
+    full.home.mkdir()
+    shutil.copyfile(settings.warehouse_path, full.warehouse_path)
+    with warehouse.writer(full) as con:
+        incremental.forget(con)
+        assert dbt_project.build_mode(con, full).full
+        build_plan.build(con, full)
+    tables = derived_tables(settings.warehouse_path)
+    assert "staging.stg_touchpoints" in tables and "marts.journeys" in tables and len(tables) > 30
+    assert derived_tables(full.warehouse_path) == tables
+    differing = {t: rows for t in tables if (rows := differing_rows(settings.warehouse_path, full.warehouse_path, t))}
+    assert differing == {}
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    """120 simulated customers over 40 days, loaded at once."""
+    simulated = tmp_path / "events.parquet"
+    write_simulation(simulated, 120, 40, 3)
+    settings = load_settings(home=tmp_path / "home")
+    load_file(settings, simulated)
+    return settings
+
+
+def full_copy(settings, home):
+    """A copy of the warehouse, rebuilt in full with the same settings."""
+    home.mkdir()
+    copy = settings.replace(home=home)
+    shutil.copyfile(settings.warehouse_path, copy.warehouse_path)
+    with warehouse.writer(copy) as con:
+        incremental.forget(con)
+        build_plan.build(con, copy, ["staging.stg_touchpoints"])
+    return copy
+
+
+def test_an_as_of_moved_forward_takes_in_the_events_it_now_covers(loaded, tmp_path):
+    """Built as of day 10, then as of the last day with no new raw row: the events between the two
+    as_of dates are raw rows the first build had already seen, yet staging must now hold them."""
+    with warehouse.writer(loaded) as con:
+        first_day = con.execute("select min(occurred_at) from raw.touchpoints").fetchone()[0]
+    early = loaded.replace(as_of=first_day + dt.timedelta(days=10))
+    late = loaded.replace(as_of=first_day + dt.timedelta(days=45))
+    with warehouse.writer(early) as con:
+        build_plan.build(con, early, ["staging.stg_touchpoints"])
+        n_early = con.execute("select count(*) from staging.stg_touchpoints").fetchone()[0]
+    with warehouse.writer(late) as con:
+        mode = dbt_project.build_mode(con, late)
+        assert not mode.full and mode.reason == "0 raw rows since the last build"
+        build_plan.build(con, late, ["staging.stg_touchpoints"])
+        n_late, n_distinct_raw = con.execute("select (select count(*) from staging.stg_touchpoints), "
+                                             "(select count(distinct trim(event_id)) from raw.touchpoints)").fetchone()
+    assert 0 < n_early < n_late == n_distinct_raw
+    assert differing_rows(late.warehouse_path, full_copy(late, tmp_path / "full").warehouse_path,
+                          "staging.stg_touchpoints") == []
+
+
+def test_a_changed_setting_an_as_of_moved_back_or_full_rebuild_everything(loaded):
+    with warehouse.writer(loaded) as con:
+        build_plan.build(con, loaded, ["staging.stg_touchpoints"])
+        last_day = con.execute("select max(occurred_at) from raw.touchpoints").fetchone()[0]
+        assert not dbt_project.build_mode(con, loaded).full
+        assert dbt_project.build_mode(con, loaded.replace(reporting_currency="USD")).line() == (
+            "staging.stg_touchpoints: full build: a setting or a model changed since the last build")
+        moved_back = dbt_project.build_mode(con, loaded.replace(as_of=last_day - dt.timedelta(days=3)))
+        assert moved_back.full and moved_back.reason.startswith("as_of moved back")
+        incremental.forget(con)
+        assert dbt_project.build_mode(con, loaded).reason.startswith("no earlier build to add to")
+
+
+@pytest.mark.slow
+def test_journeys_build_says_which_build_it_did_and_why(tmp_path):
+    """CSV files of 3 and then 2 events: the first `journeys build` is full, the second adds the 2 new
+    raw rows, and `--full` rebuilds from all of raw."""
+    import os
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    def journeys(*argv):
+        result = subprocess.run([sys.executable, "-m", "journeys.cli", *argv], capture_output=True, text=True,
+                                env={**os.environ, "JOURNEYS_HOME": str(tmp_path / "home")})
+        assert result.returncode == 0, result.stdout + result.stderr
+        return result.stdout
+
+    def csv(name, ids, day):
+        pd.DataFrame({"event_id": ids, "occurred_at": [f"2025-03-{day:02d} 1{i}:00:00" for i in range(len(ids))],
+                      "channel": "web", "event_type": "page_view", "customer_id": "c1"}).to_csv(tmp_path / name,
+                                                                                                index=False)
+        return str(tmp_path / name)
+
+    journeys("load", "--file", csv("first.csv", ["a", "b", "c"], 1))
+    assert "staging.stg_touchpoints: full build: no earlier build to add to" in journeys("build")
+    journeys("load", "--file", csv("second.csv", ["d", "e"], 2))
+    assert "staging.stg_touchpoints: incremental build: 2 raw rows since the last build" in journeys("build")
+    rebuilt = journeys("build", "--full")
+    assert "staging.stg_touchpoints: full build: no earlier build to add to" in rebuilt
+    assert "staging.stg_touchpoints: 5 rows" in rebuilt
