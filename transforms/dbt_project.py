@@ -232,12 +232,13 @@ def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequen
         return DbtBuild([], [])
     variables = dbt_vars(con, settings)
     incremental_models = [m for m in incremental.INCREMENTAL_MODELS if m.split(".")[1] in select]
-    fingerprint = _fingerprint_of(settings, con, variables)
-    mode = incremental.decide(con, incremental_models[0], fingerprint, _as_of(variables)) if incremental_models else None
-    raw_rows = incremental.raw_rows_now(con)  # read before dbt does: rows appended meanwhile wait for the next build
     args = ["build", "--select", *select, "--indirect-selection", "buildable", "--exclude-resource-type", "unit_test",
             "--no-write-json", "--no-populate-cache"]
-    if mode is not None:
+    mode = None
+    if incremental_models:
+        fingerprint = _fingerprint_of(settings, con, variables)
+        mode = incremental.decide(con, incremental_models[0], fingerprint, _as_of(variables))
+        raw_rows = incremental.raw_rows_now(con)  # what the model reads; rows appended later wait for the next build
         variables.update(mode.vars())
         args += ["--full-refresh"] if mode.full else []
     result = invoke(settings, args, variables, callbacks, warehouse_path=database_path(con))
