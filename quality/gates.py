@@ -187,7 +187,7 @@ def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows:
     from journeys.quality.validate import validate_frame
 
     expectations = [resolve(e, params) for e in g.expectations]
-    failed: dict[int, int] = {}  # expectation index -> failing rows (or -1: an aggregate failed)
+    failed: dict[int, int] = {}  # expectation index -> its failing rows, over every chunk
     errors: dict[int, str] = {}
     observed: dict[int, object] = {}
     rows_checked = failing_rows = 0
