@@ -45,13 +45,15 @@ def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: 
     from journeys import warehouse
 
     with warehouse.build_lock(settings, settings.build_lock_timeout_s):
-        as_of = _resolve_as_of_once(settings, full)
+        as_of = _prepare(settings, full)
         echo(f"  as_of {as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if settings.as_of else " (the latest event in raw)"))
         with _progress_to(echo):
             return _materialize(settings, as_of, echo, verbose)
 
 
-def _resolve_as_of_once(settings: Settings, full: bool):
+def _prepare(settings: Settings, full: bool):
+    """Before any step: refuse an empty raw layer, forget the incremental state when `full`, and
+    resolve as_of once for the whole build."""
     from journeys import warehouse
     from journeys.pipelines.raw_writer import create_raw_tables
     from journeys.transforms import incremental

@@ -110,13 +110,17 @@ def _warehouse_env(warehouse_path: Path) -> Iterator[None]:
             os.environ[_WAREHOUSE_ENV] = previous
 
 
-def _fingerprint(project: Path) -> tuple:
-    """What a parse depends on: every project file's path, size and mtime (through the per-home
-    project's links: rglob does not follow them)."""
+def project_files(project: Path) -> list[Path]:
+    """Every file of the project dbt reads: models, macros, tests, custom models (through the
+    per-home project's links: rglob does not follow them) and dbt_project.yml."""
     files = sorted(p for name in ("models", "macros", "tests", "custom") for p in (project / name).resolve().rglob("*")
                    if p.is_file() and "__pycache__" not in p.parts)
-    files += [project / "dbt_project.yml"]
-    return (str(project), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    return [*files, project / "dbt_project.yml"]
+
+
+def _fingerprint(project: Path) -> tuple:
+    """What a parse depends on: every project file's path, size and mtime."""
+    return (str(project), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in project_files(project)))
 
 
 def _parse_dir(project: Path) -> Path:
@@ -231,13 +235,12 @@ def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequen
     if not select:
         return DbtBuild([], [])
     variables = dbt_vars(con, settings)
-    incremental_models = [m for m in incremental.INCREMENTAL_MODELS if m.split(".")[1] in select]
+    model = next((m for m in incremental.INCREMENTAL_MODELS if m.split(".")[1] in select), None)
     args = ["build", "--select", *select, "--indirect-selection", "buildable", "--exclude-resource-type", "unit_test",
             "--no-write-json", "--no-populate-cache"]
     mode = None
-    if incremental_models:
-        fingerprint = _fingerprint_of(settings, con, variables)
-        mode = incremental.decide(con, incremental_models[0], fingerprint, _as_of(variables))
+    if model is not None:
+        mode, fingerprint = _decide(con, settings, variables, model)
         raw_rows = incremental.raw_rows_now(con)  # what the model reads; rows appended later wait for the next build
         variables.update(mode.vars())
         args += ["--full-refresh"] if mode.full else []
@@ -248,10 +251,8 @@ def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequen
         if node.resource_type == "model" and str(node_result.status).lower() == "success":
             qualified = f"{node.schema}.{node.alias or node.name}"
             built.append(ModelRun(qualified, con.execute(f"select count(*) from {qualified}").fetchall()[0][0]))
-    built_names = {run.qualified for run in built}
-    for model in incremental_models:
-        if model in built_names:
-            incremental.record(con, model, fingerprint, _as_of(variables), raw_rows)
+    if model in {run.qualified for run in built}:
+        incremental.record(con, model, fingerprint, _as_of(variables), raw_rows)
     problems = [] if result.success else (failures(settings, result) or ["dbt build failed"])
     return DbtBuild(built, problems, mode)
 
@@ -260,15 +261,16 @@ def _as_of(variables: dict) -> dt.datetime:
     return dt.datetime.fromisoformat(variables["as_of"])
 
 
-def _fingerprint_of(settings: Settings, con: duckdb.DuckDBPyConnection, variables: dict) -> str:
-    from journeys.transforms.incremental import fingerprint
+def _decide(con: duckdb.DuckDBPyConnection, settings: Settings, variables: dict, model: str) -> tuple[BuildMode, str]:
+    """How `model` is built with these vars, and the fingerprint of its settings and project files."""
+    from journeys.transforms import incremental
 
-    return fingerprint(variables, project_dir(settings, database_path(con)))
+    fingerprint = incremental.fingerprint(variables, project_files(project_dir(settings, database_path(con))))
+    return incremental.decide(con, model, fingerprint, _as_of(variables)), fingerprint
 
 
 def build_mode(con: duckdb.DuckDBPyConnection, settings: Settings) -> BuildMode:
     """Whether the next build adds to the incremental model or rebuilds it, and why (transforms/incremental.py)."""
-    from journeys.transforms.incremental import INCREMENTAL_MODELS, decide
+    from journeys.transforms.incremental import INCREMENTAL_MODELS
 
-    variables = dbt_vars(con, settings)
-    return decide(con, INCREMENTAL_MODELS[0], _fingerprint_of(settings, con, variables), _as_of(variables))
+    return _decide(con, settings, dbt_vars(con, settings), INCREMENTAL_MODELS[0])[0]

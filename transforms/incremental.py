@@ -5,7 +5,7 @@ The rule, for a model built incrementally (today `staging.stg_touchpoints`):
 * raw is append-only, so what a model has absorbed is a raw row position (DuckDB's rowid, through
   the `physical_row_id` macro): every raw row below it, as of an as_of. It is recorded in
   `meta.incremental_state` right after the model is built, with a fingerprint of everything else
-  its rows depend on (every setting passed to dbt, and the text of every model and macro).
+  its rows depend on (every setting passed to dbt, and the text of every file of the dbt project).
 * The next build is incremental when that fingerprint is unchanged, as_of did not move back and raw
   still holds every row absorbed. The model then rebuilds only the events touched since: the events
   of raw rows from that position on (late ones included: a store batch of last week lands in its
@@ -68,17 +68,15 @@ class BuildMode:
         return f"{self.model}: {'full' if self.full else 'incremental'} build: {self.reason}"
 
 
-def fingerprint(variables: dict, project_dir: Path) -> str:
+def fingerprint(variables: dict, project_files: list[Path]) -> str:
     """A hash of every setting the models read (as_of and the incremental vars excepted: they are
-    checked on their own) and of the text of every model and macro, ours and custom."""
+    checked on their own) and of the text of every project file (dbt_project.project_files)."""
     digest = hashlib.sha256()
     settings = {k: v for k, v in variables.items() if k != "as_of" and k not in EVERY_RAW_ROW}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    for folder in ("models", "macros", "custom"):
-        root = (project_dir / folder).resolve()
-        for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".sql", ".yml", ".md")):
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+    for path in project_files:
+        digest.update(f"{path.parent.name}/{path.name}".encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
