@@ -78,8 +78,8 @@ def _dbt_asset(manifest: dict, select: str, name: str):
             built = result.built
             if built:
                 record_build_step(con, [run.qualified for run in built], context.run.run_id, resolve_as_of(con, settings))
-        if result.mode is not None:
-            PROGRESS.info(result.mode.line())
+        for mode in result.modes:
+            PROGRESS.info(mode.line())
         for run in built:
             PROGRESS.info(f"{run.qualified}: {run.rows:,} rows")
         rows = {run.qualified: run.rows for run in built}

@@ -1,12 +1,13 @@
 """An incremental `journeys build` after 1% new events, against the full build of the other 99%,
 in one run.
 
-    python benchmarks/bench_incremental.py --events 10000000 [--new-share 0.01]
+    python benchmarks/bench_incremental.py --events 10000000 [--new-share 0.01] [--profile]
 
 The cached simulation (benchmarks/data/) is split by occurred_at: the latest `--new-share` of the
 events are the new ones. Into a fresh warehouse: load the first 99%, full `journeys build` (timed:
 the baseline), load the new 1%, `journeys build` again (timed: incremental), each build in its own
-process with its peak RSS. Prints incremental/full (target <= 10%).
+process with its peak RSS. Prints incremental/full (target <= 10%). `--profile` also prints the
+incremental build's slowest steps (profile_build_memory.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from phases import DATA, run_phase, simulated_events  # noqa: E402
+from profile_build_memory import profile_build  # noqa: E402
 
 
 def split_by_time(path: Path, new_share: float, folder: Path) -> tuple[Path, Path, int, int]:
@@ -41,6 +43,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--new-share", type=float, default=0.01)
+    parser.add_argument("--profile", action="store_true", help="print the incremental build's slowest steps")
     args = parser.parse_args()
     customers, path = simulated_events(args.events, args.days)
     home = Path(tempfile.mkdtemp(prefix="bench-incremental-", dir=DATA))
@@ -52,7 +55,11 @@ def main() -> None:
         print(f"full build                {full['seconds']:8.2f} s  peak {full['peak_rss_mb']:6,} MB", flush=True)
         load = run_phase("load", home / "home", str(newer))
         print(f"load of the new events    {load['seconds']:8.2f} s", flush=True)
-        incremental = run_phase("build", home / "home")
+        if args.profile:
+            seconds, peak = profile_build(home / "home", top=25, by="time")
+            incremental = {"seconds": seconds, "peak_rss_mb": round(peak)}
+        else:
+            incremental = run_phase("build", home / "home")
         print(f"incremental build         {incremental['seconds']:8.2f} s  peak {incremental['peak_rss_mb']:6,} MB"
               f"  = {incremental['seconds'] / full['seconds']:.1%} of the full build (target <= 10%)")
     finally:

@@ -1,13 +1,13 @@
 """Where a `journeys build` spends its memory: the peak RSS between each line it prints.
 
-    python benchmarks/profile_build_memory.py HOME [--top 15]
+    python benchmarks/profile_build_memory.py HOME [--top 15] [--by memory|time]
 
 Runs `journeys build` on the warehouse in HOME (load it first, for example with
 bench_full_build.py's set-up or `journeys load`), samples the process's resident memory
 (/proc/PID/status VmRSS, its children included) every 0.1 s, and charges each sample to the
 interval between two lines the build printed: the work done in that interval is what ends with
 the second line (a model materialized, a check passed). Prints the intervals with the highest
-peaks, then the build's overall peak and time. Linux only.
+peaks (or the longest, `--by time`), then the build's overall peak and time. Linux only.
 """
 
 from __future__ import annotations
@@ -42,14 +42,11 @@ def _children(pid: int) -> list[int]:
     return found + [g for c in found for g in _children(c)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("home", type=Path)
-    parser.add_argument("--top", type=int, default=15)
-    args = parser.parse_args()
+def profile_build(home: Path, top: int = 15, by: str = "memory") -> tuple[float, float]:
+    """Runs and profiles `journeys build` in `home`, printing the top intervals; returns (seconds, peak MB)."""
     journeys = Path(sys.executable).with_name("journeys")
     started = time.perf_counter()
-    proc = subprocess.Popen([str(journeys), "build"], env={**os.environ, "JOURNEYS_HOME": str(args.home)},
+    proc = subprocess.Popen([str(journeys), "build"], env={**os.environ, "JOURNEYS_HOME": str(home)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     interval_peak = [0.0]
     intervals: list[tuple[float, float, str]] = []  # (peak MB, seconds, the line that ended it)
@@ -70,10 +67,23 @@ def main() -> None:
     proc.wait()
     sampler.join()
     seconds = time.perf_counter() - started
+    peak = max((i[0] for i in intervals), default=0)
     print(f"{'peak MB':>8} {'seconds':>8}  until the build printed")
-    for peak, took, line in sorted(intervals, key=lambda i: -i[0])[:args.top]:
-        print(f"{peak:8,.0f} {took:8.1f}  {line}")
-    print(f"\nexit {proc.returncode}, {seconds:.1f} s, peak {max((i[0] for i in intervals), default=0):,.0f} MB")
+    for interval_peak_mb, took, line in sorted(intervals, key=lambda i: -i[0 if by == "memory" else 1])[:top]:
+        print(f"{interval_peak_mb:8,.0f} {took:8.1f}  {line}")
+    print(f"\nexit {proc.returncode}, {seconds:.1f} s, peak {peak:,.0f} MB")
+    if proc.returncode:
+        raise SystemExit(f"journeys build failed (exit {proc.returncode})")
+    return seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("home", type=Path)
+    parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--by", choices=("memory", "time"), default="memory")
+    args = parser.parse_args()
+    profile_build(args.home, args.top, args.by)
 
 
 if __name__ == "__main__":

@@ -84,24 +84,29 @@ def differing_rows(left, right, table: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def built_in_batches(tmp_path_factory):
-    """(settings, build modes) after loading and building each of the five batches in turn."""
+    """(settings, build modes) after loading and building each of the five batches in turn: per
+    build, how each incremental model was to be built."""
     root = tmp_path_factory.mktemp("incremental")
     simulated = root / "events.parquet"
     write_simulation(simulated, 250, 60, 5)
     settings = load_settings(home=root / "home")
     modes = []
-    for number, batch in enumerate(arrival_batches(pq.read_table(simulated))):
-        path = root / f"batch-{number}.parquet"
-        pq.write_table(batch, path)
-        load_file(settings, path)
-        with warehouse.writer(settings) as con:
-            modes.append(dbt_project.build_mode(con, settings))
-            build_plan.build(con, settings)
-    return settings, modes
+    recorded = []  # every model's mode as the build records it
+    record = incremental.record
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(incremental, "record", lambda con, mode, *args: (recorded.append(mode), record(con, mode, *args)))
+        for number, batch in enumerate(arrival_batches(pq.read_table(simulated))):
+            path = root / f"batch-{number}.parquet"
+            pq.write_table(batch, path)
+            load_file(settings, path)
+            with warehouse.writer(settings) as con:
+                modes.append([dbt_project.build_mode(con, settings, model) for model in incremental.INCREMENTAL_MODELS])
+                build_plan.build(con, settings)
+    return settings, modes, [recorded[i:i + 5] for i in range(0, len(recorded), 5)]
 
 
 def test_the_batches_hold_late_events_and_each_build_after_the_first_is_incremental(built_in_batches):
-    settings, modes = built_in_batches
+    settings, modes, recorded = built_in_batches
     with warehouse.writer(settings) as con:
         # per load, in arrival order: the store events and identity links older than the previous load's latest event
         late = con.execute("""
@@ -119,12 +124,19 @@ def test_the_batches_hold_late_events_and_each_build_after_the_first_is_incremen
                         and t.occurred_at < o.previous_latest_at)
             from ordered as o order by o.loaded_at""").fetchall()
     assert late[3][0] > 0 and late[4][1] > 0  # late store events in the fourth load, late links in the fifth
-    assert [mode.full for mode in modes] == [True, False, False, False, False]
-    assert all(modes[i].raw_from < modes[i + 1].raw_from for i in range(1, 4))
+    assert [[mode.full for mode in build] for build in modes] == [[True] * 5] + [[False] * 5] * 4
+    assert all(modes[i][0].raw_from < modes[i + 1][0].raw_from for i in range(1, 4))
+    # as built, above staging each model read what was logged since its last build: some persons, not all
+    assert [[mode.model for mode in build] for build in recorded] == [list(incremental.INCREMENTAL_MODELS)] * 5
+    with warehouse.writer(settings) as con:
+        n_persons = con.execute("select count(*) from marts.persons").fetchall()[0][0]
+    assert all(build[2].reason.endswith(" persons changed since the last build") for build in recorded[1:])
+    changed_persons = [int(build[2].reason.split()[0].replace(",", "")) for build in recorded[1:]]
+    assert all(n > 0 for n in changed_persons) and min(changed_persons) < 0.6 * n_persons, (changed_persons, n_persons)
 
 
 def test_five_incremental_builds_equal_a_full_build_table_by_table(built_in_batches, tmp_path):
-    settings, _ = built_in_batches
+    settings, _, _ = built_in_batches
     full = load_settings(home=tmp_path / "full")
     full.home.mkdir()
     shutil.copyfile(settings.warehouse_path, full.warehouse_path)

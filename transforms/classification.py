@@ -271,7 +271,7 @@ _READ = """
 select person_id, event_id, occurred_at, channel, event_type, stage, stage_rank, stage_kind,
        stage_kind = 'detour' as is_detour_kind, is_conversion, revenue, currency
 from intermediate.int_touchpoints_stitched
-where person_id is not null
+where person_id is not null and {persons}
 order by person_id, occurred_at, event_id
 """
 
@@ -327,7 +327,7 @@ def _memory_left_to_python(con: duckdb.DuckDBPyConnection, settings: Settings):
         con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
 
 
-def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings, persons: str | None = None) -> int:
     """One row per touchpoint of a person, cut into journeys and numbered in journey order, with
     what the shape rules see. A journey is a person's touchpoints with no gap longer than
     journey_gap_days, ordered by occurred_at (never by arrival, so late events take their place);
@@ -364,18 +364,23 @@ first appearance; NULL on the other steps
       revenue: order value in the reporting currency (converted in staging)
       currency: the reporting currency of revenue; NULL when revenue is NULL
     """
+    # `persons` (a query of person_ids) walks only those and replaces only their rows: an incremental build.
+    only = "true" if persons is None else f"person_id in ({persons})"
     with _memory_left_to_python(con, settings):
         # One sort, narrow, streamed: DuckDB sorts (spilling past its memory limit) and hands the
         # rows over in journey order; numpy walks whole persons a batch at a time, and a second
         # connection of the same database writes each batch back while the first still streams.
-        sorted_touchpoints = con.sql(_READ).arrow()
+        sorted_touchpoints = con.sql(_READ.format(persons=only)).arrow()
         writer = con.cursor()
+        walked = (_walked(batch, settings.journey_gap_days)
+                  for batch in whole_persons(sorted_touchpoints, settings.journey_walk_batch_rows))
         try:
-            return tables.replace_table_in_batches(
-                writer, "intermediate.int_journey_steps", _MATERIALIZE, "_journey_walk",
-                (_walked(batch, settings.journey_gap_days)
-                 for batch in whole_persons(sorted_touchpoints, settings.journey_walk_batch_rows)),
-                doc=tables.parse_doc(build_int_journey_steps.__doc__))
+            if persons is not None:
+                return tables.replace_rows_in_batches(writer, "intermediate.int_journey_steps", only, _MATERIALIZE,
+                                                      "_journey_walk", walked)
+            return tables.replace_table_in_batches(writer, "intermediate.int_journey_steps", _MATERIALIZE,
+                                                   "_journey_walk", walked,
+                                                   doc=tables.parse_doc(build_int_journey_steps.__doc__))
         finally:
             writer.close()
             sorted_touchpoints.close()

@@ -80,12 +80,11 @@ def dbt_vars(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict:
     text; macros/settings.sql makes it a TIMESTAMP), the exchange rates into the reporting currency
     as (currency, rate) pairs, and the identity settings."""
     from journeys.transforms.identity import identity_params
-    from journeys.transforms.incremental import EVERY_RAW_ROW
     from journeys.transforms.params import model_params
 
     params = {**model_params(con, settings), **identity_params(settings)}
     params["as_of"] = params["as_of"].isoformat(sep=" ")
-    params.update(EVERY_RAW_ROW)  # run_build narrows it to what the last build did not read
+    params["incremental"] = {}  # run_build adds each incremental model's state (macros/incremental.sql)
     rates = params.pop("currency_rates")
     params["currency_rates"] = [{"currency": c, "rate": float(r)} for c, r in zip(rates["key"], rates["value"])]
     return params
@@ -216,8 +215,8 @@ class DbtBuild:
     """The models that succeeded, in dbt's order."""
     failures: list[str]
     """One line per failed model or test, naming its file (see `failures`)."""
-    mode: BuildMode | None = None
-    """How the selection's incremental model was built, and why, when it held one."""
+    modes: tuple[BuildMode, ...] = ()
+    """How the selection's incremental models were built, and why."""
 
     def raise_for_failures(self) -> None:
         if self.failures:
@@ -229,21 +228,29 @@ def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequen
     """`dbt build --select <select>` (the models and their data tests) under the caller's writer
     `con`. A failed model leaves its previous table in place and skips what reads it. Unit tests
     are not run here: they check the SQL, not the data, so they run with the test suite
-    (tests/test_dbt_unit_tests.py) instead of on every build."""
+    (tests/test_dbt_unit_tests.py) instead of on every build.
+
+    The selection's incremental models add to what they absorbed when they all may; when one of
+    them may not, the call rebuilds them all (`--full-refresh` is per call), and says why."""
     from journeys.transforms import incremental
 
     if not select:
         return DbtBuild([], [])
     variables = dbt_vars(con, settings)
-    model = next((m for m in incremental.INCREMENTAL_MODELS if m.split(".")[1] in select), None)
     args = ["build", "--select", *select, "--indirect-selection", "buildable", "--exclude-resource-type", "unit_test",
             "--no-write-json", "--no-populate-cache"]
-    mode = None
-    if model is not None:
-        mode, fingerprint = _decide(con, settings, variables, model)
-        raw_rows = incremental.raw_rows_now(con)  # what the model reads; rows appended later wait for the next build
-        variables.update(mode.vars())
-        args += ["--full-refresh"] if mode.full else []
+    models = [m for m in incremental.INCREMENTAL_MODELS if m.split(".")[1] in select]
+    modes: list[BuildMode] = []
+    if models:
+        fingerprint = incremental_fingerprint(con, settings, variables)
+        raw_rows = incremental.raw_rows_now(con)  # what the models read; rows appended later wait for the next build
+        modes = [incremental.decide(con, m, fingerprint, _as_of(variables)) for m in models]
+        full = next((mode for mode in modes if mode.full), None)
+        if full is not None:
+            modes = [mode if mode.full else dataclasses.replace(mode, full=True, reason=f"built with {full.model}")
+                     for mode in modes]
+            args.append("--full-refresh")
+        variables["incremental"] = {mode.model: mode.var() for mode in modes if not mode.full}
     result = invoke(settings, args, variables, callbacks, warehouse_path=database_path(con))
     built = []
     for node_result in getattr(result.result, "results", None) or []:
@@ -251,26 +258,41 @@ def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequen
         if node.resource_type == "model" and str(node_result.status).lower() == "success":
             qualified = f"{node.schema}.{node.alias or node.name}"
             built.append(ModelRun(qualified, con.execute(f"select count(*) from {qualified}").fetchall()[0][0]))
-    if model in {run.qualified for run in built}:
-        incremental.record(con, model, fingerprint, _as_of(variables), raw_rows)
+    built_names = {run.qualified for run in built}
+    for mode in modes:
+        if mode.model in built_names:
+            incremental.record(con, mode, fingerprint, _as_of(variables), raw_rows)
     problems = [] if result.success else (failures(settings, result) or ["dbt build failed"])
-    return DbtBuild(built, problems, mode)
+    return DbtBuild(built, problems, tuple(modes))
 
 
 def _as_of(variables: dict) -> dt.datetime:
     return dt.datetime.fromisoformat(variables["as_of"])
 
 
-def _decide(con: duckdb.DuckDBPyConnection, settings: Settings, variables: dict, model: str) -> tuple[BuildMode, str]:
-    """How `model` is built with these vars, and the fingerprint of its settings and project files."""
+def incremental_fingerprint(con: duckdb.DuckDBPyConnection, settings: Settings, variables: dict) -> str:
+    """What an incremental model's rows depend on besides its input: the settings (`variables`),
+    the active stage model's definition, and the text of every dbt project file and Python transform."""
+    from journeys.transforms import incremental, stage_models
+
+    stage_model = stage_models.stage_model_frame(stage_models.active_model(settings)).to_json(orient="records")
+    python_files = sorted(p for p in PROJECT_DIR.glob("*.py"))
+    return incremental.fingerprint({**variables, "active_stage_model": stage_model},
+                                   [*project_files(project_dir(settings, database_path(con))), *python_files])
+
+
+def decide(con: duckdb.DuckDBPyConnection, settings: Settings, model: str) -> tuple[BuildMode, str, dt.datetime]:
+    """How `model` would be built now, with the fingerprint and as_of to record once it is."""
     from journeys.transforms import incremental
 
-    fingerprint = incremental.fingerprint(variables, project_files(project_dir(settings, database_path(con))))
-    return incremental.decide(con, model, fingerprint, _as_of(variables)), fingerprint
+    variables = dbt_vars(con, settings)
+    fingerprint = incremental_fingerprint(con, settings, variables)
+    return incremental.decide(con, model, fingerprint, _as_of(variables)), fingerprint, _as_of(variables)
 
 
-def build_mode(con: duckdb.DuckDBPyConnection, settings: Settings) -> BuildMode:
-    """Whether the next build adds to the incremental model or rebuilds it, and why (transforms/incremental.py)."""
+def build_mode(con: duckdb.DuckDBPyConnection, settings: Settings, model: str | None = None) -> BuildMode:
+    """Whether the next build adds to an incremental model (staging's by default) or rebuilds it,
+    and why (transforms/incremental.py)."""
     from journeys.transforms.incremental import INCREMENTAL_MODELS
 
-    return _decide(con, settings, dbt_vars(con, settings), INCREMENTAL_MODELS[0])[0]
+    return decide(con, settings, model or INCREMENTAL_MODELS[0])[0]

@@ -1,36 +1,55 @@
-"""Incremental builds: what an incremental model has absorbed, and whether the next build may add to it.
+"""Incremental builds: what each incremental model has absorbed, and whether the next build may add to it.
 
-The rule, for a model built incrementally (today `staging.stg_touchpoints`):
+The models built incrementally, in build order (each reads the ones before, directly or not):
 
-* raw is append-only, so what a model has absorbed is a raw row position (DuckDB's rowid, through
-  the `physical_row_id` macro): every raw row below it, as of an as_of. It is recorded in
-  `meta.incremental_state` right after the model is built, with a fingerprint of everything else
-  its rows depend on (every setting passed to dbt, and the text of every file of the dbt project).
-* The next build is incremental when that fingerprint is unchanged, as_of did not move back and raw
-  still holds every row absorbed. The model then rebuilds only the events touched since: the events
-  of raw rows from that position on (late ones included: a store batch of last week lands in its
-  place) and the events that as_of now takes in. Every copy of such an event is read again, so
-  which copy is kept follows the same rule as a full build.
-* Anything else is a full build, and the build says why: no state (the first build, or
-  `journeys build --full`), a changed setting or model, as_of moved back, raw rows missing.
+    staging.stg_touchpoints                event grain: the events of raw rows appended since, and
+                                           those as_of now takes in
+    intermediate.int_touchpoints_stitched  event grain: staged events that changed, and the events
+                                           carrying an identifier whose person changed
+    intermediate.int_journey_steps         person grain: the persons whose stitched events changed
+    marts.journey_steps, marts.journeys    person grain: the same persons
 
-A build that fails after the model was built leaves a state that matches the model; one that fails
-before leaves the previous state, and rebuilding an event twice gives the same row, so the next
-build catches up either way.
+The rule:
+
+* raw is append-only, so what staging has absorbed is a raw row position (DuckDB's rowid, through
+  the `physical_row_id` macro): every raw row below it, as of an as_of. Above staging, a model
+  learns what changed from `meta.change_log`: each incremental model (and the identity stitching,
+  which is rebuilt whole but logs the identifiers whose person changed) logs the keys it replaced,
+  and a model reads the entries of the models it depends on that were logged after its own last
+  build (`changes_absorbed`). Every key is replaced whole, so rebuilding one twice gives the same rows.
+* Each model's state in `meta.incremental_state` is recorded right after it is built, with a
+  fingerprint of everything else its rows depend on: every setting passed to dbt, the active stage
+  model, and the text of every dbt project file and of the Python transforms.
+* The next build of a model is incremental when that fingerprint is unchanged, as_of did not move
+  back and raw still holds every row absorbed. Anything else is a full build, and the build says
+  why: no state (the first build, or `journeys build --full`), a changed setting or model, as_of
+  moved back, raw rows missing. A full build of a model forgets the state of the models after it,
+  so they are rebuilt in full too: they cannot add to changes nobody logged.
+
+A build that fails leaves each model's state matching the model: what a model had not absorbed
+stays in the log for its next build, and the log is pruned only below what every model absorbed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-INCREMENTAL_MODELS = ("staging.stg_touchpoints",)
-"""The models built incrementally, as `schema.table`."""
+INCREMENTAL_MODELS = (
+    "staging.stg_touchpoints",
+    "intermediate.int_touchpoints_stitched",
+    "intermediate.int_journey_steps",
+    "marts.journey_steps",
+    "marts.journeys",
+)
+"""The models built incrementally, as `schema.table`, in build order."""
 
 STATE_DDL = """
 create schema if not exists meta;
@@ -39,16 +58,28 @@ create table if not exists meta.incremental_state (
     fingerprint varchar not null,
     as_of timestamp not null,
     raw_rows_absorbed bigint not null,
+    changes_absorbed bigint not null,
     built_at timestamp not null
 );
 comment on table meta.incremental_state is 'One row per incremental model: the raw rows it has absorbed (every \
-raw.touchpoints rowid below raw_rows_absorbed), as of which as_of, and the fingerprint of the settings and model \
-text it was built with. A build adds to the model only while all three still hold (transforms/incremental.py).';
+raw.touchpoints rowid below raw_rows_absorbed), the meta.change_log entries it has absorbed (change_seq up to \
+changes_absorbed), as of which as_of, and the fingerprint of the settings and model text it was built with. A build \
+adds to the model only while all of these still hold (transforms/incremental.py).';
+create table if not exists meta.change_log (
+    change_seq bigint not null,
+    producer varchar not null,
+    key_type varchar not null,
+    key varchar not null
+);
+comment on table meta.change_log is 'The keys an incremental build replaced (producer: the model, key_type: \
+event_id, person_id or an identifier type), for the models that read them to replace theirs. Pruned once every \
+incremental model has absorbed an entry (transforms/incremental.py).';
+create sequence if not exists meta.change_seq;
 """
 
-EVERY_RAW_ROW = {"incremental_raw_from": 0, "incremental_previous_as_of": None}
-"""The vars that tell an incremental model where to start (not part of the fingerprint), set to
-re-read every raw row: what a plain `journeys dbt build` does, slow but always right."""
+FULL = {}
+"""The `incremental` dbt var of a build that knows no state: every incremental model without an
+entry re-reads everything (what a plain `journeys dbt build` does: slow but always right)."""
 
 
 @dataclass(frozen=True)
@@ -59,63 +90,166 @@ class BuildMode:
     raw_from: int = 0
     """The first raw row position not absorbed yet (incremental builds)."""
     previous_as_of: dt.datetime | None = None
+    changes_from: int = 0
+    """The last change_seq absorbed: entries after it are read (incremental builds)."""
+    change_seq: int = 0
+    """This build's change_seq: what the model logs, and what it will have absorbed."""
 
-    def vars(self) -> dict:
-        return {"incremental_raw_from": self.raw_from,
-                "incremental_previous_as_of": self.previous_as_of.isoformat(sep=" ") if self.previous_as_of else None}
+    def var(self) -> dict:
+        """The model's entry in the `incremental` dbt var (macros/incremental.sql reads it)."""
+        return {"raw_from": self.raw_from, "changes_from": self.changes_from, "change_seq": self.change_seq,
+                "previous_as_of": self.previous_as_of.isoformat(sep=" ") if self.previous_as_of else None}
 
     def line(self) -> str:
         return f"{self.model}: {'full' if self.full else 'incremental'} build: {self.reason}"
 
 
-def fingerprint(variables: dict, project_files: list[Path]) -> str:
-    """A hash of every setting the models read (as_of and the incremental vars excepted: they are
-    checked on their own) and of the text of every project file (dbt_project.project_files)."""
+def fingerprint(variables: dict, files: list[Path]) -> str:
+    """A hash of every setting the models read (as_of and the incremental var excepted: they are
+    checked on their own) and of the text of every file given (the dbt project's and the Python
+    transforms', see dbt_project.incremental_fingerprint)."""
     digest = hashlib.sha256()
-    settings = {k: v for k, v in variables.items() if k != "as_of" and k not in EVERY_RAW_ROW}
+    settings = {k: v for k, v in variables.items() if k not in ("as_of", "incremental")}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    for path in project_files:
+    for path in files:
         digest.update(f"{path.parent.name}/{path.name}".encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
+def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
+    """The state tables; a state table of an older layout is dropped (the next build is full)."""
+    con.execute("create schema if not exists meta")
+    columns = {r[0] for r in con.execute("select column_name from duckdb_columns() where schema_name = 'meta' "
+                                         "and table_name = 'incremental_state'").fetchall()}
+    if columns and "changes_absorbed" not in columns:
+        con.execute("drop table meta.incremental_state")
+    con.execute(STATE_DDL)
+
+
 def raw_rows_now(con: duckdb.DuckDBPyConnection) -> int:
     """The raw row position after the last row appended so far (rowids start at 0)."""
-    last = con.execute("select max(rowid) from raw.touchpoints").fetchone()[0]
+    last = con.execute("select max(rowid) from raw.touchpoints").fetchall()[0][0]
     return 0 if last is None else last + 1
 
 
 def decide(con: duckdb.DuckDBPyConnection, model: str, current_fingerprint: str, as_of: dt.datetime) -> BuildMode:
-    """Whether `model` may be built incrementally on top of what it has absorbed, and why (not)."""
-    con.execute(STATE_DDL)
+    """Whether `model` may be built incrementally on top of what it has absorbed, and why (not).
+    Allocates the build's change_seq either way."""
+    ensure_state(con)
+    change_seq = con.execute("select nextval('meta.change_seq')").fetchall()[0][0]
     schema, table = model.split(".")
     exists = con.execute("select count(*) from duckdb_tables() where schema_name = ? and table_name = ?",
-                         [schema, table]).fetchone()[0]
-    state = con.execute("select fingerprint, as_of, raw_rows_absorbed from meta.incremental_state where model = ?",
-                        [model]).fetchone()
-    if state is None or not exists:
-        return BuildMode(model, True, "no earlier build to add to (the first build, or `journeys build --full`)")
-    previous_fingerprint, previous_as_of, absorbed = state
+                         [schema, table]).fetchall()[0][0]
+    state = con.execute("select fingerprint, as_of, raw_rows_absorbed, changes_absorbed from meta.incremental_state "
+                        "where model = ?", [model]).fetchall()
+    if not state or not exists:
+        return BuildMode(model, True, "no earlier build to add to (the first build, or `journeys build --full`)",
+                         change_seq=change_seq)
+    previous_fingerprint, previous_as_of, absorbed, changes_absorbed = state[0]
     if previous_fingerprint != current_fingerprint:
-        return BuildMode(model, True, "a setting or a model changed since the last build")
+        return BuildMode(model, True, "a setting or a model changed since the last build", change_seq=change_seq)
     if as_of < previous_as_of:
-        return BuildMode(model, True, f"as_of moved back ({previous_as_of:%Y-%m-%d %H:%M:%S} -> {as_of:%Y-%m-%d %H:%M:%S})")
-    if con.execute("select count(*) from raw.touchpoints where rowid < ?", [absorbed]).fetchone()[0] != absorbed:
-        return BuildMode(model, True, "raw no longer holds every row the last build read")
-    new_rows = raw_rows_now(con) - absorbed
-    return BuildMode(model, False, f"{new_rows:,} raw rows since the last build", absorbed, previous_as_of)
+        return BuildMode(model, True, f"as_of moved back ({previous_as_of:%Y-%m-%d %H:%M:%S} -> {as_of:%Y-%m-%d %H:%M:%S})",
+                         change_seq=change_seq)
+    if con.execute("select count(*) from raw.touchpoints where rowid < ?", [absorbed]).fetchall()[0][0] != absorbed:
+        return BuildMode(model, True, "raw no longer holds every row the last build read", change_seq=change_seq)
+    if model == INCREMENTAL_MODELS[0]:
+        reason = f"{raw_rows_now(con) - absorbed:,} raw rows since the last build"
+    else:
+        reason = changed_keys_line(con, model, changes_absorbed)
+    return BuildMode(model, False, reason, absorbed, previous_as_of, changes_absorbed, change_seq)
 
 
-def record(con: duckdb.DuckDBPyConnection, model: str, current_fingerprint: str, as_of: dt.datetime,
+PRODUCERS = {
+    "intermediate.int_touchpoints_stitched": (("staging.stg_touchpoints", "event_id"),
+                                              ("intermediate.int_identity_map", "*")),
+    "intermediate.int_journey_steps": (("intermediate.int_touchpoints_stitched", "person_id"),),
+    "marts.journey_steps": (("intermediate.int_touchpoints_stitched", "person_id"),),
+    "marts.journeys": (("intermediate.int_touchpoints_stitched", "person_id"),),
+}
+"""Whose change_log entries each incremental model above staging reads (key_type '*': every type)."""
+
+
+def changed_keys_line(con: duckdb.DuckDBPyConnection, model: str, changes_from: int) -> str:
+    """What the producers of `model` logged after `changes_from`, e.g. '1,118 events and 98
+    identifiers changed since the last build'."""
+    matches = " or ".join("(producer = ? and (key_type = ? or ? = '*'))" for _ in PRODUCERS[model])
+    params = [value for producer, key_type in PRODUCERS[model] for value in (producer, key_type, key_type)]
+    counts = dict(con.execute(
+        f"select case when key_type in ('event_id', 'person_id') then key_type else 'identifier' end as kind, "
+        f"count(distinct (producer, key_type, key)) from meta.change_log "
+        f"where change_seq > ? and ({matches}) group by kind", [changes_from, *params]).fetchall())
+    words = {"event_id": "events", "identifier": "identifiers", "person_id": "persons"}
+    kinds = [kind for producer, key_type in PRODUCERS[model]
+             for kind in (["identifier"] if key_type == "*" else [key_type])]
+    return " and ".join(f"{counts.get(kind, 0):,} {words[kind]}" for kind in kinds) + " changed since the last build"
+
+
+def changed_keys_sql(producer: str, key_type: str, changes_from: int) -> str:
+    """The keys `producer` logged after `changes_from`, as a subquery; macros/incremental.sql's
+    `changed_keys` writes the same SQL for the dbt models."""
+    return (f"select key from meta.change_log where producer = '{producer}' and key_type = '{key_type}' "
+            f"and change_seq > {int(changes_from)}")
+
+
+def log_changes(con: duckdb.DuckDBPyConnection, change_seq: int, producer: str, select_keys: str,
+                params: list | None = None) -> None:
+    """Log the (key_type, key) rows of `select_keys` as replaced by `producer` in this build."""
+    con.execute(f"insert into meta.change_log select ?, ?, key_type, key from ({select_keys}) where key is not null",
+                [change_seq, producer, *(params or [])])
+
+
+IDENTITY_MAP = "intermediate.int_identity_map"
+
+
+@contextlib.contextmanager
+def identity_changes_logged(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Around the identity stitching (rebuilt whole): log each identifier whose person or
+    sharedness the block changed, added ones included, for int_touchpoints_stitched to re-stitch
+    the events that carry it. Nothing is logged while int_touchpoints_stitched has no state (its
+    next build is full anyway)."""
+    ensure_state(con)
+    logging = has_state(con, INCREMENTAL_MODELS[1]) and con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'intermediate' and table_name = 'int_identity_map'"
+    ).fetchall()[0][0] > 0
+    if logging:
+        con.execute(f"create or replace temp table _previous_identity_map as "
+                    f"select identifier_type, identifier_value, person_id, is_shared from {IDENTITY_MAP}")
+    yield
+    if logging:
+        log_changes(con, con.execute("select nextval('meta.change_seq')").fetchall()[0][0], IDENTITY_MAP, f"""
+            select identifier_type as key_type, identifier_value as key
+            from _previous_identity_map as previous
+            full outer join {IDENTITY_MAP} as now using (identifier_type, identifier_value)
+            where previous.person_id is distinct from now.person_id or previous.is_shared is distinct from now.is_shared""")
+        con.execute("drop table _previous_identity_map")
+
+
+def record(con: duckdb.DuckDBPyConnection, mode: BuildMode, current_fingerprint: str, as_of: dt.datetime,
            raw_rows_absorbed: int) -> None:
-    """`model` now holds every raw row below `raw_rows_absorbed`, as of `as_of`."""
-    con.execute(STATE_DDL)
-    con.execute("insert or replace into meta.incremental_state values (?, ?, ?, ?, ?)",
-                [model, current_fingerprint, as_of, raw_rows_absorbed, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+    """`mode.model` now holds every raw row below `raw_rows_absorbed` and every change logged up to
+    its change_seq, as of `as_of`. After a full build, the models after it must be full too."""
+    ensure_state(con)
+    con.execute("insert or replace into meta.incremental_state values (?, ?, ?, ?, ?, ?)",
+                [mode.model, current_fingerprint, as_of, raw_rows_absorbed, mode.change_seq,
+                 dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+    if mode.full:
+        later = list(INCREMENTAL_MODELS[INCREMENTAL_MODELS.index(mode.model) + 1:])
+        if later:
+            con.execute("delete from meta.incremental_state where model in ?", [later])
+    # below what every model that reads the log has absorbed (all of it when none has a state)
+    con.execute("delete from meta.change_log where change_seq <= (select coalesce(min(changes_absorbed), ?) "
+                "from meta.incremental_state where model in ?)", [2**63 - 1, list(PRODUCERS)])
+
+
+def has_state(con: duckdb.DuckDBPyConnection, model: str) -> bool:
+    ensure_state(con)
+    return con.execute("select count(*) from meta.incremental_state where model = ?", [model]).fetchall()[0][0] > 0
 
 
 def forget(con: duckdb.DuckDBPyConnection) -> None:
     """Make the next build full (`journeys build --full`)."""
-    con.execute(STATE_DDL)
+    ensure_state(con)
     con.execute("delete from meta.incremental_state")
+    con.execute("delete from meta.change_log")

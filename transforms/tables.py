@@ -98,6 +98,24 @@ def replace_table_in_batches(con: duckdb.DuckDBPyConnection, qualified: str, sel
     return con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
 
 
+def replace_rows_in_batches(con: duckdb.DuckDBPyConnection, qualified: str, where: str, select_sql: str, name: str,
+                            batches: Iterable) -> int:
+    """Delete the rows of the existing `layer.table` that match `where`, and insert `select_sql` run
+    over each of `batches` (visible to it as `name`), in one transaction (an incremental build);
+    returns the table's row count."""
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from {qualified} where {where}")
+        for batch in batches:
+            with registered(con, name, batch):
+                con.execute(f"insert into {qualified}\n{select_sql}")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
+
+
 @contextlib.contextmanager
 def _replacing(con: duckdb.DuckDBPyConnection, qualified: str, doc: ModelDoc | None) -> Iterator[None]:
     """The block's statements (which create `qualified`) and its docs, committed together or not at all."""

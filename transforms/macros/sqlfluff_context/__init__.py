@@ -10,8 +10,17 @@ from sqlfluff.core.templaters.builtins.dbt import DBT_BUILTINS
 
 from journeys.transforms.identity import PRIORITY
 
-_SHAPING_VARS = {"identifiers_by_durability": list(PRIORITY)}
-"""Vars a model loops over: sqlfluff's stand-in var() is a string, which would loop over letters."""
+
+class _EveryModelIncremental(dict):
+    """The `incremental` var of an incremental build: an entry for every model, so sqlfluff lints
+    the incremental SQL (macros/incremental.sql)."""
+
+    def get(self, key, default=None):
+        return {"raw_from": 0, "changes_from": 0, "change_seq": 1, "previous_as_of": "2025-01-01 00:00:00"}
+
+
+_SHAPING_VARS = {"identifiers_by_durability": list(PRIORITY), "incremental": _EveryModelIncremental()}
+"""Vars a model loops over or looks into: sqlfluff's stand-in var() is a string, which would loop over letters."""
 
 
 @jinja2.pass_context

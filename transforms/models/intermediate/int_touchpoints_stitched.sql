@@ -1,3 +1,14 @@
+{#
+  Incremental (transforms/incremental.py): an incremental build replaces the rows of the staged
+  events that changed and of the events carrying an identifier whose person changed
+  (macros/stitch_candidates.sql), and logs the persons of those rows before and after, for the
+  person-grain models above it.
+#}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook=["{{ stitch_candidates_table() }}", "{{ log_changes(persons_of_stitch_candidates()) }}",
+                    "{{ delete_stitch_candidates() }}"],
+          post_hook=["{{ log_changes(persons_of_stitch_candidates()) }}", "{{ drop_stitch_candidates() }}"]) }}
+
 {%- set identifiers = identifiers_by_durability() -%}
 
 with touchpoints as (
@@ -8,6 +19,9 @@ with touchpoints as (
         campaign, source, medium, product_id, ticket_id,
         nps_score, csat_score, ces_score, persona, issue_category
     from {{ ref('stg_touchpoints') }}
+    {%- if is_incremental() %}
+        where event_id in (select stitch_candidates.event_id from meta.stitch_candidates)
+    {%- endif %}
 ),
 
 identity_map as (

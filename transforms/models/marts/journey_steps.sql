@@ -1,5 +1,13 @@
+{#
+  Incremental (transforms/incremental.py): an incremental build replaces the rows of the persons
+  whose touchpoints changed.
+#}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_changed_persons() }}") }}
+
 with journey_steps as (
     select * from {{ source('intermediate', 'int_journey_steps') }}
+    where {{ changed_persons_only('person_id') }}
 ),
 
 touchpoints as (
@@ -8,7 +16,7 @@ touchpoints as (
         campaign, source, medium, product_id, ticket_id,
         nps_score, csat_score, ces_score, issue_category
     from {{ ref('int_touchpoints_stitched') }}
-    where person_id is not null
+    where person_id is not null and {{ changed_persons_only('person_id') }}
 ),
 
 final as (

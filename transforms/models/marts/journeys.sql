@@ -1,9 +1,18 @@
+{#
+  Incremental (transforms/incremental.py): an incremental build replaces the journeys of the
+  persons whose touchpoints changed.
+#}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_changed_persons() }}") }}
+
 with journey_steps as (
     select * from {{ source('intermediate', 'int_journey_steps') }}
+    where {{ changed_persons_only('person_id') }}
 ),
 
 persons as (
     select person_id, customer_id, persona from {{ ref('int_persons') }}
+    where {{ changed_persons_only('person_id') }}
 ),
 
 stages as (

@@ -1,16 +1,14 @@
 {{ config(materialized='incremental', unique_key='event_id', incremental_strategy='delete+insert',
-          on_schema_change='fail') }}
+          on_schema_change='fail',
+          post_hook="{{ log_changes(\"select 'event_id' as key_type, event_id as key from (\" ~ touched_raw_event_ids() ~ \")\") }}") }}
 
 with
 {% if is_incremental() %}
     -- An incremental build (transforms/incremental.py) rebuilds the events of raw rows appended
-    -- since the last build and those as_of now takes in, reading every copy of them again.
+    -- since the last build and those as_of now takes in, reading every copy of them again; the
+    -- post-hook logs them for int_touchpoints_stitched.
     touched_events as (
-        select distinct trim(event_id) as event_id
-        from {{ source('raw', 'touchpoints') }}
-        where
-            {{ physical_row_id() }} >= {{ setting('incremental_raw_from') }}
-            or occurred_at > cast({{ setting('incremental_previous_as_of') }} as timestamp)
+        {{ touched_raw_event_ids() }}
     ),
 {% endif %}
 
