@@ -235,3 +235,49 @@ def test_journeys_build_says_which_build_it_did_and_why(tmp_path):
     rebuilt = journeys("build", "--full")
     assert "staging.stg_touchpoints: full build: no earlier build to add to" in rebuilt
     assert "staging.stg_touchpoints: 5 rows" in rebuilt
+
+
+def test_a_build_that_fails_half_way_is_caught_up_by_the_next(tmp_path, monkeypatch):
+    """Two arrival batches; the second build dies in the journey walk, after staging and
+    stitching took the new events in and logged what changed. The walk, journey_steps and journeys
+    have not absorbed those changes, so the next build must still rebuild their persons: after
+    it every derived table equals a full build of the same raw."""
+    from journeys.transforms import classification
+
+    simulated = tmp_path / "events.parquet"
+    write_simulation(simulated, 120, 40, 3)
+    events = pq.read_table(simulated)
+    settings = load_settings(home=tmp_path / "home")
+    for number, batch in enumerate(arrival_batches(events)[:2]):
+        pq.write_table(batch, tmp_path / f"batch-{number}.parquet")
+    load_file(settings, tmp_path / "batch-0.parquet")
+    with warehouse.writer(settings) as con:
+        build_plan.build(con, settings)
+    load_file(settings, tmp_path / "batch-1.parquet")
+    walk = classification.build_int_journey_steps
+
+    def dies(*args, **kwargs):
+        raise RuntimeError("killed in the walk")
+
+    monkeypatch.setattr(classification, "build_int_journey_steps", dies)
+    with warehouse.writer(settings) as con, pytest.raises(RuntimeError, match="killed in the walk"):
+        build_plan.build(con, settings)
+    with warehouse.writer(settings) as con:
+        logged = con.execute("select count(*) from meta.change_log where producer = "
+                             "'intermediate.int_touchpoints_stitched'").fetchall()[0][0]
+        assert logged > 0  # stitching logged persons the walk has not absorbed
+        assert not dbt_project.build_mode(con, settings, "staging.stg_touchpoints").reason.startswith(
+            ("no earlier", "a setting"))
+    monkeypatch.setattr(classification, "build_int_journey_steps", walk)
+    with warehouse.writer(settings) as con:
+        walk_mode = dbt_project.build_mode(con, settings, "intermediate.int_journey_steps")
+        assert not walk_mode.full and not walk_mode.reason.startswith("0 persons")
+        build_plan.build(con, settings)
+    full = load_settings(home=tmp_path / "full")
+    full.home.mkdir()
+    shutil.copyfile(settings.warehouse_path, full.warehouse_path)
+    with warehouse.writer(full) as con:
+        incremental.forget(con)
+        build_plan.build(con, full)
+    tables = derived_tables(settings.warehouse_path)
+    assert {t: rows for t in tables if (rows := differing_rows(settings.warehouse_path, full.warehouse_path, t))} == {}
