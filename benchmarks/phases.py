@@ -1,4 +1,8 @@
-"""Benchmark phases, each run in its own process so its peak memory (ru_maxrss) is its own.
+"""Benchmark phases, each run in its own process so its peak memory is its own.
+
+Peak memory is the process's VmHWM (Linux), not ru_maxrss: Python starts children with vfork,
+and exec carries the parent's high-water mark into the child's ru_maxrss, so a parent that once
+held 5 GB (bench_incremental.py splitting the events) made every phase report 5 GB.
 
     python benchmarks/phases.py PHASE HOME [ARGS...]  ->  prints one JSON line {seconds, peak_rss_mb, ...}
 """
@@ -120,6 +124,16 @@ def phase_build(home: str) -> dict:
     return {}
 
 
+def _peak_rss_kb() -> int:
+    """This process's own peak resident memory, in kB."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 PHASES = {name[len("phase_"):]: fn for name, fn in globals().items() if name.startswith("phase_")}
 
 if __name__ == "__main__":
@@ -127,5 +141,5 @@ if __name__ == "__main__":
     started = time.perf_counter()
     report = PHASES[name](home, *rest)
     report.update(seconds=round(time.perf_counter() - started, 2),
-                  peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+                  peak_rss_mb=round(_peak_rss_kb() / 1024))
     print(json.dumps(report))

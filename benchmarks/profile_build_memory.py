@@ -34,6 +34,17 @@ def _rss_mb(pid: int) -> float:
     return total
 
 
+def _high_water_mb(pid: int) -> float:
+    """VmHWM: the process's peak resident memory so far, in MB, which no sampling interval misses."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0.0
+
+
 def _children(pid: int) -> list[int]:
     try:
         found = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -49,7 +60,7 @@ def profile_build(home: Path, top: int = 15, by: str = "memory") -> tuple[float,
     proc = subprocess.Popen([str(journeys), "build"], env={**os.environ, "JOURNEYS_HOME": str(home)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     interval_peak = [0.0]
-    intervals: list[tuple[float, float, str]] = []  # (peak MB, seconds, the line that ended it)
+    intervals: list[tuple[float, float, str, float]] = []  # (peak MB, seconds, the line that ended it, VmHWM after)
 
     def sample() -> None:
         while proc.poll() is None:
@@ -62,16 +73,20 @@ def profile_build(home: Path, top: int = 15, by: str = "memory") -> tuple[float,
     for line in proc.stdout:
         if line.strip():
             now = time.perf_counter()
-            intervals.append((interval_peak[0], now - last, line.strip()[:100]))
+            intervals.append((interval_peak[0], now - last, line.strip()[:100], _high_water_mb(proc.pid)))
             interval_peak[0], last = 0.0, now
     proc.wait()
     sampler.join()
     seconds = time.perf_counter() - started
     peak = max((i[0] for i in intervals), default=0)
-    print(f"{'peak MB':>8} {'seconds':>8}  until the build printed")
-    for interval_peak_mb, took, line in sorted(intervals, key=lambda i: -i[0 if by == "memory" else 1])[:top]:
-        print(f"{interval_peak_mb:8,.0f} {took:8.1f}  {line}")
-    print(f"\nexit {proc.returncode}, {seconds:.1f} s, peak {peak:,.0f} MB")
+    # the interval where the high-water mark reached its final value holds the true peak, sampled or not
+    peak_line = next((i[2] for i in intervals if intervals and i[3] >= intervals[-1][3]), "")
+    print(f"{'peak MB':>8} {'seconds':>8} {'HWM MB':>8}  until the build printed (peak: sampled every 0.1 s; "
+          f"HWM: the process's high-water mark after the line)")
+    for interval_peak_mb, took, line, hwm in sorted(intervals, key=lambda i: -i[0 if by == "memory" else 1])[:top]:
+        print(f"{interval_peak_mb:8,.0f} {took:8.1f} {hwm:8,.0f}  {line}")
+    print(f"\nexit {proc.returncode}, {seconds:.1f} s, peak {peak:,.0f} MB sampled, "
+          f"{intervals[-1][3] if intervals else 0:,.0f} MB high-water mark, reached before: {peak_line}")
     if proc.returncode:
         raise SystemExit(f"journeys build failed (exit {proc.returncode})")
     return seconds, peak
