@@ -237,41 +237,65 @@ def test_journeys_build_says_which_build_it_did_and_why(tmp_path):
     assert "staging.stg_touchpoints: 5 rows" in rebuilt
 
 
-def test_a_build_that_fails_half_way_is_caught_up_by_the_next(tmp_path, monkeypatch):
-    """Two arrival batches; the second build dies in the journey walk, after staging and
-    stitching took the new events in and logged what changed. The walk, journey_steps and journeys
-    have not absorbed those changes, so the next build must still rebuild their persons: after
-    it every derived table equals a full build of the same raw."""
+def _dies_in_the_walk(monkeypatch) -> None:
+    """The build dies in the journey walk, after staging and stitching took the new events in and
+    logged what changed."""
     from journeys.transforms import classification
 
+    def dies(*args, **kwargs):
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(classification, "build_int_journey_steps", dies)
+
+
+def _dies_between_the_identity_map_and_its_log(monkeypatch) -> None:
+    """The build dies once the new identity map is written and before the identifiers whose person
+    changed are logged: the two must commit together or not at all."""
+    log_changes = incremental.log_changes
+
+    def dies(con, change_seq, producer, *args, **kwargs):
+        if producer == incremental.IDENTITY_MAP:
+            raise RuntimeError("killed")
+        return log_changes(con, change_seq, producer, *args, **kwargs)
+
+    monkeypatch.setattr(incremental, "log_changes", dies)
+
+
+@pytest.mark.parametrize(("dies", "second_batch"), [(_dies_in_the_walk, 1),
+                                                     (_dies_between_the_identity_map_and_its_log, 4)])
+def test_a_build_that_fails_half_way_is_caught_up_by_the_next(tmp_path, monkeypatch, dies, second_batch):
+    """The first arrival batch, built; then a later one (the fifth holds the late identity links,
+    which move identifiers to other persons), whose build dies half way. What the models after the
+    failure have not absorbed must still be rebuilt by the next build: after it every derived table
+    equals a full build of the same raw."""
     simulated = tmp_path / "events.parquet"
     write_simulation(simulated, 120, 40, 3)
     events = pq.read_table(simulated)
     settings = load_settings(home=tmp_path / "home")
-    for number, batch in enumerate(arrival_batches(events)[:2]):
-        pq.write_table(batch, tmp_path / f"batch-{number}.parquet")
+    batches = arrival_batches(events)
+    for number in (0, second_batch):
+        pq.write_table(batches[number], tmp_path / f"batch-{number}.parquet")
     load_file(settings, tmp_path / "batch-0.parquet")
     with warehouse.writer(settings) as con:
         build_plan.build(con, settings)
-    load_file(settings, tmp_path / "batch-1.parquet")
-    walk = classification.build_int_journey_steps
-
-    def dies(*args, **kwargs):
-        raise RuntimeError("killed in the walk")
-
-    monkeypatch.setattr(classification, "build_int_journey_steps", dies)
-    with warehouse.writer(settings) as con, pytest.raises(RuntimeError, match="killed in the walk"):
-        build_plan.build(con, settings)
+        map_before = con.execute("select * from intermediate.int_identity_map order by all").fetchall()
+    load_file(settings, tmp_path / f"batch-{second_batch}.parquet")
+    with monkeypatch.context() as patch:
+        dies(patch)
+        with warehouse.writer(settings) as con, pytest.raises(RuntimeError, match="killed"):
+            build_plan.build(con, settings)
     with warehouse.writer(settings) as con:
-        logged = con.execute("select count(*) from meta.change_log where producer = "
-                             "'intermediate.int_touchpoints_stitched'").fetchall()[0][0]
-        assert logged > 0  # stitching logged persons the walk has not absorbed
+        if dies is _dies_in_the_walk:
+            logged = con.execute("select count(*) from meta.change_log where producer = "
+                                 "'intermediate.int_touchpoints_stitched'").fetchall()[0][0]
+            assert logged > 0  # stitching logged persons the walk has not absorbed
+            walk_mode = dbt_project.build_mode(con, settings, "intermediate.int_journey_steps")
+            assert not walk_mode.full and not walk_mode.reason.startswith("0 persons")
+        else:
+            # nothing of the identity map's build was committed without its log
+            assert con.execute("select * from intermediate.int_identity_map order by all").fetchall() == map_before
         assert not dbt_project.build_mode(con, settings, "staging.stg_touchpoints").reason.startswith(
             ("no earlier", "a setting"))
-    monkeypatch.setattr(classification, "build_int_journey_steps", walk)
-    with warehouse.writer(settings) as con:
-        walk_mode = dbt_project.build_mode(con, settings, "intermediate.int_journey_steps")
-        assert not walk_mode.full and not walk_mode.reason.startswith("0 persons")
         build_plan.build(con, settings)
     full = load_settings(home=tmp_path / "full")
     full.home.mkdir()

@@ -19,6 +19,7 @@ person's identifiers do not change, whatever else is added to the data.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import duckdb
 import numpy as np
@@ -145,7 +146,8 @@ def stitch(identifiers: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"identifier_key": keys, "anchor_key": anchor_of[component]})
 
 
-def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
+def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings,
+                           before_commit: Callable[[], None] | None = None) -> int:
     """One row per non-placeholder identifier value: the person it belongs to. Identifiers seen
     together are one person, except that shared values (over their type's person limit) merge
     nothing and two customer_ids are never merged; a shared value is a profile of its own.
@@ -192,4 +194,5 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -
             join intermediate.int_identifiers as anchor on anchor.identifier_key = anchors.anchor_key
             """,
             doc=tables.parse_doc(build_int_identity_map.__doc__),
+            before_commit=before_commit,
         )

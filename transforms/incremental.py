@@ -36,7 +36,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,11 +204,12 @@ IDENTITY_MAP = "intermediate.int_identity_map"
 
 
 @contextlib.contextmanager
-def identity_changes_logged(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Around the identity stitching (rebuilt whole): log each identifier whose person or
-    sharedness the block changed, added ones included, for int_touchpoints_stitched to re-stitch
-    the events that carry it. Nothing is logged while int_touchpoints_stitched has no state (its
-    next build is full anyway)."""
+def identity_changes_logged(con: duckdb.DuckDBPyConnection) -> Iterator[Callable[[], None]]:
+    """Around the identity stitching (rebuilt whole): yields the function that logs each identifier
+    whose person or sharedness changed, added ones included, for int_touchpoints_stitched to
+    re-stitch the events that carry it. The stitching calls it inside the transaction that
+    replaces the map, so the map and its log commit together. Nothing is logged while
+    int_touchpoints_stitched has no state (its next build is full anyway)."""
     ensure_state(con)
     logging = has_state(con, INCREMENTAL_MODELS[1]) and con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'intermediate' and table_name = 'int_identity_map'"
@@ -216,14 +217,20 @@ def identity_changes_logged(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     if logging:
         con.execute(f"create or replace temp table _previous_identity_map as "
                     f"select identifier_type, identifier_value, person_id, is_shared from {IDENTITY_MAP}")
-    yield
-    if logging:
-        log_changes(con, con.execute("select nextval('meta.change_seq')").fetchall()[0][0], IDENTITY_MAP, f"""
-            select identifier_type as key_type, identifier_value as key
-            from _previous_identity_map as previous
-            full outer join {IDENTITY_MAP} as now using (identifier_type, identifier_value)
-            where previous.person_id is distinct from now.person_id or previous.is_shared is distinct from now.is_shared""")
-        con.execute("drop table _previous_identity_map")
+
+    def log_identity_changes() -> None:
+        if logging:
+            log_changes(con, con.execute("select nextval('meta.change_seq')").fetchall()[0][0], IDENTITY_MAP, f"""
+                select identifier_type as key_type, identifier_value as key
+                from _previous_identity_map as previous
+                full outer join {IDENTITY_MAP} as now using (identifier_type, identifier_value)
+                where previous.person_id is distinct from now.person_id or previous.is_shared is distinct from now.is_shared""")
+
+    try:
+        yield log_identity_changes
+    finally:
+        if logging:
+            con.execute("drop table if exists _previous_identity_map")
 
 
 def record(con: duckdb.DuckDBPyConnection, mode: BuildMode, current_fingerprint: str, as_of: dt.datetime,

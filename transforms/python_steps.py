@@ -52,9 +52,9 @@ def _one(table: str, build: Callable[[duckdb.DuckDBPyConnection, Settings], int]
 
 def _identity_map(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
     """Identity stitching, rebuilt whole (about a second for 600k identifiers), logging the
-    identifiers whose person changed for the incremental models above it."""
-    with incremental.identity_changes_logged(con):
-        return identity.build_int_identity_map(con, settings)
+    identifiers whose person changed for the incremental models above it, in the same transaction."""
+    with incremental.identity_changes_logged(con) as log_identity_changes:
+        return identity.build_int_identity_map(con, settings, before_commit=log_identity_changes)
 
 
 def _journey_walk(con: duckdb.DuckDBPyConnection, settings: Settings) -> StepResult:

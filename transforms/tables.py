@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -73,9 +73,11 @@ def apply_doc(con: duckdb.DuckDBPyConnection, qualified: str, doc: ModelDoc) -> 
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, qualified: str, select_sql: str, params: dict | None = None,
-                  doc: ModelDoc | None = None) -> int:
-    """Create or replace `layer.table` from a SELECT in one transaction; returns its row count."""
-    with _replacing(con, qualified, doc):
+                  doc: ModelDoc | None = None, before_commit: Callable[[], None] | None = None) -> int:
+    """Create or replace `layer.table` from a SELECT in one transaction; returns its row count.
+    `before_commit` runs inside that transaction once the table is written (what it writes commits
+    with the table or not at all)."""
+    with _replacing(con, qualified, doc, before_commit):
         con.execute(f"create or replace table {qualified} as\n{select_sql}", bind(select_sql, params or {}))
     # fetchall, not fetchone: DuckDB 2.0 keeps a half-read result open and refuses register() after it.
     return con.execute(f"select count(*) from {qualified}").fetchall()[0][0]
@@ -117,14 +119,18 @@ def replace_rows_in_batches(con: duckdb.DuckDBPyConnection, qualified: str, wher
 
 
 @contextlib.contextmanager
-def _replacing(con: duckdb.DuckDBPyConnection, qualified: str, doc: ModelDoc | None) -> Iterator[None]:
-    """The block's statements (which create `qualified`) and its docs, committed together or not at all."""
+def _replacing(con: duckdb.DuckDBPyConnection, qualified: str, doc: ModelDoc | None,
+               before_commit: Callable[[], None] | None = None) -> Iterator[None]:
+    """The block's statements (which create `qualified`), its docs and `before_commit`, committed
+    together or not at all."""
     con.execute("begin transaction")
     try:
         con.execute(f"create schema if not exists {qualified.split('.')[0]}")
         yield
         if doc is not None:
             apply_doc(con, qualified, doc)
+        if before_commit is not None:
+            before_commit()
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
