@@ -102,7 +102,8 @@ def built_in_batches(tmp_path_factory):
             with warehouse.writer(settings) as con:
                 modes.append([dbt_project.build_mode(con, settings, model) for model in incremental.INCREMENTAL_MODELS])
                 build_plan.build(con, settings)
-    return settings, modes, [recorded[i:i + 5] for i in range(0, len(recorded), 5)]
+    n_models = len(incremental.INCREMENTAL_MODELS)
+    return settings, modes, [recorded[i:i + n_models] for i in range(0, len(recorded), n_models)]
 
 
 def test_the_batches_hold_late_events_and_each_build_after_the_first_is_incremental(built_in_batches):
@@ -124,15 +125,25 @@ def test_the_batches_hold_late_events_and_each_build_after_the_first_is_incremen
                         and t.occurred_at < o.previous_latest_at)
             from ordered as o order by o.loaded_at""").fetchall()
     assert late[3][0] > 0 and late[4][1] > 0  # late store events in the fourth load, late links in the fifth
-    assert [[mode.full for mode in build] for build in modes] == [[True] * 5] + [[False] * 5] * 4
+    n_models = len(incremental.INCREMENTAL_MODELS)
+    assert [[mode.full for mode in build] for build in modes] == [[True] * n_models] + [[False] * n_models] * 4
     assert all(modes[i][0].raw_from < modes[i + 1][0].raw_from for i in range(1, 4))
     # as built, above staging each model read what was logged since its last build: some persons, not all
     assert [[mode.model for mode in build] for build in recorded] == [list(incremental.INCREMENTAL_MODELS)] * 5
     with warehouse.writer(settings) as con:
-        n_persons = con.execute("select count(*) from marts.persons").fetchall()[0][0]
-    assert all(build[2].reason.endswith(" persons changed since the last build") for build in recorded[1:])
-    changed_persons = [int(build[2].reason.split()[0].replace(",", "")) for build in recorded[1:]]
+        n_persons, n_identifiers = con.execute("select (select count(*) from marts.persons), "
+                                               "(select count(*) from intermediate.int_identifiers)").fetchall()[0]
+
+    def changed(model: str, noun: str) -> list[int]:
+        reasons = [next(mode.reason for mode in build if mode.model == model) for build in recorded[1:]]
+        assert all(reason.endswith(f" {noun} changed since the last build") for reason in reasons), reasons
+        return [int(reason.split()[0].replace(",", "")) for reason in reasons]
+
+    changed_persons = changed("intermediate.int_journey_steps", "persons")
     assert all(n > 0 for n in changed_persons) and min(changed_persons) < 0.6 * n_persons, (changed_persons, n_persons)
+    changed_identifiers = changed("intermediate.int_identifiers", "identifiers")
+    assert all(n > 0 for n in changed_identifiers) and min(changed_identifiers) < 0.6 * n_identifiers, (
+        changed_identifiers, n_identifiers)
 
 
 def test_five_incremental_builds_equal_a_full_build_table_by_table(built_in_batches, tmp_path):
@@ -297,6 +308,43 @@ def test_a_build_that_fails_half_way_is_caught_up_by_the_next(tmp_path, monkeypa
         assert not dbt_project.build_mode(con, settings, "staging.stg_touchpoints").reason.startswith(
             ("no earlier", "a setting"))
         build_plan.build(con, settings)
+    full = load_settings(home=tmp_path / "full")
+    full.home.mkdir()
+    shutil.copyfile(settings.warehouse_path, full.warehouse_path)
+    with warehouse.writer(full) as con:
+        incremental.forget(con)
+        build_plan.build(con, full)
+    tables = derived_tables(settings.warehouse_path)
+    assert {t: rows for t in tables if (rows := differing_rows(settings.warehouse_path, full.warehouse_path, t))} == {}
+
+
+def test_a_redelivered_copy_received_earlier_moves_the_event_to_its_identifiers(tmp_path):
+    """Event `a` first arrives carrying anonymous_id x; a second copy, received earlier (a clock
+    skewed at the source) and carrying y, arrives in the next load. Staging keeps the earliest
+    received copy, so x no longer has any event: the incremental build must drop x from
+    int_identifiers and its link to c1 (the identifiers of the copy replaced are logged as well as
+    the new one's), exactly as a full build does."""
+    import pandas as pd
+
+    def csv(name: str, rows: list[tuple[str, str, str]]) -> str:
+        pd.DataFrame([{"event_id": event_id, "occurred_at": "2025-03-01 10:00:00", "received_at": received_at,
+                       "channel": "web", "event_type": "page_view", "customer_id": "c1", "anonymous_id": anonymous_id}
+                      for event_id, received_at, anonymous_id in rows]).to_csv(tmp_path / name, index=False)
+        return str(tmp_path / name)
+
+    settings = load_settings(home=tmp_path / "home")
+    load_file(settings, csv("first.csv", [("a", "2025-03-01 10:05:00", "x"), ("b", "2025-03-01 10:05:00", "z")]))
+    with warehouse.writer(settings) as con:
+        build_plan.build(con, settings)
+    load_file(settings, csv("second.csv", [("a", "2025-03-01 10:01:00", "y")]))
+    with warehouse.writer(settings) as con:
+        assert not dbt_project.build_mode(con, settings, "intermediate.int_identifiers").full
+        build_plan.build(con, settings)
+        identifiers = con.execute("select identifier_type, identifier_value, n_events from intermediate.int_identifiers "
+                                  "order by all").fetchall()
+        links = con.execute("select identifier_value_b from intermediate.int_identity_links order by all").fetchall()
+    assert identifiers == [("anonymous_id", "y", 1), ("anonymous_id", "z", 1), ("customer_id", "c1", 2)]
+    assert links == [("y",), ("z",)]
     full = load_settings(home=tmp_path / "full")
     full.home.mkdir()
     shutil.copyfile(settings.warehouse_path, full.warehouse_path)

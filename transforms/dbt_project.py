@@ -259,6 +259,8 @@ def run_build(con: duckdb.DuckDBPyConnection, settings: Settings, select: Sequen
             qualified = f"{node.schema}.{node.alias or node.name}"
             built.append(ModelRun(qualified, con.execute(f"select count(*) from {qualified}").fetchall()[0][0]))
     built_names = {run.qualified for run in built}
+    # a model's producer may have been built in this same call, after the mode was decided
+    modes = [incremental.recount_changes(con, mode) for mode in modes]
     for mode in modes:
         if mode.model in built_names:
             incremental.record(con, mode, fingerprint, _as_of(variables), raw_rows)

@@ -146,6 +146,10 @@ def stitch(identifiers: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"identifier_key": keys, "anchor_key": anchor_of[component]})
 
 
+KEYED_IDENTIFIERS = "_keyed_identifiers"
+"""int_identifiers numbered for the stitcher, for the build of the map."""
+
+
 def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings,
                            before_commit: Callable[[], None] | None = None) -> int:
     """One row per non-placeholder identifier value: the person it belongs to. Identifiers seen
@@ -158,41 +162,51 @@ def build_int_identity_map(con: duckdb.DuckDBPyConnection, settings: Settings,
       is_shared: the value is over its type's person limit: it only identifies a profile of its own
       is_anchor: this identifier is the one the person_id is derived from
     """
-    identifiers = con.sql(
-        """
-        select identifier_key, identifier_type = 'customer_id' as is_customer_id, is_shared
+    # The stitcher works on integers: number the values in (identifier_type, identifier_value)
+    # order, which decides the anchor of a person without a customer_id (its smallest identifier).
+    con.execute(f"""
+        create or replace temp table {KEYED_IDENTIFIERS} as
+        select row_number() over (order by identifier_type, identifier_value) as identifier_key, *
         from intermediate.int_identifiers
-        where not is_placeholder
-        """
-    ).df()
-    links = con.sql(
-        """
-        select a.identifier_key as identifier_key_a, b.identifier_key as identifier_key_b,
-               links.first_seen_at, links.first_event_id
-        from intermediate.int_identity_links as links
-        join intermediate.int_identifiers as a
-            on a.identifier_type = links.identifier_type_a and a.identifier_value = links.identifier_value_a
-        join intermediate.int_identifiers as b
-            on b.identifier_type = links.identifier_type_b and b.identifier_value = links.identifier_value_b
-        where not (a.is_shared or b.is_shared or a.is_placeholder or b.is_placeholder)
-        """
-    ).df()
-    anchors = stitch(identifiers, links)
-    with tables.registered(con, "_identity_anchors", anchors):
-        return tables.replace_table(
-            con,
-            "intermediate.int_identity_map",
+        """)
+    try:
+        identifiers = con.sql(
+            f"""
+            select identifier_key, identifier_type = 'customer_id' as is_customer_id, is_shared
+            from {KEYED_IDENTIFIERS}
+            where not is_placeholder
             """
-            select
-                identifier.identifier_type,
-                identifier.identifier_value,
-                'p_' || md5(anchor.identifier_type || ':' || anchor.identifier_value) as person_id,
-                identifier.is_shared,
-                anchors.identifier_key = anchors.anchor_key as is_anchor
-            from _identity_anchors as anchors
-            join intermediate.int_identifiers as identifier on identifier.identifier_key = anchors.identifier_key
-            join intermediate.int_identifiers as anchor on anchor.identifier_key = anchors.anchor_key
-            """,
-            doc=tables.parse_doc(build_int_identity_map.__doc__),
-            before_commit=before_commit,
-        )
+        ).df()
+        links = con.sql(
+            f"""
+            select a.identifier_key as identifier_key_a, b.identifier_key as identifier_key_b,
+                   links.first_seen_at, links.first_event_id
+            from intermediate.int_identity_links as links
+            join {KEYED_IDENTIFIERS} as a
+                on a.identifier_type = links.identifier_type_a and a.identifier_value = links.identifier_value_a
+            join {KEYED_IDENTIFIERS} as b
+                on b.identifier_type = links.identifier_type_b and b.identifier_value = links.identifier_value_b
+            where not (a.is_shared or b.is_shared or a.is_placeholder or b.is_placeholder)
+            """
+        ).df()
+        anchors = stitch(identifiers, links)
+        with tables.registered(con, "_identity_anchors", anchors):
+            return tables.replace_table(
+                con,
+                "intermediate.int_identity_map",
+                f"""
+                select
+                    identifier.identifier_type,
+                    identifier.identifier_value,
+                    'p_' || md5(anchor.identifier_type || ':' || anchor.identifier_value) as person_id,
+                    identifier.is_shared,
+                    anchors.identifier_key = anchors.anchor_key as is_anchor
+                from _identity_anchors as anchors
+                join {KEYED_IDENTIFIERS} as identifier on identifier.identifier_key = anchors.identifier_key
+                join {KEYED_IDENTIFIERS} as anchor on anchor.identifier_key = anchors.anchor_key
+                """,
+                doc=tables.parse_doc(build_int_identity_map.__doc__),
+                before_commit=before_commit,
+            )
+    finally:
+        con.execute(f"drop table if exists {KEYED_IDENTIFIERS}")

@@ -4,6 +4,8 @@ The models built incrementally, in build order (each reads the ones before, dire
 
     staging.stg_touchpoints                event grain: the events of raw rows appended since, and
                                            those as_of now takes in
+    intermediate.int_identifiers,          identifier grain: the identifiers of the staged events
+    intermediate.int_identity_links        that changed, before and after (links: by side a)
     intermediate.int_touchpoints_stitched  event grain: staged events that changed, and the events
                                            carrying an identifier whose person changed
     intermediate.int_journey_steps         person grain: the persons whose stitched events changed
@@ -33,6 +35,7 @@ stays in the log for its next build, and the log is pruned only below what every
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -44,6 +47,8 @@ import duckdb
 
 INCREMENTAL_MODELS = (
     "staging.stg_touchpoints",
+    "intermediate.int_identifiers",
+    "intermediate.int_identity_links",
     "intermediate.int_touchpoints_stitched",
     "intermediate.int_journey_steps",
     "marts.journey_steps",
@@ -162,28 +167,40 @@ def decide(con: duckdb.DuckDBPyConnection, model: str, current_fingerprint: str,
 
 
 PRODUCERS = {
+    "intermediate.int_identifiers": (("staging.stg_touchpoints", "identifier"),),
+    "intermediate.int_identity_links": (("staging.stg_touchpoints", "identifier"),),
     "intermediate.int_touchpoints_stitched": (("staging.stg_touchpoints", "event_id"),
-                                              ("intermediate.int_identity_map", "*")),
+                                              ("intermediate.int_identity_map", "identifier")),
     "intermediate.int_journey_steps": (("intermediate.int_touchpoints_stitched", "person_id"),),
     "marts.journey_steps": (("intermediate.int_touchpoints_stitched", "person_id"),),
     "marts.journeys": (("intermediate.int_touchpoints_stitched", "person_id"),),
 }
-"""Whose change_log entries each incremental model above staging reads (key_type '*': every type)."""
+"""Whose change_log entries each incremental model above staging reads, and of which kind: event_id,
+person_id, or identifier (any identifier type)."""
 
 
 def changed_keys_line(con: duckdb.DuckDBPyConnection, model: str, changes_from: int) -> str:
     """What the producers of `model` logged after `changes_from`, e.g. '1,118 events and 98
     identifiers changed since the last build'."""
-    matches = " or ".join("(producer = ? and (key_type = ? or ? = '*'))" for _ in PRODUCERS[model])
-    params = [value for producer, key_type in PRODUCERS[model] for value in (producer, key_type, key_type)]
+    matches = " or ".join("(producer = ? and (key_type = ? or (? = 'identifier' and key_type not in "
+                          "('event_id', 'person_id'))))" for _ in PRODUCERS[model])
+    params = [value for producer, kind in PRODUCERS[model] for value in (producer, kind, kind)]
     counts = dict(con.execute(
         f"select case when key_type in ('event_id', 'person_id') then key_type else 'identifier' end as kind, "
         f"count(distinct (producer, key_type, key)) from meta.change_log "
         f"where change_seq > ? and ({matches}) group by kind", [changes_from, *params]).fetchall())
     words = {"event_id": "events", "identifier": "identifiers", "person_id": "persons"}
-    kinds = [kind for producer, key_type in PRODUCERS[model]
-             for kind in (["identifier"] if key_type == "*" else [key_type])]
+    kinds = [kind for _, kind in PRODUCERS[model]]
     return " and ".join(f"{counts.get(kind, 0):,} {words[kind]}" for kind in kinds) + " changed since the last build"
+
+
+def recount_changes(con: duckdb.DuckDBPyConnection, mode: BuildMode) -> BuildMode:
+    """`mode` with its reason counted again once built: a model's producers may have been built in
+    the same dbt call, after the mode was decided (staging logs the identifiers that
+    int_identifiers reads)."""
+    if mode.full or mode.model not in PRODUCERS:
+        return mode
+    return dataclasses.replace(mode, reason=changed_keys_line(con, mode.model, mode.changes_from))
 
 
 def changed_keys_sql(producer: str, key_type: str, changes_from: int) -> str:
@@ -211,7 +228,7 @@ def identity_changes_logged(con: duckdb.DuckDBPyConnection) -> Iterator[Callable
     replaces the map, so the map and its log commit together. Nothing is logged while
     int_touchpoints_stitched has no state (its next build is full anyway)."""
     ensure_state(con)
-    logging = has_state(con, INCREMENTAL_MODELS[1]) and con.execute(
+    logging = has_state(con, "intermediate.int_touchpoints_stitched") and con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'intermediate' and table_name = 'int_identity_map'"
     ).fetchall()[0][0] > 0
     if logging:

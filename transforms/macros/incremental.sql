@@ -21,10 +21,93 @@
     {%- endif %}
 {%- endmacro %}
 
+{# The keys this model rebuilds on an incremental build (the result of `select_keys`), kept in a
+   meta table for the build (its hooks and its SQL read it) and dropped by drop_candidates. #}
+{% macro candidates_table(select_keys) -%}
+    {%- if is_incremental() -%}
+        create or replace table {{ candidates() }} as {{ select_keys }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro candidates() -%}
+    meta.{{ this.identifier }}_candidates
+{%- endmacro %}
+
+{% macro drop_candidates() -%}
+    {%- if is_incremental() -%}
+        drop table if exists {{ candidates() }}
+    {%- endif -%}
+{%- endmacro %}
+
 {# The keys `producer` logged since this model's last build (incremental.changed_keys_sql in Python). #}
 {% macro changed_keys(producer, key_type) -%}
     select key from meta.change_log
     where producer = '{{ producer }}' and key_type = '{{ key_type }}' and change_seq > {{ incremental_entry()['changes_from'] }}
+{%- endmacro %}
+
+{# The identifiers (identifier_type, identifier_value) `producer` logged since this model's last build. #}
+{% macro changed_identifiers(producer) -%}
+    select distinct key_type as identifier_type, key as identifier_value from meta.change_log
+    where producer = '{{ producer }}' and key_type not in ('event_id', 'person_id')
+        and change_seq > {{ incremental_entry()['changes_from'] }}
+{%- endmacro %}
+
+{# The identifiers of the events in this model's candidates, as (key_type, key) rows to log: run
+   before the build (the values replaced) and after it (the values now staged). #}
+{% macro identifiers_of_candidates() -%}
+    {%- for identifier in identifiers_by_durability() %}
+        {%- if not loop.first %}
+            union
+        {%- endif %}
+        select '{{ identifier }}' as key_type, {{ identifier }} as key
+        from {{ this }}
+        where event_id in (select event_id from {{ candidates() }})
+    {%- endfor %}
+{%- endmacro %}
+
+{# A pre-hook of an identifier-grain model: delete the rows whose identifier (in `type_column`,
+   `value_column`) changed since its last build (all rows when the build knows no state). #}
+{% macro delete_changed_identifiers(type_column, value_column) -%}
+    {%- if is_incremental() and incremental_entry() -%}
+        delete from {{ this }} as existing
+        using ({{ changed_identifiers('staging.stg_touchpoints') }}) as changed
+        where existing.{{ type_column }} = changed.identifier_type and existing.{{ value_column }} = changed.identifier_value
+    {%- elif is_incremental() -%}
+        delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{# A condition on an identifier column (`column`, of type `identifier_type`): on an incremental
+   build, its value is one staging logged since this model's last build; else always true. #}
+{% macro changed_identifier_only(column, identifier_type) -%}
+    {%- if is_incremental() and incremental_entry() -%}
+        {{ column }} in ({{ changed_keys('staging.stg_touchpoints', identifier_type) }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{# The same for an (identifier_type, identifier_value) pair of columns. #}
+{% macro changed_identifier_pair_only(type_column, value_column) -%}
+    {%- if is_incremental() and incremental_entry() -%}
+        ({{ type_column }}, {{ value_column }}) in ({{ changed_identifiers('staging.stg_touchpoints') }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{# A condition on an event's identifier columns: it carries an identifier staging logged since this
+   model's last build (on an incremental build; else always true). #}
+{% macro carries_changed_identifier() -%}
+    {%- if is_incremental() and incremental_entry() -%}
+        (
+        {%- for identifier in identifiers_by_durability() %}
+            {{ 'or ' if not loop.first }}{{ changed_identifier_only(identifier, identifier) }}
+        {%- endfor %}
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
 {%- endmacro %}
 
 {# A condition on `column` (a person_id): on an incremental build, the persons whose touchpoints

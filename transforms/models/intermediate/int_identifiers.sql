@@ -1,6 +1,15 @@
+{#
+  Incremental (transforms/incremental.py): an incremental build replaces the identifiers staging
+  logged (those of the events it rebuilt, before and after), aggregating every staged event that
+  carries one of them.
+#}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_changed_identifiers('identifier_type', 'identifier_value') }}") }}
+
 with touchpoints as (
     select occurred_at, customer_id, anonymous_id, email_hash, phone_hash, loyalty_id
     from {{ ref('stg_touchpoints') }}
+    where {{ carries_changed_identifier() }}
 ),
 
 person_limits as (
@@ -17,10 +26,17 @@ with_real_customer as (
     from touchpoints
 ),
 
-identifiers as (
+unpivoted as (
     select occurred_at, real_customer_id, identifier_type, identifier_value
     from with_real_customer
     unpivot (identifier_value for identifier_type in (customer_id, anonymous_id, email_hash, phone_hash, loyalty_id))
+),
+
+-- On an incremental build, the events' other identifiers did not change: their rows stay as they are.
+identifiers as (
+    select occurred_at, real_customer_id, identifier_type, identifier_value
+    from unpivoted
+    where {{ changed_identifier_pair_only('identifier_type', 'identifier_value') }}
 ),
 
 -- Two steps instead of count(distinct): one row per (identifier, customer) first.
@@ -55,7 +71,6 @@ flagged as (
 
 final as (
     select
-        row_number() over (order by identifier_type, identifier_value) as identifier_key,
         identifier_type,
         identifier_value,
         is_placeholder,

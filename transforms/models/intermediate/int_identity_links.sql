@@ -1,3 +1,11 @@
+{#
+  Incremental (transforms/incremental.py): an incremental build replaces the pairs whose side a is
+  an identifier staging logged as changed. A pair changes only when an event carrying both changed,
+  and both of that event's identifiers were logged, so every changed pair is among them.
+#}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook="{{ delete_changed_identifiers('identifier_type_a', 'identifier_value_a') }}") }}
+
 {%- set identifiers = identifiers_by_durability() -%}
 {#- Every pair of identifiers, the more durable one as side a: 10 pairs of 5. -#}
 {%- set pairs = [] -%}
@@ -10,6 +18,7 @@
 with touchpoints as (
     select event_id, occurred_at, {{ identifiers | join(', ') }}
     from {{ ref('stg_touchpoints') }}
+    where {{ carries_changed_identifier() }}
 ),
 
 real_identifiers as (
@@ -39,7 +48,7 @@ pairs as (
             event_id, occurred_at, '{{ a }}' as identifier_type_a, {{ a }} as identifier_value_a,
             '{{ b }}' as identifier_type_b, {{ b }} as identifier_value_b
         from real_identifiers
-        where {{ a }} is not null and {{ b }} is not null
+        where {{ a }} is not null and {{ b }} is not null and {{ changed_identifier_only(a, a) }}
     {%- endfor %}
 ),
 

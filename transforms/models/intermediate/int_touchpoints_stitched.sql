@@ -5,9 +5,9 @@
   person-grain models above it.
 #}
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
-          pre_hook=["{{ stitch_candidates_table() }}", "{{ log_changes(persons_of_stitch_candidates()) }}",
-                    "{{ delete_stitch_candidates() }}"],
-          post_hook=["{{ log_changes(persons_of_stitch_candidates()) }}", "{{ drop_stitch_candidates() }}"]) }}
+          pre_hook=["{{ candidates_table(stitch_candidate_events()) }}", "{{ log_changes(persons_of_candidates()) }}",
+                    "{{ delete_candidate_events() }}"],
+          post_hook=["{{ log_changes(persons_of_candidates()) }}", "{{ drop_candidates() }}"]) }}
 
 {%- set identifiers = identifiers_by_durability() -%}
 
@@ -20,7 +20,7 @@ with touchpoints as (
         nps_score, csat_score, ces_score, persona, issue_category
     from {{ ref('stg_touchpoints') }}
     {%- if is_incremental() %}
-        where event_id in (select stitch_candidates.event_id from meta.stitch_candidates)
+        where event_id in (select candidates.event_id from {{ candidates() }} as candidates)
     {%- endif %}
 ),
 

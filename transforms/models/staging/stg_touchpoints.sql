@@ -1,17 +1,16 @@
+{#
+  Incremental (transforms/incremental.py): an incremental build rebuilds the events of raw rows
+  appended since the last build and those as_of now takes in (its candidates), reading every copy
+  of them again. It logs the candidates, for int_touchpoints_stitched, and their identifiers
+  before and after, for the identifier-grain models.
+#}
 {{ config(materialized='incremental', unique_key='event_id', incremental_strategy='delete+insert',
           on_schema_change='fail',
-          post_hook="{{ log_changes(\"select 'event_id' as key_type, event_id as key from (\" ~ touched_raw_event_ids() ~ \")\") }}") }}
+          pre_hook=["{{ candidates_table(touched_raw_event_ids()) }}", "{{ log_changes(identifiers_of_candidates()) }}"],
+          post_hook=["{{ log_changes(\"select 'event_id' as key_type, event_id as key from \" ~ candidates()) }}",
+                     "{{ log_changes(identifiers_of_candidates()) }}", "{{ drop_candidates() }}"]) }}
 
 with
-{% if is_incremental() %}
-    -- An incremental build (transforms/incremental.py) rebuilds the events of raw rows appended
-    -- since the last build and those as_of now takes in, reading every copy of them again; the
-    -- post-hook logs them for int_touchpoints_stitched.
-    touched_events as (
-        {{ touched_raw_event_ids() }}
-    ),
-{% endif %}
-
 -- Not materialized: the dedup CTEs read two narrow columns of it, only `final` reads every column.
 raw_touchpoints {{ inline_cte() }} (
     select
@@ -27,7 +26,7 @@ raw_touchpoints {{ inline_cte() }} (
     from {{ source('raw', 'touchpoints') }}
     where occurred_at <= {{ as_of() }}
         {% if is_incremental() %}
-            and trim(event_id) in (select touched_events.event_id from touched_events)
+            and trim(event_id) in (select candidates.event_id from {{ candidates() }} as candidates)
         {% endif %}
 ),
 
