@@ -126,7 +126,8 @@ class Inputs:
         converted = [r for r in rows if r["is_conversion"]]
         self.journeys.append({
             "journey_id": journey_id, "person_id": person_id, "persona": persona, "journey_type": journey_type,
-            "started_at": rows[0]["occurred_at"], "ended_at": rows[-1]["occurred_at"], "n_touchpoints": len(rows),
+            "started_at": min(r["occurred_at"] for r in rows), "ended_at": max(r["occurred_at"] for r in rows),
+            "last_stage_kind": rows[-1]["stage_kind"], "n_touchpoints": len(rows),
             "is_converted": bool(converted), "n_conversions": len(converted),
             "first_converted_at": converted[0]["occurred_at"] if converted else None,
             "revenue": sum(r.get("revenue") or 0.0 for r in rows),
@@ -171,7 +172,7 @@ AS_OF = at(d=150)
 
 
 CX_TABLES = ("marts.survey_responses", "marts.satisfaction", "marts.support_tickets", "marts.support_sla",
-             "marts.path_variants", "marts.step_transitions", "marts.pain_points", "marts.attribution",
+             "marts.path_steps", "marts.path_variants", "marts.step_transitions", "marts.pain_points", "marts.attribution",
              "marts.customer_segments")
 """The customer-experience marts."""
 

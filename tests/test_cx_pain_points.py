@@ -6,7 +6,7 @@ import pytest
 
 from tests.cx_inputs import Inputs, build_marts, rows
 
-MARTS = ("marts.survey_responses", "marts.pain_points")
+MARTS = ("marts.survey_responses", "marts.path_steps", "marts.pain_points")
 
 
 def build(settings, inputs, **values):

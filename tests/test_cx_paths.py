@@ -10,7 +10,7 @@ import pytest
 
 from tests.cx_inputs import Inputs, build_marts, one, rows
 
-MARTS = ("marts.path_variants", "marts.step_transitions")
+MARTS = ("marts.path_steps", "marts.path_variants", "marts.step_transitions")
 
 
 def build(settings, inputs, **values):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from journeys.quality.expect import between, in_set, key, not_null, true
-from journeys.quality.gates import gate
+from journeys.quality.gates import gate, key_candidates
 from journeys.schemas.contract import SCORE_RANGES
 from journeys.transforms.attribution import MODELS as ATTRIBUTION_MODELS
 
@@ -57,6 +57,17 @@ SUPPORT = [
 ]
 
 PATHS = [
+    gate("marts.path_steps", "path_step_grain", "(journey_id, path_step_number) is the grain.",
+         key_candidates("marts.path_steps", ("journey_id", "path_step_number", "event_type"),
+                        ("journey_id", "path_step_number")),
+         key("journey_id", "path_step_number")),
+    gate("marts.path_steps", "repeats_collapsed",
+         "No path step repeats the event type of the step before it (a run of one event type is one step); "
+         "one row per event type, with the steps that break it.",
+         """select event_type, count(*) as n_steps,
+                   count(*) filter (where previous_event_type = event_type) as n_repeating_steps
+            from marts.path_steps group by event_type order by n_repeating_steps desc, event_type""",
+         between("n_repeating_steps", max_value=0)),
     gate("marts.path_variants", "path_grain", "(journey_type, rank) is the grain.",
          "select journey_type, rank, path from marts.path_variants",
          key("journey_type", "rank")),

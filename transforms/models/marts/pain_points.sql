@@ -1,7 +1,11 @@
 with journey_steps as (
-    select journey_id, step_number, occurred_at, channel, event_type, stage_kind, is_conversion
+    select journey_id, step_number, channel, event_type, stage_kind
     from {{ ref('journey_steps') }}
-    where occurred_at <= {{ as_of() }}
+),
+
+path_steps as (
+    select journey_id, event_type, entered_at, previous_event_type, previous_entered_at, next_event_type
+    from {{ ref('path_steps') }}
 ),
 
 survey_responses as (
@@ -11,25 +15,19 @@ survey_responses as (
 
 journey_ends as (
     select
-        journey_id,
-        {{ journey_end_node() }} as end_node
-    from journey_steps
-    group by journey_id
-),
-
-collapsed as (
-    {{ collapse_event_type_repeats('journey_steps') }}
+        journeys.journey_id,
+        {{ journey_end_node('journeys') }} as end_node
+    from {{ ref('journeys') }} as journeys
 ),
 
 transitions as (
     select
         journey_id,
-        coalesce(lag(event_type) over by_journey, '(start)') as from_step,
+        coalesce(previous_event_type, '(start)') as from_step,
         event_type as to_step,
-        {{ seconds_between('lag(occurred_at) over by_journey', 'occurred_at') }} as seconds,
-        lead(event_type) over by_journey is null as is_last
-    from collapsed
-    window by_journey as (partition by journey_id order by step_number)
+        {{ seconds_between('previous_entered_at', 'entered_at') }} as seconds,
+        next_event_type is null as is_last
+    from path_steps
 ),
 
 ended as (
@@ -135,23 +133,37 @@ survey_counts as (
     group by survey_pains.pain_type, survey_pains.from_step, survey_pains.channel
 ),
 
--- Each exit with the last step before it that is not an exit (step numbers only grow).
-exits as (
-    select exit_steps.event_type, predecessor.event_type as predecessor_event_type, predecessor.channel as predecessor_channel
-    from (
-        select
-            journey_id,
-            event_type,
-            stage_kind,
-            max(case when stage_kind <> 'exit' then step_number end)
-                over (partition by journey_id order by step_number rows between unbounded preceding and 1 preceding)
-                as predecessor_step_number
-        from journey_steps
-    ) as exit_steps
+-- Each exit with the last step before it that is not an exit: a max over the journey's earlier
+-- steps (a hash join on the few journeys with an exit), not a window over every step.
+exit_steps as (
+    select journey_id, step_number, event_type
+    from journey_steps
+    where stage_kind = 'exit'
+),
+
+exit_predecessors as (
+    select
+        exit_steps.journey_id,
+        exit_steps.step_number,
+        any_value(exit_steps.event_type) as event_type,
+        max(predecessor.step_number) as predecessor_step_number
+    from exit_steps
     left join journey_steps as predecessor
         on predecessor.journey_id = exit_steps.journey_id
-        and predecessor.step_number = exit_steps.predecessor_step_number
-    where exit_steps.stage_kind = 'exit'
+        and predecessor.step_number < exit_steps.step_number
+        and predecessor.stage_kind <> 'exit'
+    group by exit_steps.journey_id, exit_steps.step_number
+),
+
+exits as (
+    select
+        exit_predecessors.event_type,
+        predecessor.event_type as predecessor_event_type,
+        predecessor.channel as predecessor_channel
+    from exit_predecessors
+    left join journey_steps as predecessor
+        on predecessor.journey_id = exit_predecessors.journey_id
+        and predecessor.step_number = exit_predecessors.predecessor_step_number
 ),
 
 touchpoint_counts as (

@@ -1,20 +1,15 @@
-with journey_steps as (
-    select journey_id, step_number, event_type
-    from {{ ref('journey_steps') }}
-    where occurred_at <= {{ as_of() }}
+with path_steps as (
+    select journey_id, path_step_number, event_type
+    from {{ ref('path_steps') }}
 ),
 
 journeys as (
     select journey_id, journey_type, is_converted, revenue, currency, started_at, ended_at from {{ ref('journeys') }}
 ),
 
-collapsed as (
-    {{ collapse_event_type_repeats('journey_steps') }}
-),
-
 paths as (
-    select journey_id, {{ ordered_list('event_type', 'step_number') }} as steps
-    from collapsed
+    select journey_id, {{ ordered_list('event_type', 'path_step_number') }} as steps
+    from path_steps
     group by journey_id
 ),
 

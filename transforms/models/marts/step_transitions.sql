@@ -1,31 +1,24 @@
-with journey_steps as (
-    select journey_id, step_number, occurred_at, event_type, stage_kind, is_conversion
-    from {{ ref('journey_steps') }}
-    where occurred_at <= {{ as_of() }}
+with path_steps as (
+    select journey_id, path_step_number, event_type, entered_at, next_event_type, next_entered_at
+    from {{ ref('path_steps') }}
 ),
 
 journey_ends as (
     select
-        journey_id,
-        {{ journey_end_node() }} as end_node
-    from journey_steps
-    group by journey_id
-),
-
-collapsed as (
-    {{ collapse_event_type_repeats('journey_steps') }}
+        journeys.journey_id,
+        {{ journey_end_node('journeys') }} as end_node
+    from {{ ref('journeys') }} as journeys
 ),
 
 ordered as (
     select
         journey_id,
         event_type as step,
-        occurred_at as entered_at,
-        lead(event_type) over by_journey as next_step,
-        lead(occurred_at) over by_journey as next_entered_at,
-        row_number() over by_journey = 1 as is_first
-    from collapsed
-    window by_journey as (partition by journey_id order by step_number)
+        entered_at,
+        next_event_type as next_step,
+        next_entered_at,
+        path_step_number = 1 as is_first
+    from path_steps
 ),
 
 transitions as (

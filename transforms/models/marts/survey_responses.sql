@@ -26,50 +26,36 @@ rateable as (
     where event_type <> 'survey_response'
 ),
 
+-- Each pick below is a min_by/max_by over a sort key (one hash aggregate), not a row_number()
+-- window over every touchpoint (a sort of them all).
 ticket_openings as (
-    select ticket_id, event_id
-    from (
-        select
-            ticket_id,
-            event_id,
-            row_number() over (
-                partition by ticket_id order by event_type = 'ticket_opened' desc, occurred_at, event_id
-            ) as candidate_number
-        from rateable
-        where ticket_id is not null
-    ) as candidates
-    where candidate_number = 1
+    select
+        ticket_id,
+        min_by(event_id, (event_type <> 'ticket_opened', occurred_at, event_id)) as event_id
+    from rateable
+    where ticket_id is not null
+    group by ticket_id
 ),
 
 order_conversions as (
-    select order_id, event_id
-    from (
-        select
-            order_id,
-            event_id,
-            row_number() over (partition by order_id order by is_conversion desc, occurred_at, event_id) as candidate_number
-        from rateable
-        where order_id is not null
-    ) as candidates
-    where candidate_number = 1
+    select
+        order_id,
+        min_by(event_id, (not is_conversion, occurred_at, event_id)) as event_id
+    from rateable
+    where order_id is not null
+    group by order_id
 ),
 
 latest_before as (
-    select response_event_id, event_id
-    from (
-        select
-            responses.event_id as response_event_id,
-            rateable.event_id,
-            row_number() over (
-                partition by responses.event_id order by rateable.occurred_at desc, rateable.event_id desc
-            ) as candidate_number
-        from responses
-        inner join rateable
-            on rateable.person_id = responses.person_id
-            and rateable.occurred_at <= responses.occurred_at
-            and rateable.occurred_at >= responses.occurred_at - {{ setting('survey_attribution_window_days') }} * interval 1 day
-    ) as candidates
-    where candidate_number = 1
+    select
+        responses.event_id as response_event_id,
+        max_by(rateable.event_id, (rateable.occurred_at, rateable.event_id)) as event_id
+    from responses
+    inner join rateable
+        on rateable.person_id = responses.person_id
+        and rateable.occurred_at <= responses.occurred_at
+        and rateable.occurred_at >= responses.occurred_at - {{ setting('survey_attribution_window_days') }} * interval 1 day
+    group by responses.event_id
 ),
 
 attributed as (
