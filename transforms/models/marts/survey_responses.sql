@@ -1,13 +1,12 @@
-with touchpoints as (
+-- Every touchpoint is read, but only the few responses and the touchpoints they rate are kept
+-- whole: the event-grain CTEs are inlined and each pick reads the narrow columns it needs, so
+-- nothing event-sized is materialized (at 10M events that spilled past the memory limit).
+with touchpoints {{ inline_cte() }} (
     select
         event_id, person_id, occurred_at, channel, event_type, stage, stage_kind, is_conversion,
         ticket_id, order_id, nps_score, csat_score, ces_score, persona, issue_category
     from {{ ref('int_touchpoints_stitched') }}
     where occurred_at <= {{ as_of() }}
-),
-
-journey_steps as (
-    select event_id, journey_id from {{ ref('journey_steps') }}
 ),
 
 journeys as (
@@ -21,8 +20,9 @@ responses as (
         and (nps_score is not null or csat_score is not null or ces_score is not null)
 ),
 
-rateable as (
-    select * from touchpoints
+rateable {{ inline_cte() }} (
+    select event_id, person_id, occurred_at, event_type, is_conversion, ticket_id, order_id
+    from touchpoints
     where event_type <> 'survey_response'
 ),
 
@@ -33,7 +33,7 @@ ticket_openings as (
         ticket_id,
         min_by(event_id, (event_type <> 'ticket_opened', occurred_at, event_id)) as event_id
     from rateable
-    where ticket_id is not null
+    where ticket_id in (select responses.ticket_id from responses)
     group by ticket_id
 ),
 
@@ -42,7 +42,7 @@ order_conversions as (
         order_id,
         min_by(event_id, (not is_conversion, occurred_at, event_id)) as event_id
     from rateable
-    where order_id is not null
+    where order_id in (select responses.order_id from responses)
     group by order_id
 ),
 
@@ -72,6 +72,23 @@ attributed as (
     left join ticket_openings on ticket_openings.ticket_id = responses.ticket_id
     left join order_conversions on order_conversions.order_id = responses.order_id
     left join latest_before on latest_before.response_event_id = responses.event_id
+),
+
+attributed_ids as (
+    select attributed.rated_event_id as event_id from attributed
+    union
+    select attributed.event_id from attributed
+),
+
+rated_touchpoints as (
+    select event_id, occurred_at, channel, event_type, stage, stage_kind, issue_category
+    from touchpoints
+    where event_type <> 'survey_response' and event_id in (select attributed_ids.event_id from attributed_ids)
+),
+
+journey_steps as (
+    select event_id, journey_id from {{ ref('journey_steps') }}
+    where event_id in (select attributed_ids.event_id from attributed_ids)
 ),
 
 final as (
@@ -104,7 +121,7 @@ final as (
         journeys.journey_type,
         coalesce(journeys.persona, attributed.persona) as persona
     from attributed
-    left join rateable as rated on rated.event_id = attributed.rated_event_id
+    left join rated_touchpoints as rated on rated.event_id = attributed.rated_event_id
     left join journey_steps as rated_step on rated_step.event_id = attributed.rated_event_id
     left join journey_steps as own_step on own_step.event_id = attributed.event_id
     left join journeys on journeys.journey_id = coalesce(rated_step.journey_id, own_step.journey_id)
