@@ -132,8 +132,16 @@ _TOUCHES = f"""
 """
 """Which touches count (module docstring): shared by the rule-based models and the Markov chain."""
 
+TOUCHES_TABLE = "_attribution_touches"
+"""`touches` computed once per build (a temp table), for the three queries below: each of them
+would otherwise read and window every journey step again."""
+
+TOUCHES_TABLE_SQL = f"create or replace temp table {TOUCHES_TABLE} as\nwith {_TOUCHES}\nselect * from touches"
+
+_FROM_TOUCHES = f"touches as (select * from {TOUCHES_TABLE})"
+
 RULE_BASED_SQL = f"""
-with {_TOUCHES},
+with {_FROM_TOUCHES},
 
 positioned as (
     select
@@ -186,7 +194,7 @@ group by all
 """
 
 TRANSITIONS_SQL = f"""
-with {_TOUCHES},
+with {_FROM_TOUCHES},
 
 moves as (
     select
@@ -214,10 +222,18 @@ group by all
 state; to_state NULL means the path was absorbed by 'conversion' or 'null' (absorbed_by)."""
 
 TOTALS_SQL = f"""
-with {_TOUCHES}
+with {_FROM_TOUCHES},
+
+-- every converting journey has at least one channel touch (a pseudo-touch when none counted)
+converting_journeys as (
+    select distinct journey_id, conversion_revenue, conversion_currency
+    from touches
+    where is_converting and dimension = 'channel'
+)
+
 select count(*) as conversions, coalesce(sum(conversion_revenue), 0) as revenue,
        coalesce(string_agg(distinct conversion_currency, ',' order by conversion_currency), $reporting_currency) as currency
-from first_conversions
+from converting_journeys
 """
 
 
@@ -291,13 +307,18 @@ def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFra
 
 def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
     """Every model's credits (COLUMNS), from marts.journey_steps."""
-    rules = _query(con, RULE_BASED_SQL, params)
+    con.execute(TOUCHES_TABLE_SQL, tables.bind(TOUCHES_TABLE_SQL, params))
+    try:
+        rules = _query(con, RULE_BASED_SQL, params)
+        [(conversions, revenue, currency)] = con.execute(TOTALS_SQL, tables.bind(TOTALS_SQL, params)).fetchall()
+        transitions = _query(con, TRANSITIONS_SQL, params)
+    finally:
+        con.execute(f"drop table if exists {TOUCHES_TABLE}")
     if not rules.empty:
         totals = rules.groupby(["model", "dimension"])["conversions"].transform("sum")
         rules["share"] = rules["conversions"] / totals
         rules["removal_effect"] = np.nan
-    [(conversions, revenue, currency)] = con.execute(TOTALS_SQL, tables.bind(TOTALS_SQL, params)).fetchall()
-    markov = markov_credits(_query(con, TRANSITIONS_SQL, params), float(conversions), float(revenue), currency)
+    markov = markov_credits(transitions, float(conversions), float(revenue), currency)
     frames = [f for f in (rules, markov) if not f.empty]
     result = pd.concat([f[COLUMNS] for f in frames], ignore_index=True) if frames else _empty()
     order = {m: i for i, m in enumerate(MODELS)}
