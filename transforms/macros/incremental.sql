@@ -53,27 +53,24 @@
 {%- endmacro %}
 
 {# The identifiers of the events in this model's candidates, as (key_type, key) rows to log: run
-   before the build (the values replaced) and after it (the values now staged). #}
+   before the build (the values replaced) and after it (the values now staged). One scan of the
+   candidates' rows, unpivoted (UNPIVOT leaves out NULLs). #}
 {% macro identifiers_of_candidates() -%}
-    {%- for identifier in identifiers_by_durability() %}
-        {%- if not loop.first %}
-            union
-        {%- endif %}
-        select '{{ identifier }}' as key_type, {{ identifier }} as key
+    {%- set identifiers = identifiers_by_durability() | join(', ') -%}
+    select distinct key_type, key
+    from (
+        select {{ identifiers }}
         from {{ this }}
         where event_id in (select event_id from {{ candidates() }})
-    {%- endfor %}
+    ) as candidate_events
+    unpivot (key for key_type in ({{ identifiers }}))
 {%- endmacro %}
 
 {# A pre-hook of an identifier-grain model: delete the rows whose identifier (in `type_column`,
    `value_column`) changed since its last build (all rows when the build knows no state). #}
 {% macro delete_changed_identifiers(type_column, value_column) -%}
-    {%- if is_incremental() and incremental_entry() -%}
-        delete from {{ this }} as existing
-        using ({{ changed_identifiers('staging.stg_touchpoints') }}) as changed
-        where existing.{{ type_column }} = changed.identifier_type and existing.{{ value_column }} = changed.identifier_value
-    {%- elif is_incremental() -%}
-        delete from {{ this }}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ changed_identifier_pair_only(type_column, value_column) }}
     {%- endif -%}
 {%- endmacro %}
 
