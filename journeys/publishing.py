@@ -12,7 +12,9 @@ reader sees one state or the next, never a half-written one. Two writers put thi
   tables of a build that just failed its checks, or of one still running).
 
 `published/parquet` is a symlink to a folder under `published/parquet-builds/` holding every marts
-table of the last published build, written whole before the link is swapped.
+table of the last published build (one folder per table), complete before the link is swapped. The
+files whose rows did not change since the previous export are hard links to its files
+(journeys/parquet_export.py), so an export costs what changed.
 
 Failure rules: a publish that fails (a full disk, a kill) leaves the previous published state
 untouched and removes its temporary copy; temporary files left by killed processes are swept by
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from journeys import warehouse
+from journeys import parquet_export, warehouse
 from journeys.settings import Settings
 
 PARQUET_KEEP_PREVIOUS = 2
@@ -130,7 +132,7 @@ def publish_raw(settings: Settings) -> Published | None:
         try:
             con = duckdb.connect(str(tmp))
             try:
-                con.execute(f"attach '{_sql_path(settings.warehouse_path)}' as working (read_only)")
+                con.execute(f"attach {warehouse.sql_string(settings.warehouse_path)} as working (read_only)")
                 present = [t for (t,) in con.execute(
                     "select table_name from duckdb_tables() where database_name = 'working' and schema_name = 'raw'"
                 ).fetchall()]
@@ -203,11 +205,11 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
     comment = con.execute("select comment from duckdb_tables() where database_name = 'working' and schema_name = 'raw' "
                           "and table_name = ?", [table]).fetchone()[0]
     if comment:
-        con.execute(f"comment on table raw.{table} is '{_sql_path(comment)}'")
+        con.execute(f"comment on table raw.{table} is {warehouse.sql_string(comment)}")
     for column, text in con.execute(
             "select column_name, comment from duckdb_columns() where database_name = 'working' and schema_name = 'raw' "
             "and table_name = ? and comment is not null", [table]).fetchall():
-        con.execute(f"comment on column raw.{table}.\"{column}\" is '{_sql_path(text)}'")
+        con.execute(f"comment on column raw.{table}.\"{column}\" is {warehouse.sql_string(text)}")
 
 
 _PID_IN_NAME = re.compile(r"\.(\d+)\.tmp(?:\.wal)?$|-(\d+)$")
@@ -254,35 +256,26 @@ def _parquet_builds(settings: Settings) -> Path:
 
 def _export_parquet(settings: Settings, database: Path, published: Published) -> Path:
     """Writes every marts table of `database` to a new folder; returns it (not yet linked). The
-    manifest is written last: a folder without one is unfinished (and swept if its writer died)."""
+    partitions unchanged since the linked export are hard-linked from it (journeys/parquet_export.py).
+    The manifest is written last: a folder without one is unfinished (and swept if its writer died)."""
     folder = _parquet_builds(settings) / f"{published.published_at:%Y%m%dT%H%M%S%fZ}-{os.getpid()}"
     folder.mkdir(parents=True)
+    link = parquet_link(settings)
+    previous = link.resolve() if link.is_symlink() and link.exists() else None
     try:
         con = warehouse.configure(duckdb.connect(str(database), read_only=True), settings)
         try:
-            tables = con.execute(
-                "select table_name, comment from duckdb_tables() "
-                "where database_name = current_database() and schema_name = 'marts' order by table_name"
-            ).fetchall()
-            manifest = {"published_at": published.published_at.isoformat() + "Z", "run_id": published.run_id,
-                        "as_of": published.as_of.isoformat() if published.as_of else None,
-                        "source": str(settings.published_path), "tables": {}}
-            for table, comment in tables:
-                path = folder / f"{table}.parquet"
-                con.execute(f"copy marts.\"{table}\" to '{_sql_path(path)}' (format parquet, compression zstd)")
-                rows = con.execute(f"select count(*) from marts.\"{table}\"").fetchall()[0][0]
-                manifest["tables"][table] = {"file": path.name, "rows": rows, "description": comment}
+            tables = parquet_export.export_marts(con, folder, previous)
         finally:
             con.close()
+        manifest = {"published_at": published.published_at.isoformat() + "Z", "run_id": published.run_id,
+                    "as_of": published.as_of.isoformat() if published.as_of else None,
+                    "source": str(settings.published_path), "tables": tables}
         (folder / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return folder
-
-
-def _sql_path(path: Path | str) -> str:
-    return str(path).replace("'", "''")
 
 
 def _swap_symlink(link: Path, target: Path) -> None:

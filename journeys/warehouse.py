@@ -133,6 +133,11 @@ def reader(settings: Settings) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def sql_string(text: Path | str) -> str:
+    """`text` (a path, a comment) as a SQL string literal, for the statements that take no parameters."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def table_exists(con: duckdb.DuckDBPyConnection, qualified_name: str) -> bool:
     schema, _, table = qualified_name.rpartition(".")
     row = con.execute(

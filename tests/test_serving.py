@@ -61,7 +61,7 @@ READER = textwrap.dedent("""
             stats["duckdb_reads"] += 1
             folder = os.path.realpath(parquet_link)  # resolve once: one consistent set of files
             manifest = json.load(open(os.path.join(folder, "_manifest.json")))
-            rows = [duckdb.execute(f"select count(*), min(build_id), max(build_id) from '{folder}/{t}.parquet'").fetchone()
+            rows = [duckdb.execute(f"select count(*), min(build_id), max(build_id) from '{folder}/{t}/*.parquet'").fetchone()
                     for t in ("probe_a", "probe_b")]
             check("parquet", [r[0] for r in rows] + [manifest["tables"][t]["rows"] for t in ("probe_a", "probe_b")],
                   [r[1] for r in rows] + [r[2] for r in rows])
@@ -101,7 +101,7 @@ def test_readers_never_wait_and_never_see_a_half_built_state(tmp_path):
 
 
 def test_publish_exports_every_mart_to_parquet_atomically(tmp_path):
-    """published/parquet is a symlink to a complete folder: one file per marts table and a manifest;
+    """published/parquet is a symlink to a complete folder: one folder per marts table and a manifest;
     old folders are pruned to the previous two."""
     settings = load_settings(home=tmp_path / "home")
     for build_id in (1, 2, 3, 4):
@@ -109,12 +109,61 @@ def test_publish_exports_every_mart_to_parquet_atomically(tmp_path):
         publish_as_one_build(settings)
     link = publishing.parquet_link(settings)
     assert link.is_symlink()
-    assert sorted(p.name for p in link.iterdir()) == ["_manifest.json", "probe_a.parquet", "probe_b.parquet"]
+    assert sorted(p.name for p in link.iterdir()) == ["_manifest.json", "probe_a", "probe_b"]
+    assert [p.name for p in (link / "probe_a").iterdir()] == ["data.parquet"]
     manifest = json.loads((link / "_manifest.json").read_text())
-    assert manifest["tables"]["probe_a"] == {"file": "probe_a.parquet", "rows": 40,
-                                             "description": "One row per probe row of build 4"}
-    assert duckdb.execute(f"select max(build_id) from '{link}/probe_b.parquet'").fetchone()[0] == 4
+    entry = manifest["tables"]["probe_a"]
+    assert (entry["rows"], entry["description"]) == (40, "One row per probe row of build 4")
+    assert [(f["file"], f["partition"], f["rows"]) for f in entry["files"]] == [("probe_a/data.parquet", "data", 40)]
+    assert duckdb.execute(f"select max(build_id) from '{link}/probe_b/*.parquet'").fetchone()[0] == 4
     assert len(list((settings.published_dir / "parquet-builds").iterdir())) == 3
+
+
+def _journey_steps_build(settings, months: dict[str, int], note: str = "x") -> None:
+    """marts.journey_steps (split by month in the export) with `months[m]` rows in month m, and a small mart."""
+    with warehouse.writer(settings) as con:
+        con.execute("create schema if not exists marts")
+        con.execute("create or replace table marts.journey_steps (event_id varchar, occurred_at timestamp, note varchar)")
+        for month, n in months.items():
+            con.execute(f"insert into marts.journey_steps select '{month}-' || i, timestamp '{month}-01' + i * interval 1 hour, "
+                        f"'{note}' from range({n}) t(i)")
+        con.execute("insert into marts.journey_steps values ('no-time', null, 'x')")
+        con.execute(f"create or replace table marts.summary as select {sum(months.values())} as n_steps")
+
+
+def test_an_export_rewrites_only_the_partitions_that_changed(tmp_path):
+    """Journey steps are exported by month of occurred_at. Publishing again after a change to one month
+    rewrites that month (a new file) and hard-links the others from the previous export (the same inode);
+    a change of content with the same row count is a change; a changed column type rewrites everything."""
+    settings = load_settings(home=tmp_path / "home")
+    _journey_steps_build(settings, {"2025-01": 30, "2025-02": 20, "2025-03": 10})
+    publish_as_one_build(settings)
+    link = publishing.parquet_link(settings)
+    first = {p.name: p.stat().st_ino for p in (link / "journey_steps").iterdir()}
+    assert sorted(first) == ["2025-01.parquet", "2025-02.parquet", "2025-03.parquet", "undated.parquet"]
+
+    _journey_steps_build(settings, {"2025-01": 30, "2025-02": 20, "2025-03": 11})  # one more step in March
+    publish_as_one_build(settings)
+    second = {p.name: p.stat().st_ino for p in (link / "journey_steps").iterdir()}
+    assert {name for name in first if second[name] == first[name]} == {"2025-01.parquet", "2025-02.parquet",
+                                                                       "undated.parquet"}
+    assert duckdb.execute(f"select count(*) from '{link}/journey_steps/2025-03.parquet'").fetchone()[0] == 11
+    assert duckdb.execute(f"select count(*) from '{link}/journey_steps/*.parquet'").fetchone()[0] == 62
+    assert duckdb.execute(f"select n_steps from '{link}/summary/data.parquet'").fetchone()[0] == 61
+
+    with warehouse.writer(settings) as con:  # same rows per month, one value changed in February
+        con.execute("update marts.journey_steps set note = 'y' where event_id = '2025-02-7'")
+    publish_as_one_build(settings)
+    third = {p.name: p.stat().st_ino for p in (link / "journey_steps").iterdir()}
+    assert [name for name in first if third[name] != second[name]] == ["2025-02.parquet"]
+    assert duckdb.execute(f"select note from '{link}/journey_steps/2025-02.parquet' "
+                          "where event_id = '2025-02-7'").fetchone()[0] == "y"
+
+    with warehouse.writer(settings) as con:
+        con.execute("alter table marts.journey_steps alter note type varchar[] using [note]")
+    publish_as_one_build(settings)
+    fourth = {p.name: p.stat().st_ino for p in (link / "journey_steps").iterdir()}
+    assert all(fourth[name] != third[name] for name in first)
 
 
 @pytest.mark.parametrize("sql", [
