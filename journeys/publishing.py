@@ -7,9 +7,11 @@ reader sees one state or the next, never a half-written one. Two writers put thi
   publish was built by that same run (recorded in `meta.build_steps` by each build step), so a
   failed, partial or interleaved build is refused instead of published. Dagster runs the publish
   step only after every upstream asset and its blocking checks succeeded.
-* **Ingest and load** (`publish_raw`) publish the raw layer only: the published file's derived
-  layers stay those of the last good build, whatever the working file holds (it may hold the
-  tables of a build that just failed its checks, or of one still running).
+* **Ingest and load** (`publish_raw`) publish the raw layer only, as Parquet parts under
+  `published/raw/` that each hold the rows appended since the previous part
+  (journeys/raw_export.py): they cost the rows added, never a copy of the warehouse. The
+  published DuckDB file, raw layer included, stays the last good build's, whatever the working
+  file holds (it may hold the tables of a build that just failed its checks, or of one running).
 
 `published/parquet` is a symlink to a folder under `published/parquet-builds/` holding every marts
 table of the last published build (one folder per table), complete before the link is swapped. The
@@ -33,13 +35,11 @@ from pathlib import Path
 
 import duckdb
 
-from journeys import parquet_export, warehouse
+from journeys import parquet_export, raw_export, warehouse
 from journeys.settings import Settings
 
 PARQUET_KEEP_PREVIOUS = 2
 """Previous Parquet folders kept after a swap, for readers that resolved the link before it."""
-
-RAW_TABLES = ("touchpoints", "dead_letters", "ingest_offsets", "ingest_gaps", "load_runs")
 
 
 class PublishError(RuntimeError):
@@ -54,10 +54,13 @@ class Published:
     run_id: str | None
     as_of: dt.datetime | None
     published_at: dt.datetime
+    new_raw_rows: int = 0
+    """Touchpoints appended to the raw Parquet parts by this publish."""
 
     def line(self) -> str:
         if self.kind == "raw":
-            return f"published raw layer to {self.path} (derived layers: last good build, unchanged)"
+            return (f"published raw layer: {self.new_raw_rows:,} new touchpoints appended to {self.path} "
+                    "(the published warehouse file, derived layers included, stays the last good build's)")
         return f"published build {self.run_id} (as_of {self.as_of:%Y-%m-%d %H:%M:%S}) to {self.path}"
 
 
@@ -118,54 +121,37 @@ def publish_build(settings: Settings, run_id: str, tables: list[str]) -> Publish
             raise _publish_failed(exc) from exc
         _swap_symlink(parquet_link(settings), folder)
         _prune_parquet_builds(settings, keep=folder)
+        try:  # the raw parts at least as fresh as the file: what the build read is in them
+            raw_export.export_raw(settings)
+        except BaseException as exc:
+            raise _publish_failed(exc) from exc
     return published
 
 
 def publish_raw(settings: Settings) -> Published | None:
-    """Refresh the published file's raw layer from the working file; every other layer stays as the
-    last good build published it. Returns None when there is no raw layer yet."""
+    """Append the raw rows committed since the last publish to `published/raw` as Parquet parts
+    (journeys/raw_export.py); the published DuckDB file is not touched. Returns None when there is
+    no raw layer yet."""
     with warehouse.exclusive_lock(settings):
         if not settings.warehouse_path.exists():
             return None
-        base = settings.published_path if settings.published_path.exists() else None
-        tmp = _temp_copy(settings, base)
+        sweep_stale(settings)
         try:
-            con = duckdb.connect(str(tmp))
-            try:
-                con.execute(f"attach {warehouse.sql_string(settings.warehouse_path)} as working (read_only)")
-                present = [t for (t,) in con.execute(
-                    "select table_name from duckdb_tables() where database_name = 'working' and schema_name = 'raw'"
-                ).fetchall()]
-                if "touchpoints" not in present:
-                    return None
-                con.execute("begin transaction")
-                con.execute("drop schema if exists raw cascade")
-                con.execute("create schema raw")
-                for table in [t for t in RAW_TABLES if t in present]:
-                    con.execute(f"create table raw.{table} as select * from working.raw.{table}")
-                    _copy_comments(con, table)
-                con.execute("commit")
-                con.execute("detach working")
-                con.execute("CHECKPOINT")
-            finally:
-                con.close()
-            os.replace(tmp, settings.published_path)
+            exported = raw_export.export_raw(settings)
         except BaseException as exc:
             raise _publish_failed(exc) from exc
-        finally:
-            _remove(tmp)
-    return Published(settings.published_path, "raw", None, None, _utc_now())
+    if exported is None:
+        return None
+    return Published(raw_export.raw_dir(settings), "raw", None, None, _utc_now(), exported.rows_written.get("touchpoints", 0))
 
 
 # ---- the mechanics ---------------------------------------------------------------------------
-def _temp_copy(settings: Settings, source: Path | None) -> Path:
-    """A private copy of `source` (or nothing, for a new file) next to the published file."""
+def _temp_copy(settings: Settings, source: Path) -> Path:
+    """A private copy of `source` next to the published file."""
     settings.published_dir.mkdir(parents=True, exist_ok=True)
     sweep_stale(settings)
     tmp = settings.published_dir / f".warehouse.{os.getpid()}.tmp"
     _remove(tmp)
-    if source is None:
-        return tmp
     try:
         shutil.copyfile(source, tmp)
     except BaseException as exc:
@@ -201,24 +187,14 @@ def _write_published_meta(database: Path, published: Published) -> None:
         con.close()
 
 
-def _copy_comments(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    comment = con.execute("select comment from duckdb_tables() where database_name = 'working' and schema_name = 'raw' "
-                          "and table_name = ?", [table]).fetchone()[0]
-    if comment:
-        con.execute(f"comment on table raw.{table} is {warehouse.sql_string(comment)}")
-    for column, text in con.execute(
-            "select column_name, comment from duckdb_columns() where database_name = 'working' and schema_name = 'raw' "
-            "and table_name = ? and comment is not null", [table]).fetchall():
-        con.execute(f"comment on column raw.{table}.\"{column}\" is {warehouse.sql_string(text)}")
-
-
 _PID_IN_NAME = re.compile(r"\.(\d+)\.tmp(?:\.wal)?$|-(\d+)$")
 
 
 def sweep_stale(settings: Settings) -> list[Path]:
     """Remove temporary copies and unfinished Parquet folders left by processes that died; returns them."""
     removed = []
-    candidates = [*settings.published_dir.glob(".*.tmp"), *settings.published_dir.glob(".*.tmp.wal")]
+    candidates = [*settings.published_dir.glob(".*.tmp"), *settings.published_dir.glob(".*.tmp.wal"),
+                  *raw_export.raw_dir(settings).glob("*/.*.tmp")]
     builds = _parquet_builds(settings)
     if builds.exists():
         candidates += [p for p in builds.iterdir() if p.is_dir() and not (p / "_manifest.json").exists()]

@@ -121,7 +121,8 @@ def reader(settings: Settings) -> duckdb.DuckDBPyConnection:
     """
     if not settings.published_path.exists():
         raise NothingPublishedError(
-            f"nothing published at {settings.published_path} yet: run `journeys ingest --once` or `journeys build`"
+            f"nothing published at {settings.published_path} yet: run `journeys build` (what ingest and load "
+            f"committed so far is published as Parquet under {settings.published_dir / 'raw'})"
         )
     con = duckdb.connect(str(settings.published_path), read_only=True, config=dict(SANDBOX_CONFIG))
     try:

@@ -141,6 +141,33 @@ def file_rows(path: Path, sql: str) -> list[tuple]:
         con.close()
 
 
+def raw_part_rows(settings: Settings, sql: str, table: str = "touchpoints") -> list[tuple]:
+    """`sql` over the published raw Parquet parts of `table`, which it names `parts` (no parts: no rows)."""
+    folder = settings.published_dir / "raw" / table
+    if not any(folder.glob("*.parquet")):
+        return []
+    con = duckdb.connect()
+    try:
+        con.execute(f"create view parts as select * from read_parquet('{folder}/*.parquet')")
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def rows_differing_from_raw_parts(settings: Settings, table: str = "touchpoints") -> int:
+    """Rows in the working raw `table` and not in its published Parquet parts, plus the reverse
+    (as multisets: a row published twice counts)."""
+    folder = settings.published_dir / "raw" / table
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{settings.warehouse_path}' as working (read_only)")
+        con.execute(f"create view parts as select * from read_parquet('{folder}/*.parquet')")
+        return con.execute(f"""select (select count(*) from (from parts except all from working.raw.{table}))
+                                    + (select count(*) from (from working.raw.{table} except all from parts))""").fetchall()[0][0]
+    finally:
+        con.close()
+
+
 def one(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> dict:
     found = rows(con, sql, params)
     assert len(found) == 1, f"expected one row, got {len(found)}: {found}"

@@ -21,7 +21,7 @@ from journeys.build import build_warehouse
 from journeys.pipelines.loader import load_file
 from journeys.pipelines.sim_files import write_simulation
 from journeys.settings import load_settings
-from tests.helpers import file_rows
+from tests.helpers import file_rows, raw_part_rows, rows_differing_from_raw_parts
 
 pytestmark = pytest.mark.slow
 
@@ -75,9 +75,13 @@ def test_a_failed_build_then_ingest_and_load_leave_the_published_build_unchanged
         assert journeys_main(["load", "--file", str(tmp_path / "more.csv")]) == 0
     finally:
         del os.environ["JOURNEYS_HOME"]
-    assert "published raw layer" in capsys.readouterr().out
+    # the row inserted behind validation's back and the two loaded: raw since the last good build's publish
+    assert "published raw layer: 3 new touchpoints appended" in capsys.readouterr().out
     assert marts_digest(built) == before
-    assert published(built, "select count(*) from raw.touchpoints where event_id like 'late-%'") == [(2,)]
+    assert raw_part_rows(built, "select count(*) from parts where event_id like 'late-%'") == [(2,)]
+    assert rows_differing_from_raw_parts(built) == 0  # every working row once, none twice
+    # the published file is the last good build's, raw included
+    assert published(built, "select count(*) from raw.touchpoints where event_id like 'late-%'") == [(0,)]
     assert published(built, "select count(*) from staging.stg_touchpoints where event_id like 'late-%'") == [(0,)]
 
 
@@ -120,31 +124,51 @@ def test_two_builds_with_different_as_of_at_once_never_interleave(built):
 
 
 def test_killed_publishes_leave_the_last_state_readable_and_no_temp_files(built, tmp_path):
-    """A process publishing raw over and over is kill -9'd at random moments, 6 times: the published file always
-    opens with its build intact, and the next publish sweeps what the dead processes left."""
+    """A process publishing over and over (the raw parts written again from the first row, then the build) is
+    kill -9'd at random moments, 6 times: the published file always opens with its build intact, and the next
+    publish sweeps what the dead processes left and leaves the raw parts equal to the working raw layer."""
     import random
 
     rng = random.Random(5)
-    loop = ("import sys\nfrom journeys import publishing\nfrom journeys.settings import load_settings\n"
-            "s = load_settings()\nwhile True:\n    publishing.publish_raw(s)\n")
+    loop = textwrap.dedent("""
+        import shutil
+        import duckdb
+        from journeys import publishing, raw_export
+        from journeys.settings import load_settings
+        s = load_settings()
+        con = duckdb.connect(str(s.warehouse_path), read_only=True)
+        (run, tables), = con.execute("select run_id, list(table_name) from meta.build_steps group by run_id").fetchall()
+        con.close()
+        while True:
+            shutil.rmtree(raw_export.raw_dir(s) / "touchpoints", ignore_errors=True)
+            publishing.publish_raw(s)
+            publishing.publish_build(s, run, tables)
+    """)
     env = {**os.environ, "JOURNEYS_HOME": str(built.home)}
-    before = marts_digest(built)
+
+    def build_published() -> dict[str, str]:  # the marts and which build: the same whenever it is published again
+        digest = marts_digest(built)
+        digest["meta.published_build"] = str(published(built, "select run_id, as_of from meta.published_build"))
+        return digest
+
+    before = build_published()
     for _ in range(6):
         process = subprocess.Popen([sys.executable, "-c", loop], env=env, stderr=subprocess.PIPE)
         time.sleep(rng.uniform(1.5, 3.0))
         process.send_signal(signal.SIGKILL)
         process.wait()
-        assert marts_digest(built) == before
+        assert build_published() == before
     publishing.publish_raw(built)
-    leftovers = [p.name for p in built.published_dir.iterdir() if p.name.startswith(".")]
+    leftovers = [p.name for p in built.published_dir.rglob(".*")]
     assert leftovers == []
-    assert marts_digest(built) == before
+    assert build_published() == before
+    assert rows_differing_from_raw_parts(built) == 0
 
 
 def test_a_full_disk_fails_the_publish_cleanly_and_the_load_reports_what_it_committed(tmp_path):
     """On a 12 MB filesystem: a first load publishes; a bigger second load commits to the working file but its
-    publish runs out of space: the command says so and exits 1, the previous published file is byte-identical,
-    no partial copy is left, and raw holds exactly what the load reported."""
+    publish runs out of space: the command says so and exits 1, the published raw parts are byte-identical,
+    no partial part is left, and raw holds exactly what the load reported."""
     disk = tmp_path / "disk"
     disk.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m", "tmpfs", str(disk)], capture_output=True).returncode:
@@ -158,12 +182,17 @@ def test_a_full_disk_fails_the_publish_cleanly_and_the_load_reports_what_it_comm
                                env=env, capture_output=True, text=True)
         assert first.returncode == 0, first.stderr
         settings = load_settings(home=home)
-        published_before = hashlib.sha256(settings.published_path.read_bytes()).hexdigest()
+
+        def published_files() -> dict[str, str]:
+            return {str(p.relative_to(settings.published_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+                    for p in sorted(settings.published_dir.rglob("*")) if p.is_file()}
+
+        published_before = published_files()
+        assert raw_part_rows(settings, "select count(*) from parts") == [(1000,)]
         second = subprocess.run([sys.executable, "-m", "journeys.cli", "load", "--file", str(tmp_path / "big.csv")],
                                 env=env, capture_output=True, text=True)
         assert second.returncode == 1
-        assert hashlib.sha256(settings.published_path.read_bytes()).hexdigest() == published_before
-        assert [p.name for p in settings.published_dir.iterdir() if p.name.startswith(".")] == []
+        assert published_files() == published_before  # no partial part either
         con = duckdb.connect(str(settings.warehouse_path), read_only=True)
         n_big = con.execute("select count(*) from raw.touchpoints where event_id like 'b%'").fetchone()[0]
         con.close()
