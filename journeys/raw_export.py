@@ -11,9 +11,9 @@ position where the previous part ended (DuckDB's rowid, dense in a table that is
 from): publishing costs the rows added, whatever the history. A part is written under a temporary
 name and renamed, so a reader globbing `*.parquet` sees whole parts only.
 
-When the working table holds fewer rows than the parts (the working file was restored from an
-older copy), its parts are written again from the first row: the parts always describe the
-working table.
+When the working table no longer matches its parts (the working file was restored from an older
+copy: fewer rows, or a different batch at the last published position), its parts are written
+again from the first row: the parts always describe the working table.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> tuple[i
     existing = parts(folder)
     start = existing[-1][1] + 1 if existing else 0
     n_rows = con.execute(f"select coalesce(max(rowid) + 1, 0) from working.raw.{table}").fetchall()[0][0]
-    again = n_rows < start
+    again = n_rows < start or (existing and not _same_last_batch(con, table, start - 1, existing[-1]))
     if again:
         for _, _, path in existing:
             path.unlink()
@@ -94,6 +94,17 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> tuple[i
     name = f"{start:012d}-{n_rows - 1:012d}.parquet"
     _write(con, f"select * from working.raw.{table} where rowid >= {start} order by rowid", folder / name)
     return n_rows - start, again
+
+
+def _same_last_batch(con: duckdb.DuckDBPyConnection, table: str, position: int, part: tuple[int, int, Path]) -> bool:
+    """Whether the working table's row at `position` (the last one published) came from the same load
+    or ingest batch as the last row of the last part. Every append-only raw table carries the
+    load_id of the transaction that wrote the row, so a working file restored from an older copy,
+    then appended to, differs here even when it has grown past the parts again."""
+    first, last, path = part
+    published = con.execute(f"select load_id from read_parquet({sql_string(path)}) offset {last - first} limit 1").fetchall()
+    working = con.execute(f"select load_id from working.raw.{table} where rowid = {position}").fetchall()
+    return bool(published and working and published[0][0] == working[0][0])
 
 
 def _replace(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> int:
