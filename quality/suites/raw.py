@@ -31,17 +31,20 @@ GATES = [
     gate(T, "daily_volume_per_channel",
          "On the latest complete day every channel sent at least volume_drop_ratio_min of its trailing "
          "median daily volume (channels with a median below volume_min_median are not judged).",
-         """with daily as (
-                select channel, occurred_at::date as day, count(distinct event_id) as n_events
-                from raw.touchpoints group by all
-            ),
-            bounds as (
+         """with bounds as (
                 -- the latest day may still be filling up: judge the one before it
-                select max(day) - 1 as latest_complete_day from daily
+                select max(occurred_at)::date - 1 as latest_complete_day from raw.touchpoints
+            ),
+            daily as (
+                -- only the days judged are counted: the cost is the trailing window, not the history
+                select channel, occurred_at::date as day, count(distinct event_id) as n_events
+                from raw.touchpoints, bounds
+                where occurred_at >= latest_complete_day - $volume_trailing_days::int
+                group by all
             ),
             calendar as (
                 select channels.channel, d.day::date as day
-                from (select distinct channel from daily) as channels,
+                from (select distinct channel from raw.touchpoints) as channels,
                      bounds,
                      range(latest_complete_day - $volume_trailing_days::int,
                            latest_complete_day + 1, interval 1 day) as d(day)
