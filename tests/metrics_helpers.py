@@ -116,7 +116,8 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
-METRICS_TABLES = ("marts.stage_funnel", "marts.conversion", "marts.customer_churn_periods", "marts.customer_lifecycle",
+METRICS_TABLES = ("marts.stage_funnel", "marts.conversion", "marts.customer_facts", "marts.customer_spells",
+                  "marts.customer_churn_periods", "marts.customer_lifecycle",
                   "marts.churn_monthly", "marts.cohort_retention", "intermediate.int_clv_predictions",
                   "marts.clv_model_params", "marts.customer_value")
 """The metrics marts (and the CLV fit's predictions), read from the journey model's marts."""

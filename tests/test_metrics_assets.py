@@ -22,6 +22,8 @@ AS_OF = "2025-06-30"
 GRAINS = {
     "marts.stage_funnel": "breakdown, breakdown_value, stage",
     "marts.conversion": "period_grain, period_start, breakdown, breakdown_value",
+    "marts.customer_facts": "person_id",
+    "marts.customer_spells": "person_id, churned_at, reason, exit_event_type",
     "marts.customer_churn_periods": "person_id, period_number",
     "marts.customer_lifecycle": "person_id",
     "marts.churn_monthly": "month_start, breakdown, breakdown_value",

@@ -10,7 +10,8 @@ The models built incrementally, in build order (each reads the ones before, dire
                                            carrying an identifier whose person changed
     intermediate.int_journey_steps         person grain: the persons whose stitched events changed
     marts.journey_steps, marts.journeys,   person grain: the same persons
-    marts.path_steps
+    marts.path_steps, marts.customer_facts,
+    marts.customer_spells
 
 The rule:
 
@@ -55,6 +56,8 @@ INCREMENTAL_MODELS = (
     "marts.journey_steps",
     "marts.journeys",
     "marts.path_steps",
+    "marts.customer_facts",
+    "marts.customer_spells",
 )
 """The models built incrementally, as `schema.table`, in build order."""
 
@@ -186,6 +189,8 @@ PRODUCERS = {
     "marts.journey_steps": (("intermediate.int_touchpoints_stitched", "person_id"),),
     "marts.journeys": (("intermediate.int_touchpoints_stitched", "person_id"),),
     "marts.path_steps": (("intermediate.int_touchpoints_stitched", "person_id"),),
+    "marts.customer_facts": (("intermediate.int_touchpoints_stitched", "person_id"),),
+    "marts.customer_spells": (("intermediate.int_touchpoints_stitched", "person_id"),),
 }
 """Whose change_log entries each incremental model above staging reads, and of which kind: event_id,
 person_id, or identifier (any identifier type)."""

@@ -1,77 +1,27 @@
-with journey_steps as (
-    select person_id, event_id, occurred_at, event_type, stage_kind, is_conversion
-    from {{ ref('journey_steps') }}
-    where occurred_at <= {{ as_of() }}
+{#
+  The spells that as_of cannot change come from marts.customer_spells (built for the changed persons
+  only); the inactivity spell still open at as_of is added here from each customer's last activity.
+#}
+with customers as (
+    select person_id, acquired_at, last_active_at
+    from {{ ref('customer_facts') }}
 ),
 
-acquisitions as (
-    select person_id, min(occurred_at) as acquired_at
-    from journey_steps
-    where is_conversion
-    group by person_id
-),
-
-customer_steps as (
-    select journey_steps.*
-    from journey_steps
-    inner join acquisitions on acquisitions.person_id = journey_steps.person_id
-    where journey_steps.occurred_at >= acquisitions.acquired_at
-),
-
-activity as (
+open_inactivity_spells as (
     select
         person_id,
-        occurred_at,
-        lead(occurred_at) over (partition by person_id order by occurred_at, event_id) as next_active_at
-    from customer_steps
-    where is_conversion
-        or (stage_kind <> 'exit' and not coalesce(array_contains({{ setting('passive_event_types') }}, event_type), false))
-),
-
-inactivity_spells as (
-    select
-        person_id,
-        occurred_at + cast({{ setting('churn_inactive_days') }} as integer) * interval 1 day as churned_at,
-        next_active_at as returned_at,
+        last_active_at + cast({{ setting('churn_inactive_days') }} as integer) * interval 1 day as churned_at,
+        null::timestamp as returned_at,
         'inactivity' as reason,
         null::string as exit_event_type
-    from activity
-    where
-        {{ seconds_between('occurred_at', 'coalesce(next_active_at, ' ~ as_of() ~ ')') }}
-        > {{ setting('churn_inactive_days') }} * 86400
-),
-
-exits as (
-    select person_id, event_id, occurred_at, event_type
-    from customer_steps
-    where stage_kind = 'exit'
-),
-
-conversions as (
-    select person_id, occurred_at
-    from customer_steps
-    where is_conversion
-),
-
--- The first conversion after each exit ends its spell (none: the spell is still open).
-exit_spells as (
-    select
-        exits.person_id,
-        exits.occurred_at as churned_at,
-        min(conversions.occurred_at) as returned_at,
-        'exit_event' as reason,
-        exits.event_type as exit_event_type
-    from exits
-    left join conversions
-        on conversions.person_id = exits.person_id
-        and conversions.occurred_at > exits.occurred_at
-    group by exits.event_id, exits.person_id, exits.occurred_at, exits.event_type
+    from customers
+    where {{ seconds_between('last_active_at', as_of()) }} > {{ setting('churn_inactive_days') }} * 86400
 ),
 
 spells as (
-    select person_id, churned_at, returned_at, reason, exit_event_type from inactivity_spells
+    select person_id, churned_at, returned_at, reason, exit_event_type from {{ ref('customer_spells') }}
     union all
-    select person_id, churned_at, returned_at, reason, exit_event_type from exit_spells
+    select person_id, churned_at, returned_at, reason, exit_event_type from open_inactivity_spells
 ),
 
 -- Gaps and islands: a spell starting after every earlier spell has ended starts a new churned period.
@@ -109,7 +59,7 @@ churned_periods as (
 
 retained_starts as (
     select person_id, 0 as churn_number, acquired_at as started_at, 'acquisition' as reason
-    from acquisitions
+    from customers
     union all
     select person_id, churn_number, ended_at as started_at, 'return' as reason
     from churned_periods
@@ -143,10 +93,10 @@ final as (
         periods.ended_at,
         periods.reason,
         periods.exit_event_type,
-        acquisitions.acquired_at,
+        customers.acquired_at,
         periods.ended_at is null as is_current
     from periods
-    inner join acquisitions on acquisitions.person_id = periods.person_id
+    inner join customers on customers.person_id = periods.person_id
 )
 
 select * from final

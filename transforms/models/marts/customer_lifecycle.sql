@@ -1,10 +1,4 @@
-with journey_steps as (
-    select journey_id, person_id, event_id, occurred_at, channel, event_type, stage_kind, is_conversion
-    from {{ ref('journey_steps') }}
-    where occurred_at <= {{ as_of() }}
-),
-
-journeys as (
+with journeys as (
     select journey_id, customer_id, persona, journey_type
     from {{ ref('journeys') }}
 ),
@@ -13,36 +7,8 @@ periods as (
     select * from {{ ref('customer_churn_periods') }}
 ),
 
--- Same activity rule as marts.customer_churn_periods.
-person_facts as (
-    select
-        person_id,
-        min(occurred_at) as first_seen_at,
-        min_by(channel, (occurred_at, event_id)) filter (where channel is not null) as first_channel,
-        min(occurred_at) filter (where is_conversion) as acquired_at,
-        min_by(channel, (occurred_at, event_id)) filter (where is_conversion and channel is not null)
-            as acquisition_channel,
-        min_by(journey_id, (occurred_at, event_id)) filter (where is_conversion) as acquisition_journey_id,
-        max(occurred_at) filter (where is_conversion) as last_conversion_at,
-        count(*) filter (where is_conversion) as n_conversions,
-        max(occurred_at) filter (
-            where is_conversion
-            or (stage_kind <> 'exit' and not coalesce(array_contains({{ setting('passive_event_types') }}, event_type), false))
-        ) as last_active_at
-    from journey_steps
-    group by person_id
-    having bool_or(is_conversion)
-),
-
-exits as (
-    select
-        journey_steps.person_id,
-        max(journey_steps.occurred_at) as last_exit_at,
-        max_by(journey_steps.event_type, (journey_steps.occurred_at, journey_steps.event_id)) as last_exit_event_type
-    from journey_steps
-    inner join person_facts on person_facts.person_id = journey_steps.person_id
-    where journey_steps.stage_kind = 'exit' and journey_steps.occurred_at >= person_facts.acquired_at
-    group by journey_steps.person_id
+customer_facts as (
+    select * from {{ ref('customer_facts') }}
 ),
 
 period_facts as (
@@ -61,9 +27,7 @@ period_facts as (
 
 customers as (
     select
-        person_facts.*,
-        exits.last_exit_at,
-        exits.last_exit_event_type,
+        customer_facts.*,
         period_facts.current_state,
         period_facts.current_started_at,
         period_facts.current_reason,
@@ -71,11 +35,10 @@ customers as (
         period_facts.n_churns,
         period_facts.n_returns,
         period_facts.last_returned_at,
-        {{ seconds_between('person_facts.last_active_at', as_of()) }} / 86400 as days_inactive,
-        {{ seconds_between('person_facts.acquired_at', as_of()) }} / 86400 as days_as_customer
-    from person_facts
-    left join exits on exits.person_id = person_facts.person_id
-    left join period_facts on period_facts.person_id = person_facts.person_id
+        {{ seconds_between('customer_facts.last_active_at', as_of()) }} / 86400 as days_inactive,
+        {{ seconds_between('customer_facts.acquired_at', as_of()) }} / 86400 as days_as_customer
+    from customer_facts
+    left join period_facts on period_facts.person_id = customer_facts.person_id
 ),
 
 classified as (
