@@ -121,18 +121,22 @@ CONFLICT_GATES = [
     gate(T, "redeliveries_have_the_same_content",
          "Every copy of a redelivered event carries the same content; staging keeps the first-received copy "
          "of an event_id delivered with different content (a reused id, a source that edits events) and drops the others.",
-         # One hash of the content per raw row, grouped by event_id: min <> max (much cheaper than a
-         # distinct count) finds the conflicting ids; only for those few are the versions counted
-         # and the differing columns worked out.
-         f"""with copies as (
-                select trim(event_id) as event_id, hash({', '.join(CONTENT.values())}) as content_hash
+         # The ids delivered more than once first (a count per id), then a hash of the content of
+         # their copies only: min <> max (much cheaper than a distinct count) finds the conflicting
+         # ids; only for those few are the versions counted and the differing columns worked out.
+         f"""with delivered_more_than_once as (
+                select trim(event_id) as event_id, count(*) as n_copies
                 from raw.touchpoints
+                group by all
+                having count(*) > 1
             ),
             redelivered as (
-                select event_id, count(*) as n_copies, min(content_hash) <> max(content_hash) as is_conflicting
-                from copies
-                group by event_id
-                having count(*) > 1
+                select copies.event_id, any_value(copies.n_copies) as n_copies,
+                       min(hash({', '.join(CONTENT.values())})) <> max(hash({', '.join(CONTENT.values())}))
+                           as is_conflicting
+                from raw.touchpoints
+                inner join delivered_more_than_once as copies on copies.event_id = trim(raw.touchpoints.event_id)
+                group by copies.event_id
             ),
             staged as (
                 select * from redelivered semi join staging.stg_touchpoints using (event_id)
