@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 import pandas as pd
 
+from journeys.quality.candidates import candidates_sql, count_sql
 from journeys.quality.expect import Expect
 from journeys.quality.thresholds import Thresholds, thresholds
 from journeys.settings import Settings
@@ -162,12 +163,13 @@ CHUNK_ROWS = 250_000
 bounded however large the table it reads (10M staged events are 40 chunks, not one 5 GB frame)."""
 
 
-def _frames(con: duckdb.DuckDBPyConnection, g: Gate, params: dict) -> Iterator[pd.DataFrame]:
-    """The gate's frame: whole when an expectation needs it whole, else in chunks of about CHUNK_ROWS
-    rows (one empty chunk when there are no rows, so the expectations still see the columns)."""
+def _frames(con: duckdb.DuckDBPyConnection, g: Gate, sql: str, params: dict) -> Iterator[pd.DataFrame]:
+    """The frame `sql` returns: whole when an expectation of `g` needs it whole, else in chunks of
+    about CHUNK_ROWS rows (one empty chunk when there are no rows, so the expectations still see the
+    columns)."""
     from journeys.transforms.tables import bind
 
-    result = con.execute(g.sql, bind(g.sql, params))
+    result = con.execute(sql, bind(sql, params))
     if any(e.type in WHOLE_FRAME for e in g.expectations):
         yield result.df()
         return
@@ -183,8 +185,10 @@ def _frames(con: duckdb.DuckDBPyConnection, g: Gate, params: dict) -> Iterator[p
 
 def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows: int = 5) -> GateResult:
     """Validates the gate's frame with GX, chunk by chunk (see `_frames`), adding up what failed:
-    per expectation the failing rows, and the first `sample_rows` failing rows as the sample."""
+    per expectation the failing rows, and the first `sample_rows` failing rows as the sample. GX is
+    given only the rows that could fail, when the expectations allow it (quality/candidates.py)."""
     from journeys.quality.validate import validate_frame
+    from journeys.transforms.tables import bind
 
     expectations = [resolve(e, params) for e in g.expectations]
     failed: dict[int, int] = {}  # expectation index -> its failing rows, over every chunk
@@ -193,7 +197,8 @@ def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows:
     rows_checked = failing_rows = 0
     samples: list[pd.DataFrame] = []
     try:
-        for frame in _frames(con, g, params):
+        narrowed = candidates_sql(con, g.sql, params, expectations)
+        for frame in _frames(con, g, narrowed or g.sql, params):
             outcomes = validate_frame(frame, expectations, f"{g.table}.{g.name}")
             failing: set[int] = set()
             for i, outcome in enumerate(outcomes):
@@ -211,6 +216,8 @@ def run_gate(con: duckdb.DuckDBPyConnection, g: Gate, params: dict, sample_rows:
             failing_rows += len(failing)
             if failing and sum(map(len, samples)) < sample_rows:
                 samples.append(frame.iloc[sorted(failing)[:sample_rows]])
+        if narrowed:  # every row of the frame was judged: the ones GX did not see could not fail
+            rows_checked = con.execute(count_sql(g.sql), bind(count_sql(g.sql), params)).fetchall()[0][0]
     except (duckdb.Error, KeyError) as exc:
         return GateResult(g, passed=False, failures=[f"query failed: {str(exc).splitlines()[0]}"])
     failures = []

@@ -2,22 +2,26 @@
 
 Row-by-row gates are validated in chunks (quality/gates.py CHUNK_ROWS, made small here so a few
 thousand rows span several chunks); grain gates read only the rows that could break the grain
-(`key_candidates`). Each expected figure is counted by hand from the rows the test writes.
+(`key_candidates`); GX is given only the rows that could fail (quality/candidates.py), and finds
+what it finds in the whole frame. Each expected figure is counted by hand from the rows the test
+writes, or is what GX itself reports over the whole frame.
 """
 
 from __future__ import annotations
 
 import duckdb
 
-from journeys.quality import gates
-from journeys.quality.expect import between, key, not_null
+from journeys.quality import candidates, gates
+from journeys.quality.expect import Expect, between, in_set, key, not_null, true
 from journeys.quality.gates import gate, key_candidates, run_gate
 
 
 def test_a_row_gate_over_many_chunks_adds_up_the_failures_of_every_chunk(monkeypatch):
     """10,000 rows in chunks of 2,048: a negative amount every 1,000th row (rows 0, 1000, ..., 9000:
-    10 rows, in 5 different chunks) and a NULL name at rows 5 and 9,995 (2 rows, first and last chunk)."""
+    10 rows, in 5 different chunks) and a NULL name at rows 5 and 9,995 (2 rows, first and last chunk).
+    The whole frame is read, as for a gate whose expectations cannot be narrowed to candidate rows."""
     monkeypatch.setattr(gates, "CHUNK_ROWS", 2048)
+    monkeypatch.setattr(gates, "candidates_sql", lambda *args: None)
     con = duckdb.connect()
     con.execute("""create table t as
                    select range as row_number,
@@ -67,3 +71,38 @@ def test_key_candidates_are_the_rows_that_break_the_grain_and_only_those():
         "column_values_to_be_unique(column='event_id'): 2 of 5 rows"]
     clean = con.execute(key_candidates("steps", ("event_id",), ("journey_id", "step_number", "event_id"))).fetchall()
     assert clean == [("e3",)]  # every full row is distinct: only the NULL step_number is a candidate
+
+
+CANDIDATE_ROWS = """
+    select * from (values
+        (1, 'a', 1.0, 'web', true, 10, 'x'),
+        (2, 'b', 'nan'::double, 'web', true, 11, 'x'),        -- NaN: missing to GX, fails not_null only
+        (3, null, 5.0, 'fax', true, 12, 'y'),                  -- NULL name; a channel not in the set
+        (4, 'd', 'inf'::double, 'store', false, 12, 'y'),      -- +inf above the bound; false; compound dup (12, 'y')
+        (5, 'e', -2.0, null, true, 13, null),                  -- below the bound; NULL channel (in_set ignores it)
+        (5, 'f', 3.0, 'email', true, 13, null),                -- id 5 twice; (13, NULL) twice
+        (7, 'g', '-inf'::double, 'web', null, 14, 'z'),        -- -inf below the bound; NULL flag
+        (8, 'h', 2.0, 'web', true, 15, 'z')                    -- passes everything
+    ) as t (id, name, amount, channel, flag, part_a, part_b)"""
+
+
+def test_gx_judging_only_the_candidate_rows_finds_what_it_finds_in_the_whole_frame(monkeypatch):
+    """The same gate run twice on rows with NULL, NaN, +-inf, values outside a set and bounds, a duplicate
+    id and a compound duplicate with a NULL part: once narrowed to its candidate rows, once over the whole
+    frame (GX judging all 8 rows). Same failures, failing rows, rows checked and sample."""
+    con = duckdb.connect()
+    con.execute(f"create table t as {CANDIDATE_ROWS}")
+    g = gate("marts.t", "everything", "", "select * from t",
+             key("id"), not_null("name", "amount"), between("amount", min_value=0, max_value=4),
+             in_set("channel", ("web", "store", "email")), true("flag"),
+             Expect("expect_compound_columns_to_be_unique", {"column_list": ["part_a", "part_b"]}))
+    assert "where" in (candidates.candidates_sql(con, g.sql, {}, list(g.expectations)) or "")
+    narrowed = run_gate(con, g, {}, sample_rows=10)
+    monkeypatch.setattr(gates, "candidates_sql", lambda *args: None)
+    whole = run_gate(con, g, {}, sample_rows=10)
+    assert not whole.passed
+    assert (narrowed.failures, narrowed.failing_rows, narrowed.rows_checked) == (
+        whole.failures, whole.failing_rows, whole.rows_checked)
+    assert narrowed.sample == whole.sample
+    # by hand: every row but the first and the last breaks something (the comments in CANDIDATE_ROWS)
+    assert (whole.rows_checked, whole.failing_rows) == (8, 6)

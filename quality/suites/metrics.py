@@ -47,6 +47,23 @@ CONVERSION = [
 ]
 
 LIFECYCLE = [
+    gate("marts.customer_facts", "customer_facts_consistent",
+         "One row per customer, acquired at a conversion: first seen <= acquired <= last conversion, "
+         "last active at or after acquisition (the acquisition is an activity), at least one conversion.",
+         """select person_id, first_seen_at, acquired_at, last_conversion_at, last_active_at, n_conversions,
+                   acquired_at >= first_seen_at and last_conversion_at >= acquired_at
+                       and last_active_at >= acquired_at as times_in_order
+            from marts.customer_facts""",
+         key("person_id"), not_null("acquired_at"), between("n_conversions", min_value=1), true("times_in_order")),
+    gate("marts.customer_spells", "spell_valid",
+         "Every spell is an inactivity or exit spell of a customer of marts.customer_facts, after its acquisition, "
+         "and ends after it starts (when it ended).",
+         """select s.person_id, s.churned_at, s.returned_at, s.reason, f.person_id is not null as customer_exists,
+                   s.churned_at >= f.acquired_at and (s.returned_at is null or s.returned_at > s.churned_at)
+                       as times_in_order
+            from marts.customer_spells as s left join marts.customer_facts as f using (person_id)""",
+         not_null("churned_at"), in_set("reason", ("inactivity", "exit_event")), true("customer_exists"),
+         true("times_in_order")),
     gate("marts.customer_lifecycle", "customer_unique_not_null", "person_id is the grain.",
          "select person_id, customer_id from marts.customer_lifecycle",
          key("person_id")),
