@@ -73,19 +73,6 @@ def gate(table: str, name: str, description: str, sql: str, *expectations: Expec
     return Gate(table, name, description, sql.strip(), tuple(flat), severity, explain)
 
 
-def key_candidates(table: str, columns: Sequence[str], *keys: Sequence[str]) -> str:
-    """SQL for the rows of `table` that could break one of its grains: a NULL in a key's columns, or
-    a key value that occurs more than once. GX judges these rows with the grain's `key` expectations
-    and finds exactly the rows it would find in the whole table, while a clean table of 10M events
-    costs one aggregate per key in DuckDB instead of 10M rows in pandas."""
-    conditions = []
-    for key_columns in keys:
-        listed = ", ".join(key_columns)
-        conditions += [f"{c} is null" for c in key_columns]
-        conditions.append(f"({listed}) in (select {listed} from {table} group by {listed} having count(*) > 1)")
-    return f"select {', '.join(columns)} from {table}\nwhere " + "\n   or ".join(conditions)
-
-
 @dataclass
 class GateResult:
     gate: Gate
@@ -156,7 +143,8 @@ def resolve(expect: Expect, params: dict) -> Expect:
 WHOLE_FRAME = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique",
                          "expect_column_sum_to_be_between"})
 """Expectations that judge the frame as a whole: a gate using one reads its frame at once, so its SQL
-must keep the frame small (an aggregate, or only the rows that could fail: see `key_candidates`)."""
+must keep the frame small: an aggregate, or a frame narrowed to the rows that could fail
+(quality/candidates.py does that for the row-level expectations)."""
 
 CHUNK_ROWS = 250_000
 """Rows validated at a time by a gate whose expectations all judge row by row: its memory stays

@@ -1,10 +1,10 @@
 """Quality gates over large tables judge in bounded memory and still find every failing row.
 
 Row-by-row gates are validated in chunks (quality/gates.py CHUNK_ROWS, made small here so a few
-thousand rows span several chunks); grain gates read only the rows that could break the grain
-(`key_candidates`); GX is given only the rows that could fail (quality/candidates.py), and finds
-what it finds in the whole frame. Each expected figure is counted by hand from the rows the test
-writes, or is what GX itself reports over the whole frame.
+thousand rows span several chunks); GX is given only the rows that could fail (quality/candidates.py:
+for a grain, the rows that break it), and finds what it finds in the whole frame. Each expected
+figure is counted by hand from the rows the test writes, or is what GX itself reports over the
+whole frame.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import duckdb
 
 from journeys.quality import candidates, gates
 from journeys.quality.expect import Expect, between, in_set, key, not_null, true
-from journeys.quality.gates import gate, key_candidates, run_gate
+from journeys.quality.gates import gate, run_gate
 
 
 def test_a_row_gate_over_many_chunks_adds_up_the_failures_of_every_chunk(monkeypatch):
@@ -50,27 +50,24 @@ def test_a_row_gate_over_no_rows_passes_and_still_knows_its_columns():
     assert not run_gate(con, missing, {}).passed  # an expectation on a column the frame lacks fails
 
 
-def test_key_candidates_are_the_rows_that_break_the_grain_and_only_those():
+def test_a_grain_gate_gives_gx_the_rows_that_break_the_grain_and_only_those():
     """Grain (journey_id, step_number), and event_id alone. Of 6 rows: ('j1', 1) twice (2 rows), a NULL
     step_number (1 row), event 'e5' in two different steps (2 rows), and one clean row ('j9', 1, 'e9')."""
     con = duckdb.connect()
     con.execute("""create table steps as select * from (values
                        ('j1', 1, 'e1'), ('j1', 1, 'e2'), ('j2', null, 'e3'),
                        ('j3', 1, 'e5'), ('j3', 2, 'e5'), ('j9', 1, 'e9')) as v(journey_id, step_number, event_id)""")
-    sql = key_candidates("steps", ("journey_id", "step_number", "event_id"), ("journey_id", "step_number"),
-                         ("event_id",))
-    candidates = sorted(con.execute(sql).fetchall(), key=str)
-    assert candidates == sorted([("j1", 1, "e1"), ("j1", 1, "e2"), ("j2", None, "e3"), ("j3", 1, "e5"),
-                                 ("j3", 2, "e5")], key=str)
-    result = run_gate(con, gate("marts.steps", "grain", "", sql, key("journey_id", "step_number"),
-                                key("event_id")), {})
-    assert not result.passed and (result.rows_checked, result.failing_rows) == (5, 5)
+    g = gate("marts.steps", "grain", "", "select journey_id, step_number, event_id from steps",
+             key("journey_id", "step_number"), key("event_id"))
+    narrowed = candidates.candidates_sql(con, g.sql, {}, list(g.expectations))
+    assert sorted(con.execute(narrowed).fetchall(), key=str) == sorted(
+        [("j1", 1, "e1"), ("j1", 1, "e2"), ("j2", None, "e3"), ("j3", 1, "e5"), ("j3", 2, "e5")], key=str)
+    result = run_gate(con, g, {})
+    assert not result.passed and (result.rows_checked, result.failing_rows) == (6, 5)
     assert result.failures == [
-        "column_values_to_not_be_null(column='step_number'): 1 of 5 rows",
-        "compound_columns_to_be_unique(column_list=['journey_id', 'step_number']): 2 of 5 rows",
-        "column_values_to_be_unique(column='event_id'): 2 of 5 rows"]
-    clean = con.execute(key_candidates("steps", ("event_id",), ("journey_id", "step_number", "event_id"))).fetchall()
-    assert clean == [("e3",)]  # every full row is distinct: only the NULL step_number is a candidate
+        "column_values_to_not_be_null(column='step_number'): 1 of 6 rows",
+        "compound_columns_to_be_unique(column_list=['journey_id', 'step_number']): 2 of 6 rows",
+        "column_values_to_be_unique(column='event_id'): 2 of 6 rows"]
 
 
 CANDIDATE_ROWS = """

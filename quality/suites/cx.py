@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from journeys.quality.expect import between, in_set, key, not_null, true
-from journeys.quality.gates import gate, key_candidates
+from journeys.quality.gates import gate
 from journeys.schemas.contract import SCORE_RANGES
 from journeys.transforms.attribution import MODELS as ATTRIBUTION_MODELS
 
@@ -58,8 +58,7 @@ SUPPORT = [
 
 PATHS = [
     gate("marts.path_steps", "path_step_grain", "(journey_id, path_step_number) is the grain.",
-         key_candidates("marts.path_steps", ("journey_id", "path_step_number", "event_type"),
-                        ("journey_id", "path_step_number")),
+         "select journey_id, path_step_number, event_type from marts.path_steps",
          key("journey_id", "path_step_number")),
     gate("marts.path_steps", "repeats_collapsed",
          "No path step repeats the event type of the step before it (a run of one event type is one step); "

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from journeys.quality.expect import between, equal, in_set, key, not_null, true
-from journeys.quality.gates import WARN, gate, key_candidates
+from journeys.quality.gates import WARN, gate
 from journeys.schemas.contract import CHANNELS, SCORE_RANGES
 
 T = "staging.stg_touchpoints"
 
 EVENT_GATES = [
     gate(T, "event_id_unique_not_null", "event_id is the grain: never NULL, never twice.",
-         key_candidates(T, ("event_id", "occurred_at", "channel", "event_type", "source_topic", "source_offset"),
-                        ("event_id",)),
+         f"select event_id, occurred_at, channel, event_type, source_topic, source_offset from {T}",
          key("event_id")),
 
     gate(T, "required_fields_present", "Every event has occurred_at, channel and event_type.",
