@@ -22,6 +22,11 @@ Monte Carlo estimate, ours exact, from the absorbing chain's fundamental matrix 
 our Markov revenue is the conversion share of the revenue, not a value-weighted removal effect;
 time decay and position based are not in ChannelAttribution. The five rule-based models share
 each journey's one conversion among its touches in SQL.
+
+Incremental: the per-journey work (the touches, their windows, each touch's weights and each
+person's Markov moves) is kept per person in two intermediate tables that a build replaces for the
+persons whose touchpoints changed; the mart is their sum, and the Markov chain is solved on the
+summed transition counts. Both sums are exact, so an incremental build equals a full one.
 """
 
 from __future__ import annotations
@@ -73,9 +78,9 @@ figure mixing currencies, which the ERROR gate one_currency_per_figure refuses
 
 _TOUCHES = f"""
     journey_steps as (
-        select journey_id, step_number, occurred_at, channel, campaign, is_conversion, revenue, currency
+        select person_id, journey_id, step_number, occurred_at, channel, campaign, is_conversion, revenue, currency
         from marts.journey_steps
-        where occurred_at <= $as_of
+        where occurred_at <= $as_of and {{persons}}
     ),
 
     first_conversions as (
@@ -88,12 +93,13 @@ _TOUCHES = f"""
 
     journey_outcomes as (
         select
+            all_journeys.person_id,
             all_journeys.journey_id,
             first_conversions.journey_id is not null as is_converting,
             first_conversions.converted_at,
             first_conversions.conversion_revenue,
             first_conversions.conversion_currency
-        from (select distinct journey_id from journey_steps) as all_journeys
+        from (select distinct person_id, journey_id from journey_steps) as all_journeys
         left join first_conversions using (journey_id)
     ),
 
@@ -114,6 +120,7 @@ _TOUCHES = f"""
     -- pseudo-touch '{NO_CAMPAIGN}', at its conversion (so its time-decay weight is 1).
     touches as (
         select
+            journey_outcomes.person_id,
             journey_outcomes.journey_id,
             dimensions.dimension,
             journey_outcomes.is_converting,
@@ -132,19 +139,56 @@ _TOUCHES = f"""
 """
 """Which touches count (module docstring): shared by the rule-based models and the Markov chain."""
 
+CREDITS = "intermediate.int_attribution_credits"
+TRANSITIONS = "intermediate.int_attribution_transitions"
+TABLES = (CREDITS, TRANSITIONS, QUALIFIED)
+"""What the step writes: the two per-person tables, incremental by person (transforms/incremental.py),
+and the mart, summed from them in the same transaction."""
+
+CREDITS_DOC = """One row per counted touch of a converting journey and dimension, with its weight under each
+rule-based model: the per-journey half of marts.attribution, which sums them. Incremental: a build
+replaces the rows of the persons whose touchpoints changed.
+columns:
+  person_id: the journey's person
+  journey_id: the converting journey
+  dimension: channel or campaign
+  dimension_value: the touch's channel or campaign; '(none)' for a journey with no counted touch
+  conversion_revenue: revenue of the journey's first conversion, in the reporting currency
+  conversion_currency: its currency
+  first_touch: the touch's share of the conversion under first_touch (1 or 0)
+  last_touch: under last_touch (1 or 0)
+  linear: under linear (1 / touches)
+  time_decay: under time_decay (its decay weight, normalised over the journey's touches)
+  position_based: under position_based (40/20/40)
+"""
+
+TRANSITIONS_DOC = """One row per person, dimension and move of the Markov chain: how often the person's journeys
+moved from one state to the next (from_state NULL: the start; to_state NULL: absorbed by absorbed_by).
+marts.attribution sums them over every person into the chain's transition counts. Incremental: a
+build replaces the rows of the persons whose touchpoints changed.
+columns:
+  person_id: the person
+  dimension: channel or campaign
+  from_state: the dimension value moved from; NULL for the start state
+  to_state: the dimension value moved to; NULL when the path ends
+  absorbed_by: conversion or null when the path ends there; NULL otherwise
+  n: how many times the person's journeys made the move
+"""
+
 TOUCHES_TABLE = "_attribution_touches"
-"""`touches` computed once per build (a temp table), for the three queries below: each of them
-would otherwise read and window every journey step again."""
+"""`touches` computed once per build (a temp table) for the persons rebuilt, for the two per-person
+tables: each would otherwise read and window their journey steps again."""
 
 TOUCHES_TABLE_SQL = f"create or replace temp table {TOUCHES_TABLE} as\nwith {_TOUCHES}\nselect * from touches"
 
 _FROM_TOUCHES = f"touches as (select * from {TOUCHES_TABLE})"
 
-RULE_BASED_SQL = f"""
+CREDITS_SQL = f"""
 with {_FROM_TOUCHES},
 
 positioned as (
     select
+        person_id,
         journey_id,
         dimension,
         dimension_value,
@@ -156,30 +200,60 @@ positioned as (
     from touches
     where is_converting
     window by_path as (partition by dimension, journey_id order by step_number)
-),
+)
 
-weighted as (
+select
+    person_id,
+    journey_id,
+    dimension,
+    dimension_value,
+    conversion_revenue,
+    conversion_currency,
+    (position = 1)::double as first_touch,
+    (position = n_touches)::double as last_touch,
+    1.0 / n_touches as linear,
+    decay / sum(decay) over (partition by dimension, journey_id) as time_decay,
+    case
+        when n_touches = 1 then 1.0
+        when n_touches = 2 then 0.5
+        when position = 1 or position = n_touches then 0.4
+        else 0.2 / (n_touches - 2)
+    end as position_based
+from positioned
+"""
+
+PERSON_TRANSITIONS_SQL = f"""
+with {_FROM_TOUCHES},
+
+moves as (
     select
-        journey_id,
+        person_id,
         dimension,
-        dimension_value,
-        conversion_revenue,
-        conversion_currency,
-        (position = 1)::double as first_touch,
-        (position = n_touches)::double as last_touch,
-        1.0 / n_touches as linear,
-        decay / sum(decay) over (partition by dimension, journey_id) as time_decay,
-        case
-            when n_touches = 1 then 1.0
-            when n_touches = 2 then 0.5
-            when position = 1 or position = n_touches then 0.4
-            else 0.2 / (n_touches - 2)
-        end as position_based
-    from positioned
-),
+        lag(dimension_value) over by_path as from_state,
+        dimension_value as to_state,
+        null::varchar as absorbed_by
+    from touches
+    window by_path as (partition by dimension, journey_id order by step_number)
+    union all
+    select
+        any_value(person_id) as person_id,
+        dimension,
+        arg_max(dimension_value, step_number) as from_state,
+        null::varchar as to_state,
+        case when any_value(is_converting) then 'conversion' else 'null' end as absorbed_by
+    from touches
+    group by dimension, journey_id
+)
 
-credits as (
-    unpivot weighted on {", ".join(RULE_MODELS)} into name model value weight
+select person_id, dimension, from_state, to_state, absorbed_by, count(*) as n
+from moves
+group by all
+"""
+
+RULE_BASED_SQL = f"""
+with credits as (
+    unpivot (select * exclude (person_id, journey_id) from {CREDITS})
+    on {", ".join(RULE_MODELS)} into name model value weight
 )
 
 select
@@ -194,41 +268,21 @@ group by all
 """
 
 TRANSITIONS_SQL = f"""
-with {_FROM_TOUCHES},
-
-moves as (
-    select
-        dimension,
-        lag(dimension_value) over by_path as from_state,
-        dimension_value as to_state,
-        null::varchar as absorbed_by
-    from touches
-    window by_path as (partition by dimension, journey_id order by step_number)
-    union all
-    select
-        dimension,
-        arg_max(dimension_value, step_number) as from_state,
-        null::varchar as to_state,
-        case when any_value(is_converting) then 'conversion' else 'null' end as absorbed_by
-    from touches
-    group by dimension, journey_id
-)
-
-select dimension, from_state, to_state, absorbed_by, count(*) as n
-from moves
+select dimension, from_state, to_state, absorbed_by, sum(n) as n
+from {TRANSITIONS}
 group by all
 """
 """Transition counts per dimension over every journey's touch path: from_state NULL is the start
 state; to_state NULL means the path was absorbed by 'conversion' or 'null' (absorbed_by)."""
 
 TOTALS_SQL = f"""
-with {_FROM_TOUCHES},
-
--- every converting journey has at least one channel touch (a pseudo-touch when none counted)
-converting_journeys as (
-    select distinct journey_id, conversion_revenue, conversion_currency
-    from touches
-    where is_converting and dimension = 'channel'
+with converting_journeys as (
+    -- every converting journey has at least one channel touch (a pseudo-touch when none counted)
+    select journey_id, any_value(conversion_revenue) as conversion_revenue,
+           any_value(conversion_currency) as conversion_currency
+    from {CREDITS}
+    where dimension = 'channel'
+    group by journey_id
 )
 
 select count(*) as conversions, coalesce(sum(conversion_revenue), 0) as revenue,
@@ -306,14 +360,10 @@ def _query(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFra
 
 
 def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
-    """Every model's credits (COLUMNS), from marts.journey_steps."""
-    con.execute(TOUCHES_TABLE_SQL, tables.bind(TOUCHES_TABLE_SQL, params))
-    try:
-        rules = _query(con, RULE_BASED_SQL, params)
-        [(conversions, revenue, currency)] = con.execute(TOTALS_SQL, tables.bind(TOTALS_SQL, params)).fetchall()
-        transitions = _query(con, TRANSITIONS_SQL, params)
-    finally:
-        con.execute(f"drop table if exists {TOUCHES_TABLE}")
+    """Every model's credits (COLUMNS), summed from the per-person tables CREDITS and TRANSITIONS."""
+    rules = _query(con, RULE_BASED_SQL, params)
+    [(conversions, revenue, currency)] = con.execute(TOTALS_SQL, tables.bind(TOTALS_SQL, params)).fetchall()
+    transitions = _query(con, TRANSITIONS_SQL, params)
     if not rules.empty:
         totals = rules.groupby(["model", "dimension"])["conversions"].transform("sum")
         rules["share"] = rules["conversions"] / totals
@@ -328,6 +378,29 @@ def attribution(con: duckdb.DuckDBPyConnection, params: dict) -> pd.DataFrame:
             .reset_index(drop=True))
 
 
-def build(con: duckdb.DuckDBPyConnection, params: dict) -> int:
-    """Replace marts.attribution (documented) and return its row count."""
-    return tables.replace_table_from_frame(con, QUALIFIED, attribution(con, params), tables.parse_doc(DOC))
+def build(con: duckdb.DuckDBPyConnection, params: dict, persons: str | None = None) -> dict[str, int]:
+    """Rebuild the per-person tables for `persons` (a query of person_ids; every person when None),
+    then marts.attribution from them, in one transaction; returns the rows of each table."""
+    only = "true" if persons is None else f"person_id in ({persons})"
+    touches_sql = TOUCHES_TABLE_SQL.replace("{persons}", only)
+    con.execute(touches_sql, tables.bind(touches_sql, params))
+    con.execute("begin transaction")
+    try:
+        con.execute("create schema if not exists intermediate; create schema if not exists marts")
+        for table, sql, doc in ((CREDITS, CREDITS_SQL, CREDITS_DOC), (TRANSITIONS, PERSON_TRANSITIONS_SQL, TRANSITIONS_DOC)):
+            if persons is None:
+                con.execute(f"create or replace table {table} as\n{sql}", tables.bind(sql, params))
+                tables.apply_doc(con, table, tables.parse_doc(doc))
+            else:
+                con.execute(f"delete from {table} where {only}")
+                con.execute(f"insert into {table}\n{sql}", tables.bind(sql, params))
+        with tables.registered(con, "_attribution", attribution(con, params)):
+            con.execute(f"create or replace table {QUALIFIED} as select * from _attribution")
+        tables.apply_doc(con, QUALIFIED, tables.parse_doc(DOC))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.execute(f"drop table if exists {TOUCHES_TABLE}")
+    return {table: con.execute(f"select count(*) from {table}").fetchall()[0][0] for table in TABLES}

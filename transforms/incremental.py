@@ -11,7 +11,9 @@ The models built incrementally, in build order (each reads the ones before, dire
     intermediate.int_journey_steps         person grain: the persons whose stitched events changed
     marts.journey_steps, marts.journeys,   person grain: the same persons
     marts.path_steps, marts.customer_facts,
-    marts.customer_spells
+    marts.customer_spells,
+    intermediate.int_attribution_credits,
+    intermediate.int_attribution_transitions   (the last two: the attribution step, attribution.py)
 
 The rule:
 
@@ -58,6 +60,8 @@ INCREMENTAL_MODELS = (
     "marts.path_steps",
     "marts.customer_facts",
     "marts.customer_spells",
+    "intermediate.int_attribution_credits",
+    "intermediate.int_attribution_transitions",
 )
 """The models built incrementally, as `schema.table`, in build order."""
 
@@ -191,6 +195,8 @@ PRODUCERS = {
     "marts.path_steps": (("intermediate.int_touchpoints_stitched", "person_id"),),
     "marts.customer_facts": (("intermediate.int_touchpoints_stitched", "person_id"),),
     "marts.customer_spells": (("intermediate.int_touchpoints_stitched", "person_id"),),
+    "intermediate.int_attribution_credits": (("intermediate.int_touchpoints_stitched", "person_id"),),
+    "intermediate.int_attribution_transitions": (("intermediate.int_touchpoints_stitched", "person_id"),),
 }
 """Whose change_log entries each incremental model above staging reads, and of which kind: event_id,
 person_id, or identifier (any identifier type)."""

@@ -7,11 +7,14 @@
     intermediate.int_journey_steps             journeys cut and walked (classification.py)
     intermediate.int_clv_predictions,
     marts.clv_model_params                     the BG/NBD + Gamma-Gamma fit (customers.py)
+    intermediate.int_attribution_credits,
+    intermediate.int_attribution_transitions,
     marts.attribution                          six attribution models, Markov in numpy (attribution.py)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -77,9 +80,21 @@ def _clv(con: duckdb.DuckDBPyConnection, settings: Settings) -> StepResult:
                       {"clv_status": result.status, "clv_method": result.clv_method})
 
 
-def _attribution(con: duckdb.DuckDBPyConnection, settings: Settings) -> int:
-    """Credit for converting journeys by channel and campaign under six attribution models."""
-    return attribution.build(con, model_params(con, settings))
+def _attribution(con: duckdb.DuckDBPyConnection, settings: Settings) -> StepResult:
+    """Credit for converting journeys by channel and campaign under six attribution models: the
+    per-person credits and Markov moves of every person on a full build, of the persons whose
+    touchpoints changed on an incremental one, then the mart summed from them."""
+    decided = [dbt_project.decide(con, settings, table) for table in (attribution.CREDITS, attribution.TRANSITIONS)]
+    full = next((mode for mode, _, _ in decided if mode.full), None)
+    raw_rows = incremental.raw_rows_now(con)
+    persons = None if full else incremental.changed_keys_sql(
+        "intermediate.int_touchpoints_stitched", "person_id", min(mode.changes_from for mode, _, _ in decided))
+    rows = attribution.build(con, model_params(con, settings), persons)
+    for mode, fingerprint, as_of in decided:
+        incremental.record(con, mode if full is None else dataclasses.replace(mode, full=True), fingerprint, as_of,
+                           raw_rows)
+    reason = (full or decided[0][0]).reason
+    return StepResult(rows, {f"{'full' if full else 'incremental'} build": reason})
 
 
 STEPS: tuple[PythonStep, ...] = (
@@ -94,7 +109,6 @@ STEPS: tuple[PythonStep, ...] = (
                _journey_walk),
     PythonStep("clv_fit", (customers.CLV_PREDICTIONS, customers.CLV_MODEL_PARAMS),
                ("marts.journey_steps", "marts.persons"), _clv),
-    PythonStep("attribution", ("marts.attribution",), ("marts.journey_steps",),
-               _one("marts.attribution", _attribution)),
+    PythonStep("attribution", attribution.TABLES, ("marts.journey_steps",), _attribution),
 )
 """Every Python step with what it reads and writes."""
