@@ -1,5 +1,5 @@
 {#
-  The spells that as_of cannot change come from marts.customer_spells (built for the changed persons
+  The spells that as_of cannot change come from customer_spells (built for the changed persons
   only); the inactivity spell still open at as_of is added here from each customer's last activity.
 #}
 with customers as (

@@ -133,26 +133,30 @@ survey_counts as (
     group by survey_pains.pain_type, survey_pains.from_step, survey_pains.channel
 ),
 
--- Each exit with the last step before it that is not an exit: a max over the journey's earlier
--- steps (a hash join on the few journeys with an exit), not a window over every step.
-exit_steps as (
-    select journey_id, step_number, event_type
+-- Each exit with the last step before it that is not an exit: a running max over the steps of
+-- the few journeys with an exit only (a join of each exit to every earlier step probed all 10M
+-- steps and paired each exit with its whole prefix).
+exit_journey_steps as (
+    select journey_id, step_number, channel, event_type, stage_kind
     from journey_steps
-    where stage_kind = 'exit'
+    where journey_id in (select exited.journey_id from journey_steps as exited where exited.stage_kind = 'exit')
 ),
 
 exit_predecessors as (
-    select
-        exit_steps.journey_id,
-        exit_steps.step_number,
-        any_value(exit_steps.event_type) as event_type,
-        max(predecessor.step_number) as predecessor_step_number
-    from exit_steps
-    left join journey_steps as predecessor
-        on predecessor.journey_id = exit_steps.journey_id
-        and predecessor.step_number < exit_steps.step_number
-        and predecessor.stage_kind <> 'exit'
-    group by exit_steps.journey_id, exit_steps.step_number
+    select journey_id, step_number, event_type, predecessor_step_number
+    from (
+        select
+            journey_id,
+            step_number,
+            event_type,
+            stage_kind,
+            max(case when stage_kind <> 'exit' then step_number end) over (
+                partition by journey_id order by step_number
+                rows between unbounded preceding and 1 preceding
+            ) as predecessor_step_number
+        from exit_journey_steps
+    ) as walked
+    where stage_kind = 'exit'
 ),
 
 exits as (
@@ -161,7 +165,7 @@ exits as (
         predecessor.event_type as predecessor_event_type,
         predecessor.channel as predecessor_channel
     from exit_predecessors
-    left join journey_steps as predecessor
+    left join exit_journey_steps as predecessor
         on predecessor.journey_id = exit_predecessors.journey_id
         and predecessor.step_number = exit_predecessors.predecessor_step_number
 ),
