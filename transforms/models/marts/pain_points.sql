@@ -139,7 +139,11 @@ survey_counts as (
 exit_journey_steps as (
     select journey_id, step_number, channel, event_type, stage_kind
     from journey_steps
-    where journey_id in (select exited.journey_id from journey_steps as exited where exited.stage_kind = 'exit')
+    where journey_id in (
+            select exited.journey_id
+            from journey_steps as exited
+            where exited.stage_kind = 'exit'
+        )
 ),
 
 exit_predecessors as (
