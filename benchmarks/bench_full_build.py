@@ -27,8 +27,8 @@ def main() -> None:
     for target in args.events or [10_000_000]:
         with loaded_warehouse(target, args.days) as home:
             floor = run_phase("sort_floor", home)
+            print(f"floor (sort + 1 window)   {floor['seconds']:8.2f} s  peak {floor['peak_rss_mb']:6,} MB", flush=True)
             build = run_phase("build", home)
-            print(f"floor (sort + 1 window)   {floor['seconds']:8.2f} s  peak {floor['peak_rss_mb']:6,} MB")
             print(f"journeys build (full)     {build['seconds']:8.2f} s  peak {build['peak_rss_mb']:6,} MB"
                   f"  = {build['seconds'] / floor['seconds']:.2f}x floor (target <= 3x at 100M; peak < 4,000 MB)",
                   flush=True)

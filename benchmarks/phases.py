@@ -22,8 +22,9 @@ from pathlib import Path
 
 
 def run_phase(phase: str, home: Path, *args: str) -> dict:
-    """Runs a phase in a child process and returns its JSON report."""
-    out = subprocess.run([sys.executable, __file__, phase, str(home), *args], check=True, capture_output=True, text=True)
+    """Runs a phase in a child process and returns its JSON report. The child's stderr (its log, and
+    the traceback when it fails) passes through, so a failed phase says why."""
+    out = subprocess.run([sys.executable, __file__, phase, str(home), *args], check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -45,15 +46,18 @@ def simulated_events(events: int, days: int) -> tuple[int, Path]:
 @contextlib.contextmanager
 def loaded_warehouse(events: int, days: int) -> Iterator[Path]:
     """A fresh warehouse home, bulk-loaded with the cached simulation of about `events` events
-    (its heading printed), removed afterwards."""
+    (its heading printed), removed afterwards; kept when a phase fails, so the failure can be
+    looked at (and a 100M load is not paid twice)."""
     customers, path = simulated_events(events, days)
     home = Path(tempfile.mkdtemp(prefix="bench-", dir=DATA))
+    load = run_phase("load", home, str(path))
+    print(f"\n== {load['loaded']:,} events ({customers:,} customers) ==  load {load['seconds']} s", flush=True)
     try:
-        load = run_phase("load", home, str(path))
-        print(f"\n== {load['loaded']:,} events ({customers:,} customers) ==  load {load['seconds']} s", flush=True)
         yield home
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    except BaseException:
+        print(f"kept the warehouse of the failed run: {home}", file=sys.stderr, flush=True)
+        raise
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _settings(home: str):
