@@ -1,6 +1,6 @@
 """Where a `journeys build` spends its memory: the peak RSS between each line it prints.
 
-    python benchmarks/profile_build_memory.py HOME [--top 15] [--by memory|time]
+    python benchmarks/profile_build_memory.py HOME [--top 15] [--by memory|time] [--full]
 
 Runs `journeys build` on the warehouse in HOME (load it first, for example with
 bench_full_build.py's set-up or `journeys load`), samples the process's resident memory
@@ -53,11 +53,11 @@ def _children(pid: int) -> list[int]:
     return found + [g for c in found for g in _children(c)]
 
 
-def profile_build(home: Path, top: int = 15, by: str = "memory") -> tuple[float, float]:
-    """Runs and profiles `journeys build` in `home`, printing the top intervals; returns (seconds, peak MB)."""
+def profile_build(home: Path, top: int = 15, by: str = "memory", full: bool = False) -> tuple[float, float]:
+    """Runs and profiles `journeys build` (`--full` when full) in `home`, printing the top intervals; returns (seconds, peak MB)."""
     journeys = Path(sys.executable).with_name("journeys")
     started = time.perf_counter()
-    proc = subprocess.Popen([str(journeys), "build"], env={**os.environ, "JOURNEYS_HOME": str(home)},
+    proc = subprocess.Popen([str(journeys), "build", *(["--full"] if full else [])], env={**os.environ, "JOURNEYS_HOME": str(home)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     interval_peak = [0.0]
     intervals: list[tuple[float, float, str, float]] = []  # (peak MB, seconds, the line that ended it, VmHWM after)
@@ -97,8 +97,9 @@ def main() -> None:
     parser.add_argument("home", type=Path)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--by", choices=("memory", "time"), default="memory")
+    parser.add_argument("--full", action="store_true", help="a full build (`journeys build --full`)")
     args = parser.parse_args()
-    profile_build(args.home, args.top, args.by)
+    profile_build(args.home, args.top, args.by, args.full)
 
 
 if __name__ == "__main__":
