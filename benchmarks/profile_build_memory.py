@@ -54,10 +54,12 @@ def _children(pid: int) -> list[int]:
 
 
 def profile_build(home: Path, top: int = 15, by: str = "memory", full: bool = False) -> tuple[float, float]:
-    """Runs and profiles `journeys build` (`--full` when full) in `home`, printing the top intervals; returns (seconds, peak MB)."""
+    """Runs and profiles `journeys build` (`--full` when full) in `home`, printing the top intervals;
+    returns (seconds, peak MB)."""
     journeys = Path(sys.executable).with_name("journeys")
     started = time.perf_counter()
-    proc = subprocess.Popen([str(journeys), "build", *(["--full"] if full else [])], env={**os.environ, "JOURNEYS_HOME": str(home)},
+    command = [str(journeys), "build", *(["--full"] if full else [])]
+    proc = subprocess.Popen(command, env={**os.environ, "JOURNEYS_HOME": str(home)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     interval_peak = [0.0]
     intervals: list[tuple[float, float, str, float]] = []  # (peak MB, seconds, the line that ended it, VmHWM after)

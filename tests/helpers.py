@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pytest
 
 from journeys import warehouse as gateway
 from journeys.pipelines.raw_writer import create_raw_tables
@@ -197,3 +198,25 @@ def materialize_tables(home: Path, tables, as_of: str | None = None, extra=()):
     return materialize([raw_ingest, *tables_assets, *extra, *all_checks()],
                        selection=selection, raise_on_error=False, instance=DagsterInstance.ephemeral(),
                        resources={"warehouse_resource": WarehouseResource(home=str(home), as_of=as_of)})
+
+
+def differing_rows(con: duckdb.DuckDBPyConnection, left: str, right: str) -> list[tuple]:
+    """Pairs of rows that differ between two relations `con` can read (tables, or `read_parquet(...)`)
+    with the same columns: each side's rows in the same order (by every column, doubles rounded to 6
+    significant digits for the order only), compared exactly, doubles to a relative 1e-9 (a sum's
+    last bits depend on the order an engine adds in). A row-count difference is one pair."""
+    columns = con.execute(f"describe select * from {left}").fetchall()
+    doubles = [i for i, (_, kind, *_) in enumerate(columns) if kind in ("DOUBLE", "FLOAT")]
+    order = ", ".join(f'round("{c}", 5 - cast(floor(log10(abs("{c}") + 1e-300)) as int))' if k in ("DOUBLE", "FLOAT")
+                      else f'"{c}"' for c, k, *_ in columns)
+    sides = [con.execute(f"select * from {side} order by {order}").fetchall() for side in (left, right)]
+    if len(sides[0]) != len(sides[1]):
+        return [("row count", len(sides[0]), len(sides[1]))]
+
+    def same(a: tuple, b: tuple) -> bool:
+        return all(x == y or (i in doubles and x is not None and y is not None
+                              and (x == pytest.approx(y, rel=1e-9, abs=1e-12) or x != x and y != y))
+                   for i, (x, y) in enumerate(zip(a, b)))
+
+    return [(a, b) for a, b in zip(*sides) if not same(a, b)]
+

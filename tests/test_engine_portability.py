@@ -70,7 +70,7 @@ def manifest():
 def test_the_check_finds_duckdb_sql_outside_jinja_and_comments():
     """A bare epoch() or QUALIFY is found; the same words in a macro call or a comment are not."""
     assert duckdb_only(sql_only("select epoch(a) - epoch(b) from t qualify row_number() over () = 1")) == [
-        "'epoch(' (use {{ seconds_between(...) }})",
+        "'epoch(' (write `{{ seconds_between(a, b) }}`)",
         "'qualify' (write a subquery computing the window value, then `where`)",
     ]
     assert duckdb_only(sql_only("select {{ seconds_between('a', 'b') }} -- not epoch(a)\nfrom t")) == []
@@ -87,13 +87,15 @@ def test_no_model_uses_duckdb_only_sql():
 
 def test_each_listed_macro_dispatches_and_its_duckdb_version_holds_what_it_replaces():
     """Each README macro dispatches through adapter.dispatch; duckdb__ contains every construct listed
-    for it, and default__ stops the compile on engines without their own version."""
+    for it, spark__ has Spark's version (tests/test_spark_models.py runs them), and default__ stops
+    the compile on engines without their own version."""
     macros = manifest().macros
     for name, constructs in dispatch_macros().items():
         dispatcher = macros[f"macro.{PACKAGE}.{name}"].macro_sql
         assert f"adapter.dispatch('{name}', '{PACKAGE}')" in dispatcher, name
         duckdb_sql = macros[f"macro.{PACKAGE}.duckdb__{name}"].macro_sql
         assert [c for c in constructs if not pattern(c).search(duckdb_sql)] == [], name
+        assert f"macro.{PACKAGE}.spark__{name}" in macros or name in NOT_RAISING, name
         default_sql = macros[f"macro.{PACKAGE}.default__{name}"].macro_sql
         assert ("raise_compiler_error" in default_sql) == (name not in NOT_RAISING), name
 
@@ -103,6 +105,6 @@ def test_every_engine_macro_is_in_the_readme():
     defined = {
         macro.name for macro in manifest().macros.values()
         if macro.package_name == PACKAGE and macro.original_file_path.startswith("macros/engine/")
-        and not macro.name.startswith(("duckdb__", "default__"))
+        and not macro.name.startswith(("duckdb__", "spark__", "default__"))
     }
     assert defined == set(dispatch_macros())

@@ -26,6 +26,7 @@ from journeys.pipelines.loader import load_file
 from journeys.pipelines.sim_files import write_simulation
 from journeys.settings import load_settings
 from journeys.transforms import build_plan, dbt_project, incremental
+from tests import helpers
 
 DERIVED = ("staging", "intermediate", "marts")
 
@@ -57,29 +58,14 @@ def derived_tables(path) -> list[str]:
 
 
 def differing_rows(left, right, table: str) -> list[tuple]:
-    """Pairs of rows of `table` that differ between the two files: each file's rows in the same
-    order (by every column, doubles rounded to 6 significant digits for the order only), compared
-    exactly, doubles to a relative 1e-9 (a sum's last bits depend on the order DuckDB adds in)."""
+    """Pairs of rows of `table` that differ between the two warehouse files (helpers.differing_rows)."""
     con = duckdb.connect()
-    con.execute(f"attach '{left}' as l (read_only)")
-    con.execute(f"attach '{right}' as r (read_only)")
-    schema, name = table.split(".")
-    columns = con.execute("select column_name, data_type from duckdb_columns() where database_name = 'l' "
-                          "and schema_name = ? and table_name = ? order by column_index", [schema, name]).fetchall()
-    doubles = [i for i, (_, kind) in enumerate(columns) if kind in ("DOUBLE", "FLOAT")]
-    order = ", ".join(f'round("{c}", 5 - cast(floor(log10(abs("{c}") + 1e-300)) as int))' if k in ("DOUBLE", "FLOAT")
-                      else f'"{c}"' for c, k in columns)
-    sides = [con.execute(f"select * from {side}.{table} order by {order}").fetchall() for side in ("l", "r")]
-    con.close()
-    if len(sides[0]) != len(sides[1]):
-        return [("row count", len(sides[0]), len(sides[1]))]
-
-    def same(a: tuple, b: tuple) -> bool:
-        return all(x == y or (i in doubles and x is not None and y is not None
-                              and (x == pytest.approx(y, rel=1e-9, abs=1e-12) or x != x and y != y))
-                   for i, (x, y) in enumerate(zip(a, b)))
-
-    return [(a, b) for a, b in zip(*sides) if not same(a, b)]
+    try:
+        con.execute(f"attach '{left}' as l (read_only)")
+        con.execute(f"attach '{right}' as r (read_only)")
+        return helpers.differing_rows(con, f"l.{table}", f"r.{table}")
+    finally:
+        con.close()
 
 
 @pytest.fixture(scope="module")

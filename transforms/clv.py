@@ -182,7 +182,7 @@ def _contract_only_rows(ids: pd.Index) -> pd.DataFrame:
     undefined = {c: np.full(n, np.nan) for c in ("frequency", "recency", "T", "monetary_value")}
     return pd.DataFrame({
         "customer_id": ids.to_numpy(dtype=object),
-        "first_purchase_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
+        "first_purchase_at": pd.Series(pd.NaT, index=range(n), dtype="datetime64[us]"),
         "n_purchase_days": np.zeros(n, dtype=np.int64),
         **undefined,
     })

@@ -83,7 +83,7 @@ def rfm_summary(transactions: pd.DataFrame, as_of: dt.datetime, time_unit: str =
     unit = unit_days(time_unit)
     frame = _eligible(transactions, as_of)
     if frame.empty:
-        dtypes = {"customer_id": object, "first_purchase_at": "datetime64[ns]", "n_purchase_days": int, "frequency": int}
+        dtypes = {"customer_id": object, "first_purchase_at": "datetime64[us]", "n_purchase_days": int, "frequency": int}
         return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, float)) for c in SUMMARY_COLUMNS})
     frame = frame.assign(day=_epoch_day(frame["occurred_at"]))
     days = (

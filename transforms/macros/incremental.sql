@@ -135,3 +135,12 @@
         delete from {{ this }} where {{ changed_persons_only('person_id') }}
     {%- endif -%}
 {%- endmacro %}
+
+{# A pre-hook of an event-grain model: delete the rows of the events in its candidates, which the
+   build then inserts again (dbt's append; delete+insert is DuckDB's only, and Spark's file tables
+   have neither: there every build is a full one). #}
+{% macro delete_candidate_events() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where event_id in (select event_id from {{ candidates() }})
+    {%- endif -%}
+{%- endmacro %}

@@ -20,9 +20,3 @@
     from {{ this }}
     where event_id in (select event_id from {{ candidates() }})
 {%- endmacro %}
-
-{% macro delete_candidate_events() -%}
-    {%- if is_incremental() -%}
-        delete from {{ this }} where event_id in (select event_id from {{ candidates() }})
-    {%- endif -%}
-{%- endmacro %}

@@ -1,6 +1,6 @@
 {#
   Aggregates that depend on the order of the group's rows, which each engine spells its own way
-  (dispatched like time.sql: duckdb__ holds the SQL the models used before, other engines raise
+  (dispatched like time.sql: duckdb__ and spark__ hold each engine's SQL, other engines raise
   until they have theirs). order_by is an ORDER BY list: 'churned_at, reason'.
 #}
 
@@ -11,6 +11,12 @@
 
 {% macro duckdb__ordered_list(expression, order_by) -%}
     list({{ expression }} order by {{ order_by }})
+{%- endmacro %}
+
+{# Spark: a list of (order_by..., value) structs, sorted, then the values (collect_list alone drops NULLs and keeps no order).
+   A NULL sort key sorts first in Spark's struct comparison, last in DuckDB's ORDER BY: the models' keys are never NULL. #}
+{% macro spark__ordered_list(expression, order_by) -%}
+    transform(array_sort(collect_list(struct({{ order_by }}, {{ expression }} as ordered_value))), ordered -> ordered.ordered_value)
 {%- endmacro %}
 
 {% macro default__ordered_list(expression, order_by) -%}
@@ -25,6 +31,11 @@
 
 {% macro duckdb__first_ordered(expression, order_by) -%}
     first({{ expression }} order by {{ order_by }})
+{%- endmacro %}
+
+{# Spark: min_by keeps a NULL value (DuckDB's skips it); the same NULL-key caveat as ordered_list. #}
+{% macro spark__first_ordered(expression, order_by) -%}
+    min_by({{ expression }}, struct({{ order_by }}))
 {%- endmacro %}
 
 {% macro default__first_ordered(expression, order_by) -%}

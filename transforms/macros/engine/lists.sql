@@ -1,6 +1,6 @@
 {#
   Lists (arrays) and the rows made from them, which each engine spells its own way (dispatched like
-  time.sql: duckdb__ holds the SQL the models used before, other engines raise until they have
+  time.sql: duckdb__ and spark__ hold each engine's SQL, other engines raise until they have
   theirs). Positions are 1-based, as in the models.
 #}
 
@@ -11,6 +11,10 @@
 
 {% macro duckdb__list_length(list) -%}
     len({{ list }})
+{%- endmacro %}
+
+{% macro spark__list_length(list) -%}
+    cast(size({{ list }}) as bigint)
 {%- endmacro %}
 
 {% macro default__list_length(list) -%}
@@ -27,6 +31,10 @@
     {{ list }}[{{ position }}]
 {%- endmacro %}
 
+{% macro spark__list_item(list, position) -%}
+    try_element_at({{ list }}, cast({{ position }} as int))
+{%- endmacro %}
+
 {% macro default__list_item(list, position) -%}
     {{ exceptions.raise_compiler_error("list_item is not implemented for " ~ target.type) }}
 {%- endmacro %}
@@ -39,6 +47,10 @@
 
 {% macro duckdb__list_items(list, positions) -%}
     list_transform({{ positions }}, lambda r: {{ list }}[r])
+{%- endmacro %}
+
+{% macro spark__list_items(list, positions) -%}
+    transform({{ positions }}, r -> try_element_at({{ list }}, cast(r as int)))
 {%- endmacro %}
 
 {% macro default__list_items(list, positions) -%}
@@ -55,6 +67,10 @@
     {{ list }}[1:{{ n }}]
 {%- endmacro %}
 
+{% macro spark__list_head(list, n) -%}
+    slice({{ list }}, 1, {{ n }})
+{%- endmacro %}
+
 {% macro default__list_head(list, n) -%}
     {{ exceptions.raise_compiler_error("list_head is not implemented for " ~ target.type) }}
 {%- endmacro %}
@@ -69,6 +85,10 @@
     1::ubigint << {{ position }}
 {%- endmacro %}
 
+{% macro spark__bit_at(position) -%}
+    shiftleft(cast(1 as bigint), {{ position }})
+{%- endmacro %}
+
 {% macro default__bit_at(position) -%}
     {{ exceptions.raise_compiler_error("bit_at is not implemented for " ~ target.type) }}
 {%- endmacro %}
@@ -81,6 +101,10 @@
 
 {% macro duckdb__bit_positions(mask, n_bits) -%}
     list_filter(range(1, {{ n_bits }} + 1), lambda r: coalesce(({{ mask }} >> r) & 1 = 1, false))
+{%- endmacro %}
+
+{% macro spark__bit_positions(mask, n_bits) -%}
+    filter(sequence(cast(1 as bigint), cast({{ n_bits }} as bigint)), r -> coalesce(shiftright({{ mask }}, cast(r as int)) & 1 = 1, false))
 {%- endmacro %}
 
 {% macro default__bit_positions(mask, n_bits) -%}
@@ -98,6 +122,10 @@
     unnest(generate_series({{ start }}, {{ stop }}, {{ step }}))
 {%- endmacro %}
 
+{% macro spark__unnest_series(start, stop, step) -%}
+    explode(sequence({{ start }}, {{ stop }}, {{ step }}))
+{%- endmacro %}
+
 {% macro default__unnest_series(start, stop, step) -%}
     {{ exceptions.raise_compiler_error("unnest_series is not implemented for " ~ target.type) }}
 {%- endmacro %}
@@ -110,6 +138,10 @@
 
 {% macro duckdb__struct_rows(list) -%}
     select unnest({{ list }}, recursive := true)
+{%- endmacro %}
+
+{% macro spark__struct_rows(list) -%}
+    select inline({{ list }})
 {%- endmacro %}
 
 {% macro default__struct_rows(list) -%}

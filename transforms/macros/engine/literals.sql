@@ -1,7 +1,7 @@
 {#
   Literals, for the settings that reach the models through setting(): macros/settings.sql decides
-  what each value is, these spell it for the engine (dispatched like time.sql: duckdb__ holds the SQL
-  the models used before, other engines raise until they have theirs).
+  what each value is, these spell it for the engine (dispatched like time.sql: duckdb__ and spark__
+  hold each engine's SQL, other engines raise until they have theirs).
 #}
 
 {# Text as a string literal. DuckDB doubles a quote and keeps backslashes; Spark's default parser reads
@@ -12,6 +12,10 @@
 
 {% macro duckdb__string_literal(text) -%}
     '{{ text | replace("'", "''") }}'
+{%- endmacro %}
+
+{% macro spark__string_literal(text) -%}
+    '{{ text | replace("\\", "\\\\") | replace("'", "\\'") }}'
 {%- endmacro %}
 
 {% macro default__string_literal(text) -%}
@@ -32,6 +36,14 @@
     {%- endif -%}
 {%- endmacro %}
 
+{% macro spark__list_literal(items) -%}
+    {%- if items | length == 0 -%}
+        cast(array() as array<string>)
+    {%- else -%}
+        array({{ items | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro default__list_literal(items) -%}
     {{ exceptions.raise_compiler_error("list_literal is not implemented for " ~ target.type) }}
 {%- endmacro %}
@@ -48,6 +60,14 @@
         {%- do entries.append("'" ~ name | replace("'", "''") ~ "': " ~ value) -%}
     {%- endfor -%}
     { {{- entries | join(', ') -}} }
+{%- endmacro %}
+
+{% macro spark__struct_literal(fields) -%}
+    {%- set entries = [] -%}
+    {%- for name, value in fields.items() -%}
+        {%- do entries.append(spark__string_literal(name) ~ ", " ~ value) -%}
+    {%- endfor -%}
+    named_struct({{ entries | join(', ') }})
 {%- endmacro %}
 
 {% macro default__struct_literal(fields) -%}

@@ -1,15 +1,20 @@
 {#
-  How a query reads its tables, where engines differ (dispatched like time.sql: duckdb__ holds the
-  SQL the models used before).
+  How a query reads its tables, where engines differ (dispatched like time.sql: duckdb__ and spark__ hold
+  each engine's SQL).
 #}
 
-{# A value that tells apart every row of the table being read, even two identical copies: DuckDB's rowid (a BIGINT). #}
+{# A value that tells apart every row of the table being read, even two identical copies: DuckDB's rowid (a BIGINT);
+   on Spark the file and the row's position in it (a string: the tables are Parquet files). #}
 {% macro physical_row_id() -%}
     {{ return(adapter.dispatch('physical_row_id', 'customer_journeys')()) }}
 {%- endmacro %}
 
 {% macro duckdb__physical_row_id() -%}
     rowid
+{%- endmacro %}
+
+{% macro spark__physical_row_id() -%}
+    concat(_metadata.file_path, '#', cast(_metadata.row_index as string))
 {%- endmacro %}
 
 {% macro default__physical_row_id() -%}

@@ -1,6 +1,6 @@
 {#
-  Text functions that each engine spells its own way (dispatched like time.sql: duckdb__ holds the
-  SQL the models used before, other engines raise until they have theirs).
+  Text functions that each engine spells its own way (dispatched like time.sql: duckdb__ and spark__ hold
+  each engine's SQL, other engines raise until they have theirs).
 #}
 
 {# Whether the whole of text matches the regular expression pattern (not just a part): a BOOLEAN, NULL for NULL text. #}
@@ -10,6 +10,10 @@
 
 {% macro duckdb__regex_full_match(text, pattern) -%}
     regexp_full_match({{ text }}, {{ pattern }})
+{%- endmacro %}
+
+{% macro spark__regex_full_match(text, pattern) -%}
+    regexp_like({{ text }}, concat('^(?:', {{ pattern }}, ')$'))
 {%- endmacro %}
 
 {% macro default__regex_full_match(text, pattern) -%}
@@ -26,6 +30,10 @@
     string_agg(distinct {{ expression }}, {{ separator }} order by {{ expression }})
 {%- endmacro %}
 
+{% macro spark__join_distinct_sorted(expression, separator) -%}
+    case when count({{ expression }}) > 0 then array_join(array_sort(collect_set({{ expression }})), {{ separator }}) end
+{%- endmacro %}
+
 {% macro default__join_distinct_sorted(expression, separator) -%}
     {{ exceptions.raise_compiler_error("join_distinct_sorted is not implemented for " ~ target.type) }}
 {%- endmacro %}
@@ -38,6 +46,10 @@
 
 {% macro duckdb__list_join(list, separator) -%}
     array_to_string({{ list }}, {{ separator }})
+{%- endmacro %}
+
+{% macro spark__list_join(list, separator) -%}
+    array_join({{ list }}, {{ separator }})
 {%- endmacro %}
 
 {% macro default__list_join(list, separator) -%}

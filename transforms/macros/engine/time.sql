@@ -1,6 +1,6 @@
 {#
   Time arithmetic that each engine spells its own way. Every macro dispatches on the adapter
-  (adapter.dispatch): duckdb__ holds the SQL the models used before; any other engine stops the
+  (adapter.dispatch): duckdb__ holds DuckDB's SQL, spark__ Spark's; any other engine stops the
   compile with an error until it has its own version. README.md in this folder lists them all.
 #}
 
@@ -10,7 +10,11 @@
 {%- endmacro %}
 
 {% macro duckdb__seconds_between(start_at, end_at) -%}
-    (epoch({{ end_at }}) - epoch({{ start_at }}))
+    ((epoch_us({{ end_at }}) - epoch_us({{ start_at }})) / 1000000)
+{%- endmacro %}
+
+{% macro spark__seconds_between(start_at, end_at) -%}
+    ((unix_micros({{ end_at }}) - unix_micros({{ start_at }})) / 1000000)
 {%- endmacro %}
 
 {% macro default__seconds_between(start_at, end_at) -%}
@@ -27,6 +31,10 @@
     datediff('month', {{ start_at }}, {{ end_at }})
 {%- endmacro %}
 
+{% macro spark__calendar_months_between(start_at, end_at) -%}
+    cast((year({{ end_at }}) * 12 + month({{ end_at }})) - (year({{ start_at }}) * 12 + month({{ start_at }})) as bigint)
+{%- endmacro %}
+
 {% macro default__calendar_months_between(start_at, end_at) -%}
     {{ exceptions.raise_compiler_error("calendar_months_between is not implemented for " ~ target.type) }}
 {%- endmacro %}
@@ -41,6 +49,10 @@
     strftime({{ date }}, '%Y-%m')
 {%- endmacro %}
 
+{% macro spark__year_month(date) -%}
+    date_format({{ date }}, 'yyyy-MM')
+{%- endmacro %}
+
 {% macro default__year_month(date) -%}
     {{ exceptions.raise_compiler_error("year_month is not implemented for " ~ target.type) }}
 {%- endmacro %}
@@ -53,6 +65,10 @@
 
 {% macro duckdb__end_of_time() -%}
     'infinity'::timestamp
+{%- endmacro %}
+
+{% macro spark__end_of_time() -%}
+    timestamp'9999-12-31 23:59:59.999999'
 {%- endmacro %}
 
 {% macro default__end_of_time() -%}

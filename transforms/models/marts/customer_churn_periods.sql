@@ -86,7 +86,7 @@ periods as (
 final as (
     select
         periods.person_id,
-        row_number() over (partition by periods.person_id order by periods.started_at, periods.state desc)
+        (row_number() over (partition by periods.person_id order by periods.started_at, periods.state desc))::bigint
             as period_number,
         periods.state,
         periods.started_at,

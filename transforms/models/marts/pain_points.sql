@@ -81,7 +81,7 @@ slow_transition as (
         from_step,
         to_step,
         count(*) as n,
-        sum(count(*)) over (partition by from_step) as base,
+        sum(count(*)) over (partition by from_step)::bigint as base,
         median(seconds) as median_seconds
     from transitions
     where from_step <> '(start)'
@@ -213,7 +213,7 @@ unioned as (
 final as (
     select
         pain_type,
-        case
+        (case
             when pain_type <> 'slow_transition'
                 then row_number() over (
                     partition by pain_type order by n desc, n / base desc nulls last, from_step, to_step, channel
@@ -223,7 +223,7 @@ final as (
                     partition by pain_type, n >= {{ setting('pain_points_min_n') }}
                     order by median_seconds desc nulls last, from_step, to_step
                 )
-        end as rank,
+        end)::bigint as rank,
         from_step,
         to_step,
         channel,

@@ -20,7 +20,7 @@ final as (
     select
         journey_id,
         person_id,
-        row_number() over by_journey as path_step_number,
+        (row_number() over by_journey)::bigint as path_step_number,
         step_number,
         event_type,
         channel,

@@ -56,7 +56,7 @@ aggregated as (
 final as (
     select
         journey_type,
-        row_number() over (partition by journey_type order by n_journeys desc, path) as rank,
+        (row_number() over (partition by journey_type order by n_journeys desc, path))::bigint as rank,
         path,
         n_steps,
         is_truncated,

@@ -49,7 +49,7 @@ final as (
     select
         dimension,
         dimension_value,
-        row_number() over (partition by dimension order by n_tickets desc, dimension_value) as rank_by_tickets,
+        (row_number() over (partition by dimension order by n_tickets desc, dimension_value))::bigint as rank_by_tickets,
         n_tickets,
         n_tickets / sum(n_tickets) over (partition by dimension) as share_of_tickets,
         n_answered,

@@ -4,9 +4,9 @@
   of them again. It logs the candidates, for int_touchpoints_stitched, and their identifiers
   before and after, for the identifier-grain models.
 #}
-{{ config(materialized='incremental', unique_key='event_id', incremental_strategy='delete+insert',
-          on_schema_change='fail',
-          pre_hook=["{{ candidates_table(touched_raw_event_ids()) }}", "{{ log_changes(identifiers_of_candidates()) }}"],
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+          pre_hook=["{{ candidates_table(touched_raw_event_ids()) }}", "{{ log_changes(identifiers_of_candidates()) }}",
+                    "{{ delete_candidate_events() }}"],
           post_hook=["{{ log_changes(\"select 'event_id' as key_type, event_id as key from \" ~ candidates()) }}",
                      "{{ log_changes(identifiers_of_candidates()) }}", "{{ drop_candidates() }}"]) }}
 
