@@ -72,7 +72,9 @@ def profile_build(home: Path, top: int = 15, by: str = "memory", full: bool = Fa
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     last = started
+    printed: list[str] = []
     for line in proc.stdout:
+        printed.append(line.rstrip())
         if line.strip():
             now = time.perf_counter()
             intervals.append((interval_peak[0], now - last, line.strip()[:100], _high_water_mb(proc.pid)))
@@ -90,6 +92,7 @@ def profile_build(home: Path, top: int = 15, by: str = "memory", full: bool = Fa
     print(f"\nexit {proc.returncode}, {seconds:.1f} s, peak {peak:,.0f} MB sampled, "
           f"{intervals[-1][3] if intervals else 0:,.0f} MB high-water mark, reached before: {peak_line}")
     if proc.returncode:
+        print("\nthe build's last lines:", *printed[-40:], sep="\n")
         raise SystemExit(f"journeys build failed (exit {proc.returncode})")
     return seconds, peak
 
