@@ -98,17 +98,19 @@ ATTRIBUTION = [
          in_set("dimension", ("channel", "campaign")), between("share", *RATE), between("revenue", min_value=0)),
     gate("marts.attribution", "attribution_shares_sum_to_one",
          "Within every model and dimension the shares sum to 1 and credited conversions add up to the "
-         "converting journeys.",
+         "converting journeys. The conversions are compared relative to their total: fractional credits "
+         "summed in another order differ in the last bits (3.5e-5 of 1.37M conversions at 100M events).",
          """with per_model as (
                 select model, dimension, count(*) as n_values, sum(share) as total_share,
                        sum(conversions) as total_conversions
                 from marts.attribution group by model, dimension
             )
             select *, abs(total_share - 1) as total_share_error,
-                   abs(total_conversions - max(total_conversions) over ()) as conversions_gap_to_other_models
+                   abs(total_conversions - max(total_conversions) over ())
+                       / greatest(max(total_conversions) over (), 1) as conversions_relative_gap_to_other_models
             from per_model order by total_share_error desc, model, dimension""",
          between("total_share_error", max_value="$share_sum_tolerance"),
-         between("conversions_gap_to_other_models", max_value=1e-6)),
+         between("conversions_relative_gap_to_other_models", max_value="$share_sum_tolerance")),
 ]
 
 SEGMENTS = [

@@ -61,23 +61,34 @@ sliced as (
     {{ slicing.cross_join }}
 ),
 
-counted as (
+transitions as (
     select
         sliced.breakdown,
         sliced.breakdown_value,
         reached_next.stage_rank,
-        count(*) as n_journeys,
-        count(reached_next.reached_at) as n_reached,
-        count(reached_next.next_reached_at) as n_reached_next,
-        percentile_cont(0.5) within group (
-            order by {{ seconds_between('reached_next.reached_at', 'reached_next.next_reached_at') }}
-        ) as median_time_to_next_s,
-        percentile_cont(0.9) within group (
-            order by {{ seconds_between('reached_next.reached_at', 'reached_next.next_reached_at') }}
-        ) as p90_time_to_next_s
+        reached_next.reached_at,
+        reached_next.next_reached_at,
+        {{ seconds_between('reached_next.reached_at', 'reached_next.next_reached_at') }} as time_to_next_s
     from sliced
     inner join reached_next on reached_next.journey_id = sliced.journey_id
-    group by sliced.breakdown, sliced.breakdown_value, reached_next.stage_rank
+),
+
+counted as (
+    select
+        breakdown,
+        breakdown_value,
+        stage_rank,
+        count(*) as n_journeys,
+        count(reached_at) as n_reached,
+        count(next_reached_at) as n_reached_next
+    from transitions
+    group by breakdown, breakdown_value, stage_rank
+),
+
+-- percentile_cont's figures, by a sort that spills (see the macro): a group holds millions of journeys.
+times_to_next as (
+    {{ exact_percentiles('transitions', ['breakdown', 'breakdown_value', 'stage_rank'], 'time_to_next_s',
+                         {'median_time_to_next_s': 0.5, 'p90_time_to_next_s': 0.9}) }}
 ),
 
 final as (
@@ -95,10 +106,14 @@ final as (
             as conversion_to_next_rate,
         case when stages.next_stage is not null then 1 - counted.n_reached_next / nullif(counted.n_reached, 0) end
             as drop_off_rate,
-        counted.median_time_to_next_s,
-        counted.p90_time_to_next_s
+        times_to_next.median_time_to_next_s,
+        times_to_next.p90_time_to_next_s
     from counted
     inner join stages on stages.stage_rank = counted.stage_rank
+    left join times_to_next
+        on times_to_next.breakdown = counted.breakdown
+        and times_to_next.breakdown_value = counted.breakdown_value
+        and times_to_next.stage_rank = counted.stage_rank
 )
 
 select * from final
