@@ -73,6 +73,15 @@ transitions as (
     inner join reached_next on reached_next.journey_id = sliced.journey_id
 ),
 
+-- percentile_cont's figures, by a sort that spills (macros/exact_percentiles.sql): a group holds
+-- millions of journeys.
+ranked as (
+    select
+        transitions.*,
+        {{ percentile_ranks('time_to_next_s', ['breakdown', 'breakdown_value', 'stage_rank']) }}
+    from transitions
+),
+
 counted as (
     select
         breakdown,
@@ -80,15 +89,11 @@ counted as (
         stage_rank,
         count(*) as n_journeys,
         count(reached_at) as n_reached,
-        count(next_reached_at) as n_reached_next
-    from transitions
+        count(next_reached_at) as n_reached_next,
+        {{ exact_percentile('time_to_next_s', 0.5) }} as median_time_to_next_s,
+        {{ exact_percentile('time_to_next_s', 0.9) }} as p90_time_to_next_s
+    from ranked
     group by breakdown, breakdown_value, stage_rank
-),
-
--- percentile_cont's figures, by a sort that spills (see the macro): a group holds millions of journeys.
-times_to_next as (
-    {{ exact_percentiles('transitions', ['breakdown', 'breakdown_value', 'stage_rank'], 'time_to_next_s',
-                         {'median_time_to_next_s': 0.5, 'p90_time_to_next_s': 0.9}) }}
 ),
 
 final as (
@@ -106,14 +111,10 @@ final as (
             as conversion_to_next_rate,
         case when stages.next_stage is not null then 1 - counted.n_reached_next / nullif(counted.n_reached, 0) end
             as drop_off_rate,
-        times_to_next.median_time_to_next_s,
-        times_to_next.p90_time_to_next_s
+        counted.median_time_to_next_s,
+        counted.p90_time_to_next_s
     from counted
     inner join stages on stages.stage_rank = counted.stage_rank
-    left join times_to_next
-        on times_to_next.breakdown = counted.breakdown
-        and times_to_next.breakdown_value = counted.breakdown_value
-        and times_to_next.stage_rank = counted.stage_rank
 )
 
 select * from final

@@ -10,29 +10,37 @@ journey_ends as (
     from {{ ref('journeys') }} as journeys
 ),
 
-ordered as (
+-- Each path step twice over: once as the transition it leaves by, and, for a journey's first step, once
+-- more as the '(start)' transition into it. One read of path_steps (a CTE read twice is held in memory
+-- by DuckDB: macros/exact_percentiles.sql).
+transitions as (
     select
-        journey_id,
-        event_type as step,
-        entered_at,
-        next_event_type as next_step,
-        next_entered_at,
-        path_step_number = 1 as is_first
+        path_steps.journey_id,
+        case when copies.is_start then '(start)' else path_steps.event_type end as source,
+        case
+            when copies.is_start then path_steps.event_type
+            else coalesce(path_steps.next_event_type, journey_ends.end_node)
+        end as target,
+        case
+            when not copies.is_start
+                then {{ seconds_between('path_steps.entered_at', 'path_steps.next_entered_at') }}
+        end as seconds
     from path_steps
+    inner join journey_ends on journey_ends.journey_id = path_steps.journey_id
+    cross join (values (false), (true)) as copies (is_start)
+    where not copies.is_start or path_steps.path_step_number = 1
 ),
 
-transitions as (
-    select journey_id, '(start)' as source, step as target, null::double as seconds
-    from ordered
-    where is_first
-    union all
+-- count(distinct journey_id) and median() would hold a transition's values in memory (millions at
+-- 100M events: DuckDB ran out of memory); windows sort, and spill.
+ranked as (
     select
-        ordered.journey_id,
-        ordered.step as source,
-        coalesce(ordered.next_step, journey_ends.end_node) as target,
-        {{ seconds_between('ordered.entered_at', 'ordered.next_entered_at') }} as seconds
-    from ordered
-    inner join journey_ends using (journey_id)
+        source,
+        target,
+        seconds,
+        row_number() over (partition by source, target, journey_id order by seconds) = 1 as is_first_of_journey,
+        {{ percentile_ranks('seconds', ['source', 'target']) }}
+    from transitions
 ),
 
 final as (
@@ -40,11 +48,11 @@ final as (
         source,
         target,
         count(*) as n,
-        count(distinct journey_id) as n_journeys,
+        count(case when is_first_of_journey then 1 end) as n_journeys,
         count(*) / sum(count(*)) over (partition by source) as share_of_source,
-        median(seconds) as median_seconds,
+        {{ exact_percentile('seconds', 0.5) }} as median_seconds,
         avg(seconds) as avg_seconds
-    from transitions
+    from ranked
     group by source, target
 )
 
