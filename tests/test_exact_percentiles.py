@@ -25,7 +25,8 @@ def percentiles_query(table: str, group: str, value: str, fractions: dict[str, f
 
 def test_the_macro_gives_numpys_and_duckdbs_percentiles():
     """300 groups of 1 to 40 values (ties, negatives, NULLs among them) and one group of NULLs only,
-    whose percentiles are NULL, its rows still counted; every figure equals numpy's (method 'linear') and percentile_cont's to 1e-12."""
+    whose percentiles are NULL, its rows still counted; every figure equals numpy's (method 'linear')
+    and percentile_cont's to 1e-12."""
     rng = np.random.default_rng(11)
     sizes = rng.integers(1, 41, 300)
     frame = pd.DataFrame({"g": np.repeat(np.arange(300), sizes),

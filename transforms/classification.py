@@ -30,8 +30,6 @@ the per-touchpoint flags computed here.
 
 from __future__ import annotations
 
-import contextlib
-import re
 from collections.abc import Iterator
 
 import duckdb
@@ -310,23 +308,6 @@ from _journey_walk
 """
 
 
-_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-@contextlib.contextmanager
-def _memory_left_to_python(con: duckdb.DuckDBPyConnection, settings: Settings):
-    """DuckDB keeps up to its memory limit in caches; while numpy holds the walk's arrays, cap it at
-    half so the process stays near the configured budget (settings.duckdb_memory_limit)."""
-    text = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
-    number, unit = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]*)\s*", text).groups()
-    con.execute(f"set memory_limit = '{int(float(number) * _UNITS[unit.lower()]) // 2}B'")
-    try:
-        yield
-    finally:
-        con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
-
-
 def build_int_journey_steps(con: duckdb.DuckDBPyConnection, settings: Settings, persons: str | None = None) -> int:
     """One row per touchpoint of a person, cut into journeys and numbered in journey order, with
     what the shape rules see. A journey is a person's touchpoints with no gap longer than
@@ -366,7 +347,7 @@ first appearance; NULL on the other steps
     """
     # `persons` (a query of person_ids) walks only those and replaces only their rows: an incremental build.
     only = "true" if persons is None else f"person_id in ({persons})"
-    with _memory_left_to_python(con, settings):
+    with tables.memory_left_to_python(con, settings.duckdb_memory_limit):
         # One sort, narrow, streamed: DuckDB sorts (spilling past its memory limit) and hands the
         # rows over in journey order; numpy walks whole persons a batch at a time, and a second
         # connection of the same database writes each batch back while the first still streams.

@@ -106,15 +106,16 @@ def build_clv_fit(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuil
     """Fit the CLV models per segment; write intermediate.int_clv_predictions (read by the dbt model
     marts.customer_value) and marts.clv_model_params from that one fit."""
     params = model_params(con, settings)
-    result = predict_clv_by_segment(
-        conversions_frame(con, params["as_of"], params["clv_event_types"]),
-        params["as_of"],
-        personas(con),
-        horizon_months=settings.clv_horizon_months,
-        annual_discount_rate=settings.clv_discount_rate_annual,
-        time_unit=params["clv_time_unit"],
-        min_repeat_customers=int(params["clv_min_repeat_customers"]),
-    )
+    with tables.memory_left_to_python(con, settings.duckdb_memory_limit):  # pandas holds every conversion
+        result = predict_clv_by_segment(
+            conversions_frame(con, params["as_of"], params["clv_event_types"]),
+            params["as_of"],
+            personas(con),
+            horizon_months=settings.clv_horizon_months,
+            annual_discount_rate=settings.clv_discount_rate_annual,
+            time_unit=params["clv_time_unit"],
+            min_repeat_customers=int(params["clv_min_repeat_customers"]),
+        )
     log.info("CLV: %s", result.status)
     n_customers = tables.replace_table_from_frame(con, CLV_PREDICTIONS, result.customers, tables.parse_doc(PREDICTIONS_DOC))
     doc = tables.parse_doc(PARAMS_DOC)

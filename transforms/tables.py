@@ -161,6 +161,27 @@ def _replacing(con: duckdb.DuckDBPyConnection, qualified: str, doc: ModelDoc | N
         raise
 
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+@contextlib.contextmanager
+def memory_left_to_python(con: duckdb.DuckDBPyConnection, memory_limit: str) -> Iterator[None]:
+    """Halves DuckDB's memory limit while a Python step holds its own large arrays, then sets it back
+    to `memory_limit` (settings.duckdb_memory_limit: a size, or a share of RAM like '80%').
+
+    DuckDB keeps up to its limit in caches (it evicts them to meet a lower one), so a step that
+    holds numpy or pandas data beside it would take the process past the configured budget: at
+    100M events, the CLV fit's frames on top of a full buffer."""
+    current = con.execute("select current_setting('memory_limit')").fetchall()[0][0]  # e.g. '1.8 GiB'
+    number, unit = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]*)\s*", current).groups()
+    con.execute(f"set memory_limit = '{int(float(number) * _UNITS[unit.lower()]) // 2}B'")
+    try:
+        yield
+    finally:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+
+
 @contextlib.contextmanager
 def registered(con: duckdb.DuckDBPyConnection, name: str, frame) -> Iterator[None]:
     """`frame` (pandas or Arrow) visible to SQL as `name` for the block. DuckDB 2.0 refuses
