@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from journeys import warehouse
 from journeys.settings import Settings
 from journeys.warehouse import sql_string
 
@@ -49,7 +50,7 @@ def raw_dir(settings: Settings) -> Path:
 def export_raw(settings: Settings) -> RawExport | None:
     """Append the working file's new raw rows as parts; None when the working file has no raw layer.
     Hold `warehouse.exclusive_lock` around it: one exporter at a time, and no writer meanwhile."""
-    con = duckdb.connect()
+    con = _export_connection(settings)
     try:
         con.execute(f"attach {sql_string(settings.warehouse_path)} as working (read_only)")
         present = {t for (t,) in con.execute(
@@ -68,6 +69,19 @@ def export_raw(settings: Settings) -> RawExport | None:
         return RawExport(written, tuple(rewritten))
     finally:
         con.close()
+
+
+def _export_connection(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection under the warehouse's memory limit that keeps insertion order.
+
+    A part must hold its rows in row order (`_same_last_batch` reads its last row by position), and
+    DuckDB's scan of a table gives them in rowid order while preserve_insertion_order is on (the
+    default, which warehouse.configure turns off for the builds). So the COPY streams: an
+    `order by rowid` instead sorted every new row in memory, 7.6 GB for a first export of 10M rows
+    on a connection without the warehouse's limit."""
+    con = warehouse.configure(duckdb.connect(), settings)
+    con.execute("SET preserve_insertion_order = true")
+    return con
 
 
 def parts(folder: Path) -> list[tuple[int, int, Path]]:
@@ -92,7 +106,7 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> tuple[i
     if n_rows <= start:
         return 0, again
     name = f"{start:012d}-{n_rows - 1:012d}.parquet"
-    _write(con, f"select * from working.raw.{table} where rowid >= {start} order by rowid", folder / name)
+    _write(con, f"select * from working.raw.{table} where rowid >= {start}", folder / name)
     return n_rows - start, again
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+import duckdb
 import pandas as pd
 
 from journeys import publishing, raw_export
@@ -80,3 +81,19 @@ def test_a_restored_working_file_that_grew_past_the_parts_again_is_caught_by_its
     assert part_names(settings) == ["000000000000-000000000014.parquet"]
     assert rows_differing_from_raw_parts(settings) == 0
     assert raw_part_rows(settings, "select count(*) from parts where event_id in ('e5', 'e6', 'e7', 'e8')") == [(0,)]
+
+
+def test_a_part_of_many_row_groups_holds_its_rows_in_row_order(tmp_path):
+    """A part must hold the working table's rows in rowid order (the restored-copy check reads its
+    last row by position), and the export writes it by a streamed, parallel scan without sorting:
+    300,000 rows (three of DuckDB's row groups) on two threads come out in the order they went in."""
+    settings = load_settings(home=tmp_path / "home", duckdb_threads=2)
+    load_file(settings, csv_file(tmp_path / "many.csv", 0, 300_000))
+    assert publishing.publish_raw(settings).new_raw_rows == 300_000
+    (_, _, part), = raw_export.parts(raw_export.raw_dir(settings) / "touchpoints")
+    con = duckdb.connect()
+    in_part = [event_id for (event_id,) in con.execute(f"select event_id from read_parquet('{part}')").fetchall()]
+    con.execute(f"attach '{settings.warehouse_path}' as working (read_only)")
+    in_rowid_order = [e for (e,) in con.execute("select event_id from working.raw.touchpoints order by rowid").fetchall()]
+    assert len(in_part) == 300_000
+    assert in_part == in_rowid_order
