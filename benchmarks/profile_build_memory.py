@@ -1,6 +1,6 @@
 """Where a `journeys build` spends its memory: the peak RSS between each line it prints.
 
-    python benchmarks/profile_build_memory.py HOME [--top 15] [--by memory|time] [--full]
+    python benchmarks/profile_build_memory.py HOME [--top 15] [--by memory|time] [--full] [--verbose]
 
 Runs `journeys build` on the warehouse in HOME (load it first, for example with
 bench_full_build.py's set-up or `journeys load`), samples the process's resident memory
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -53,12 +54,18 @@ def _children(pid: int) -> list[int]:
     return found + [g for c in found for g in _children(c)]
 
 
-def profile_build(home: Path, top: int = 15, by: str = "memory", full: bool = False) -> tuple[float, float]:
+_DAGSTER_PREFIX = re.compile(r"^.* - dagster - \w+ - \S+ - [0-9a-f-]{36} - ")
+"""Dagster's log line up to the run id, dropped so the step and the event fit in the line shown."""
+
+
+def profile_build(home: Path, top: int = 15, by: str = "memory", full: bool = False,
+                  verbose: bool = False) -> tuple[float, float]:
     """Runs and profiles `journeys build` (`--full` when full) in `home`, printing the top intervals;
-    returns (seconds, peak MB)."""
+    returns (seconds, peak MB). `verbose` adds Dagster's log (`journeys -v build`): a line as each
+    step starts and ends, so an interval is one step, not everything between two table lines."""
     journeys = Path(sys.executable).with_name("journeys")
     started = time.perf_counter()
-    command = [str(journeys), "build", *(["--full"] if full else [])]
+    command = [str(journeys), *(["-v"] if verbose else []), "build", *(["--full"] if full else [])]
     proc = subprocess.Popen(command, env={**os.environ, "JOURNEYS_HOME": str(home)},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
     interval_peak = [0.0]
@@ -77,7 +84,8 @@ def profile_build(home: Path, top: int = 15, by: str = "memory", full: bool = Fa
         printed.append(line.rstrip())
         if line.strip():
             now = time.perf_counter()
-            intervals.append((interval_peak[0], now - last, line.strip()[:100], _high_water_mb(proc.pid)))
+            intervals.append((interval_peak[0], now - last, _DAGSTER_PREFIX.sub("", line.strip())[:100],
+                              _high_water_mb(proc.pid)))
             interval_peak[0], last = 0.0, now
     proc.wait()
     sampler.join()
@@ -103,8 +111,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--by", choices=("memory", "time"), default="memory")
     parser.add_argument("--full", action="store_true", help="a full build (`journeys build --full`)")
+    parser.add_argument("--verbose", action="store_true", help="with Dagster's step log (`journeys -v build`)")
     args = parser.parse_args()
-    profile_build(args.home, args.top, args.by, args.full)
+    profile_build(args.home, args.top, args.by, args.full, args.verbose)
 
 
 if __name__ == "__main__":

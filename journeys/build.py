@@ -35,6 +35,8 @@ class BuildResult:
     failed_steps: list[str] = field(default_factory=list)
     checks: list[tuple[str, str, bool, str, dict]] = field(default_factory=list)
     """(asset, check name, passed, severity, metadata) per executed check."""
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    """Per Dagster step that succeeded (an asset, a Python step, a table's checks), its duration."""
 
 
 def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: None,
@@ -125,8 +127,20 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose
                              evaluation.severity.value, metadata))
     build.failed_steps = [f"{e.step_key}: {_failure_line(e)}" for e in result.all_events
                           if e.event_type_value == "STEP_FAILURE" and not _is_check_failure(e)]
-    _report(build, echo)
+    wrote: dict[str, list[str]] = {}  # a dbt step's key says nothing ("dbt_models_2"): name its tables
+    for event in result.get_asset_materialization_events():
+        wrote.setdefault(event.step_key, []).append(".".join(event.event_specific_data.materialization.asset_key.path))
+    build.step_seconds = {_step_name(e.step_key, wrote.get(e.step_key, [])): e.event_specific_data.duration_ms / 1000
+                          for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+    _report(build, echo, verbose)
     return build
+
+
+def _step_name(step_key: str, tables: list[str]) -> str:
+    if not tables or tables == [step_key.replace("__", ".")]:
+        return step_key
+    shown = ", ".join(tables[:3]) + (f" and {len(tables) - 3} more" if len(tables) > 3 else "")
+    return f"{step_key} ({shown})"
 
 
 def _instance():
@@ -137,8 +151,12 @@ def _instance():
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
-def _report(build: BuildResult, echo: Callable[[str], None]) -> None:
+def _report(build: BuildResult, echo: Callable[[str], None], verbose: bool = False) -> None:
     echo(f"  built {len(build.row_counts)} assets (one log line each above, with its row count)")
+    if verbose:  # where the time went, longest first: what an operator looks at when a build slows down
+        echo(f"  steps by duration ({sum(build.step_seconds.values()):,.1f} s in all):")
+        for step, seconds in sorted(build.step_seconds.items(), key=lambda item: -item[1]):
+            echo(f"    {seconds:9,.1f} s  {step}")
     failed_checks = [c for c in build.checks if not c[2]]
     n_errors = sum(1 for c in failed_checks if c[3] == "ERROR")
     echo(f"  checks: {len(build.checks) - len(failed_checks)} passed, {n_errors} failed (ERROR, blocking), "

@@ -67,3 +67,27 @@ def test_with_dagster_home_a_cli_build_is_in_the_dagster_history(tmp_path):
         assert record is not None and record.run_id == run.run_id
     finally:
         instance.dispose()
+
+
+def test_a_verbose_build_lists_its_steps_longest_first_with_the_tables_each_wrote(tmp_path):
+    """`journeys -v build` ends with every step's duration, longest first; a dbt step is named by
+    the tables it built, and the durations add up to the total it prints."""
+    import re
+
+    home = tmp_path / "home"
+    pd.DataFrame({"event_id": ["a", "b"], "occurred_at": ["2025-03-01 10:00:00", "2025-03-01 11:00:00"],
+                  "channel": "web", "event_type": ["page_view", "purchase"], "customer_id": "c1",
+                  "revenue": [None, 20.0], "currency": [None, "EUR"]}).to_csv(tmp_path / "e.csv", index=False)
+    assert journeys(home, "load", "--file", str(tmp_path / "e.csv")).returncode == 0
+    built = journeys(home, "-v", "build")
+    assert built.returncode == 0, built.stdout + built.stderr
+    listing = built.stdout.split("steps by duration (", 1)[1].splitlines()
+    total = float(listing[0].split(" s in all")[0].replace(",", ""))
+    steps = [re.fullmatch(r"\s+([\d,.]+) s  (.+)", line) for line in listing[1:]]
+    steps = [(float(m[1].replace(",", "")), m[2]) for m in steps[:next((i for i, m in enumerate(steps) if not m), None)]]
+    seconds = [s for s, _ in steps]
+    assert seconds == sorted(seconds, reverse=True) and len(steps) > 20
+    assert abs(sum(seconds) - total) <= 0.05 * len(steps) + 0.1  # each shown to 0.1 s
+    names = [name for _, name in steps]
+    assert any(re.fullmatch(r"dbt_models\w* \(.*marts\.journey_steps.*\)", name) for name in names), names
+    assert "int_journey_steps (intermediate.int_journey_steps)" in names and "serving__published_warehouse" in names, names
