@@ -10,6 +10,7 @@ from journeys.assets.jobs import (
     consumer_lag_sensor,
     daily_rebuild,
     hourly_ingest,
+    hourly_rebuild,
     ingest_job,
     ingest_then_rebuild_job,
     rebuild_job,
@@ -37,7 +38,7 @@ defs = Definitions(
     assets=[raw_ingest, *warehouse_assets, published_warehouse],
     asset_checks=quality_checks(),
     jobs=[ingest_job, rebuild_job, ingest_then_rebuild_job],
-    schedules=[hourly_ingest, daily_rebuild],
+    schedules=[hourly_ingest, hourly_rebuild, daily_rebuild],
     sensors=[consumer_lag_sensor],
     resources={"warehouse_resource": WarehouseResource()},
 )

@@ -34,8 +34,12 @@ ingest_then_rebuild_job = define_asset_job("ingest_then_rebuild", selection=Asse
 
 hourly_ingest = ScheduleDefinition(name="hourly_ingest", job=ingest_job, cron_schedule="5 * * * *",
                                    default_status=DefaultScheduleStatus.STOPPED)
-daily_rebuild = ScheduleDefinition(name="daily_full_rebuild", job=ingest_then_rebuild_job, cron_schedule="30 2 * * *",
+daily_rebuild = ScheduleDefinition(name="daily_ingest_then_rebuild", job=ingest_then_rebuild_job, cron_schedule="30 2 * * *",
                                    default_status=DefaultScheduleStatus.STOPPED)
+hourly_rebuild = ScheduleDefinition(
+    name="hourly_rebuild", job=rebuild_job, cron_schedule="15 * * * *", default_status=DefaultScheduleStatus.STOPPED,
+    description="Build what raw gained since the last build (incremental after the first) and publish: beside a "
+                "continuous `journeys ingest`, the published marts are at most an hour behind.")
 
 
 @sensor(job=ingest_job, minimum_interval_seconds=60, default_status=DefaultSensorStatus.STOPPED)

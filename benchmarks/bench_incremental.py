@@ -7,7 +7,8 @@ The cached simulation (benchmarks/data/) is split by occurred_at: the latest `--
 events are the new ones. Into a fresh warehouse: load the first 99%, full `journeys build` (timed:
 the baseline), load the new 1%, `journeys build` again (timed: incremental), each build in its own
 process with its peak RSS. Prints incremental/full (target <= 10%). `--profile` also prints the
-incremental build's slowest steps (profile_build_memory.py).
+incremental build's slowest steps (profile_build_memory.py, with `journeys -v build`'s list of
+every step's duration).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def main() -> None:
         load = run_phase("load", home / "home", str(newer))
         print(f"load of the new events    {load['seconds']:8.2f} s", flush=True)
         if args.profile:
-            seconds, peak = profile_build(home / "home", top=25, by="time")
+            seconds, peak = profile_build(home / "home", top=25, by="time", verbose=True)
             incremental = {"seconds": seconds, "peak_rss_mb": round(peak)}
         else:
             incremental = run_phase("build", home / "home")

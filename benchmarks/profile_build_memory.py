@@ -99,6 +99,9 @@ def profile_build(home: Path, top: int = 15, by: str = "memory", full: bool = Fa
         print(f"{interval_peak_mb:8,.0f} {took:8.1f} {hwm:8,.0f}  {line}")
     print(f"\nexit {proc.returncode}, {seconds:.1f} s, peak {peak:,.0f} MB sampled, "
           f"{intervals[-1][3] if intervals else 0:,.0f} MB high-water mark, reached before: {peak_line}")
+    if verbose:  # the build's own list of every step's duration
+        listing = next((i for i, line in enumerate(printed) if "steps by duration" in line), len(printed))
+        print("", *[line for line in printed[listing:] if line.startswith("    ") or "steps by duration" in line], sep="\n")
     if proc.returncode:
         print("\nthe build's last lines:", *printed[-40:], sep="\n")
         raise SystemExit(f"journeys build failed (exit {proc.returncode})")

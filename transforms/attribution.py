@@ -181,7 +181,9 @@ tables: each would otherwise read and window their journey steps again."""
 
 TOUCHES_TABLE_SQL = f"create or replace temp table {TOUCHES_TABLE} as\nwith {_TOUCHES}\nselect * from touches"
 
-_FROM_TOUCHES = f"touches as (select * from {TOUCHES_TABLE})"
+_FROM_TOUCHES = f"touches as not materialized (select * from {TOUCHES_TABLE})"
+"""Not materialized: DuckDB materializes a CTE that a query reads twice (the Markov moves read the
+touches twice), and at 100M events the 60M materialized touches ran it out of memory."""
 
 CREDITS_SQL = f"""
 with {_FROM_TOUCHES},
