@@ -61,8 +61,8 @@ _DAGSTER_PREFIX = re.compile(r"^.* - dagster - \w+ - \S+ - [0-9a-f-]{36} - ")
 def profile_build(home: Path, top: int = 15, by: str = "memory", full: bool = False,
                   verbose: bool = False) -> tuple[float, float]:
     """Runs and profiles `journeys build` (`--full` when full) in `home`, printing the top intervals;
-    returns (seconds, peak MB). `verbose` adds Dagster's log (`journeys -v build`): a line as each
-    step starts and ends, so an interval is one step, not everything between two table lines."""
+    returns (seconds, peak MB). `verbose` runs `journeys -v build`: Dagster's INFO log splits the
+    intervals further, and the build's own list of every step's duration is printed at the end."""
     journeys = Path(sys.executable).with_name("journeys")
     started = time.perf_counter()
     command = [str(journeys), *(["-v"] if verbose else []), "build", *(["--full"] if full else [])]

@@ -113,8 +113,10 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose
         run_config={"loggers": {"console": {"config": {"log_level": "INFO" if verbose else "CRITICAL"}}}},
     )
     build = BuildResult(success=result.success, as_of=as_of.isoformat())
+    wrote: dict[str, list[str]] = {}  # a dbt step's key says nothing ("dbt_models_2"): name its tables
     for event in result.get_asset_materialization_events():
         materialization = event.event_specific_data.materialization
+        wrote.setdefault(event.step_key, []).append(".".join(materialization.asset_key.path))
         if list(materialization.asset_key.path) == PUBLISHED:
             build.published = {k: v.value for k, v in materialization.metadata.items()}
             continue
@@ -127,9 +129,6 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose
                              evaluation.severity.value, metadata))
     build.failed_steps = [f"{e.step_key}: {_failure_line(e)}" for e in result.all_events
                           if e.event_type_value == "STEP_FAILURE" and not _is_check_failure(e)]
-    wrote: dict[str, list[str]] = {}  # a dbt step's key says nothing ("dbt_models_2"): name its tables
-    for event in result.get_asset_materialization_events():
-        wrote.setdefault(event.step_key, []).append(".".join(event.event_specific_data.materialization.asset_key.path))
     build.step_seconds = {_step_name(e.step_key, wrote.get(e.step_key, [])): e.event_specific_data.duration_ms / 1000
                           for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
     _report(build, echo, verbose)

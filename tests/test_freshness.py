@@ -13,6 +13,7 @@ from journeys import warehouse
 from journeys.pipelines.loader import load_file
 from journeys.settings import load_settings
 from journeys.transforms import incremental
+from tests.helpers import file_rows
 
 pytestmark = pytest.mark.slow
 
@@ -40,19 +41,12 @@ def test_each_run_of_the_hourly_rebuild_schedule_publishes_what_raw_gained(tmp_p
     job = definitions.defs.resolve_job_def(schedule.job_name)
     settings = load_settings(home=home)
 
-    def published(sql: str):
-        con = warehouse.reader(settings)
-        try:
-            return con.execute(sql).fetchall()
-        finally:
-            con.close()
-
     for batch, (ids, day) in enumerate([(["a", "b", "c"], 1), (["d", "e"], 2)]):
         load_file(settings, csv_file(tmp_path / f"{batch}.csv", ids, day))  # what the ingester committed
         run = job.execute_in_process(instance=DagsterInstance.ephemeral(), tags=request.tags, raise_on_error=False)
         assert run.success
-        assert published("select run_id from meta.published_build") == [(run.run_id,)]
-        assert published("select count(*), max(occurred_at) from marts.journey_steps") == [
+        assert file_rows(settings.published_path, "select run_id from meta.published_build") == [(run.run_id,)]
+        assert file_rows(settings.published_path, "select count(*), max(occurred_at) from marts.journey_steps") == [
             (3 if batch == 0 else 5, dt.datetime(2025, 3, day, 10 + len(ids) - 1))]
     with warehouse.writer(settings) as con:  # every incremental model took in the five raw rows
         absorbed = con.execute("select min(raw_rows_absorbed), count(*) from meta.incremental_state").fetchall()
