@@ -1,4 +1,4 @@
-"""Publishing: the last step of a build copies the warehouse to its read-only serving file."""
+"""Publishing: the last step of a build brings the read-only serving file up to the warehouse and swaps it in."""
 
 
 from collections.abc import Sequence
@@ -17,12 +17,13 @@ def published_warehouse_asset(upstream: Sequence[AssetKey]):
 
     @asset(key=PUBLISHED, deps=list(upstream), group_name="serving", pool="warehouse")
     def published_warehouse(context: AssetExecutionContext, warehouse_resource: WarehouseResource) -> MaterializeResult:
-        """The read-only copy analysts and BI tools open, swapped in whole only after every upstream
-        asset and its blocking checks succeeded in this same run (a partial run is refused)."""
+        """The read-only file analysts and BI tools open (journeys/serving_file.py), swapped in only
+        after every upstream asset and its blocking checks succeeded in this same run (a partial run
+        is refused)."""
         published = publishing.publish_build(warehouse_resource.settings(), context.run.run_id, tables)
         context.log.info(published.line())
         PROGRESS.info(published.line())
         return MaterializeResult(metadata={"path": str(published.path), "run_id": published.run_id,
-                                           "as_of": str(published.as_of)})
+                                           "as_of": str(published.as_of), "serving_file": published.how})
 
     return published_warehouse

@@ -125,7 +125,7 @@ def phase_build(home: str) -> dict:
     result = build_warehouse(_settings(home))
     if not result.success:
         raise SystemExit(f"the build failed: {result}")
-    return {}
+    return {"serving_file": (result.published or {}).get("serving_file")}
 
 
 def _peak_rss_kb() -> int:

@@ -1,6 +1,7 @@
 """Publishing: what analysts and BI tools read, and the rule that only checked builds reach it.
 
-`published/warehouse.duckdb` is a read-only copy that is swapped in whole with a rename, so a
+`published/warehouse.duckdb` is a symlink to a read-only serving file, brought up to the working
+file while no reader reads it and then swapped in with one rename (journeys/serving_file.py), so a
 reader sees one state or the next, never a half-written one. Two writers put things there:
 
 * **A build** (`publish_build`) publishes every layer, but only when every table it was asked to
@@ -19,8 +20,8 @@ files whose rows did not change since the previous export are hard links to its 
 (journeys/parquet_export.py), so an export costs what changed.
 
 Failure rules: a publish that fails (a full disk, a kill) leaves the previous published state
-untouched and removes its temporary copy; temporary files left by killed processes are swept by
-the next publish.
+untouched (a standby brought up half-way is rolled back, and is not linked) and removes its
+temporary copy; temporary files left by killed processes are swept by the next publish.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ import json
 import os
 import re
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from journeys import parquet_export, raw_export, warehouse
+from journeys import parquet_export, raw_export, serving_file, warehouse
 from journeys.settings import Settings
+from journeys.transforms import incremental
 
 PARQUET_KEEP_PREVIOUS = 2
 """Previous Parquet folders kept after a swap, for readers that resolved the link before it."""
@@ -56,12 +59,15 @@ class Published:
     published_at: dt.datetime
     new_raw_rows: int = 0
     """Touchpoints appended to the raw Parquet parts by this publish."""
+    how: str = ""
+    """How the serving file was brought up (journeys/serving_file.py), for a build."""
 
     def line(self) -> str:
         if self.kind == "raw":
             return (f"published raw layer: {self.new_raw_rows:,} new touchpoints appended to {self.path} "
                     "(the published warehouse file, derived layers included, stays the last good build's)")
-        return f"published build {self.run_id} (as_of {self.as_of:%Y-%m-%d %H:%M:%S}) to {self.path}"
+        return (f"published build {self.run_id} (as_of {self.as_of:%Y-%m-%d %H:%M:%S}) to {self.path}; "
+                f"serving file {self.how}")
 
 
 # ---- build steps -----------------------------------------------------------------------------
@@ -91,7 +97,7 @@ def _utc_now() -> dt.datetime:
 
 # ---- the two ways in -------------------------------------------------------------------------
 def publish_build(settings: Settings, run_id: str, tables: list[str]) -> Published:
-    """Publish the working file whole, if every one of `tables` was built by run `run_id`."""
+    """Publish the working file (journeys/serving_file.py), if every one of `tables` was built by run `run_id`."""
     with warehouse.exclusive_lock(settings):
         if not settings.warehouse_path.exists():
             raise PublishError(f"no warehouse at {settings.warehouse_path}: nothing to publish")
@@ -100,7 +106,9 @@ def publish_build(settings: Settings, run_id: str, tables: list[str]) -> Publish
             con.execute(BUILD_STEPS_DDL)
             built = dict(con.execute("select table_name, run_id from meta.build_steps").fetchall())
             as_of = con.execute("select max(as_of) from meta.build_steps where run_id = ?", [run_id]).fetchone()[0]
-            con.execute("CHECKPOINT")  # fold the write-ahead log in, so the copy is complete on its own
+            incremental.ensure_state(con)
+            changes_absorbed = con.execute("select nextval('meta.change_seq')").fetchone()[0]  # above every entry so far
+            con.execute("CHECKPOINT")  # fold the write-ahead log in, so the file is complete on its own
         finally:
             con.close()
         stale = sorted(t for t in tables if built.get(t) != run_id)
@@ -110,14 +118,23 @@ def publish_build(settings: Settings, run_id: str, tables: list[str]) -> Publish
                 f"(e.g. {stale[0]}: {built.get(stale[0]) or 'never built'}); a partial, failed or concurrent build "
                 "is never published. Run `journeys build`.")
         _check_link(parquet_link(settings))  # before anything is replaced: fail with both halves unchanged
-        published = Published(settings.published_path, "build", run_id, as_of, _utc_now())
-        tmp = _temp_copy(settings, settings.warehouse_path)
+        sweep_stale(settings)
+        slot, token, published_at = serving_file.standby_slot(settings), uuid.uuid4().hex, _utc_now()
         try:
-            _write_published_meta(tmp, published)
-            folder = _export_parquet(settings, tmp, published)
-            os.replace(tmp, settings.published_path)
+            refreshed = serving_file.refresh(settings, slot, changes_absorbed, token,
+                                             lambda target: _write_published_meta(target, run_id, as_of, published_at))
+            # recorded once the standby holds it (a publish that stops before leaves the old token: the next
+            # copies whole), and the log is kept above it
+            working = duckdb.connect(str(settings.warehouse_path))  # under the lock held above
+            try:
+                incremental.register_reader(working, serving_file.reader_name(slot), changes_absorbed,
+                                             refreshed.recorded_token)
+            finally:
+                working.close()
+            published = Published(settings.published_path, "build", run_id, as_of, published_at, how=refreshed.detail)
+            folder = _export_parquet(settings, refreshed.path, published)
+            serving_file.swap_link(settings, slot)
         except BaseException as exc:
-            _remove(tmp)
             raise _publish_failed(exc) from exc
         _swap_symlink(parquet_link(settings), folder)
         _prune_parquet_builds(settings, keep=folder)
@@ -146,26 +163,6 @@ def publish_raw(settings: Settings) -> Published | None:
 
 
 # ---- the mechanics ---------------------------------------------------------------------------
-def _temp_copy(settings: Settings, source: Path) -> Path:
-    """A private copy of `source` next to the published file."""
-    settings.published_dir.mkdir(parents=True, exist_ok=True)
-    sweep_stale(settings)
-    tmp = settings.published_dir / f".warehouse.{os.getpid()}.tmp"
-    _remove(tmp)
-    try:
-        shutil.copyfile(source, tmp)
-    except BaseException as exc:
-        _remove(tmp)
-        raise _publish_failed(exc) from exc
-    return tmp
-
-
-def _remove(database: Path) -> None:
-    """A temporary DuckDB file and its write-ahead log."""
-    database.unlink(missing_ok=True)
-    database.with_name(database.name + ".wal").unlink(missing_ok=True)
-
-
 def _publish_failed(exc: BaseException) -> BaseException:
     if isinstance(exc, PublishError) or not isinstance(exc, (OSError, duckdb.Error)):
         return exc
@@ -173,18 +170,14 @@ def _publish_failed(exc: BaseException) -> BaseException:
                         "published warehouse is unchanged")
 
 
-def _write_published_meta(database: Path, published: Published) -> None:
-    con = duckdb.connect(str(database))
-    try:
-        con.execute("create schema if not exists meta")
-        con.execute("create or replace table meta.published_build as select ?::varchar as run_id, "
-                    "?::timestamp as as_of, ?::timestamp as published_at",
-                    [published.run_id, published.as_of, published.published_at])
-        con.execute("comment on table meta.published_build is 'One row: the build this file holds (run, as_of, "
-                    "when it was published). Ingest and load refresh raw only and leave it unchanged.'")
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+def _write_published_meta(con: duckdb.DuckDBPyConnection, run_id: str, as_of: dt.datetime | None,
+                          published_at: dt.datetime) -> None:
+    """The published build's row, in the serving file `con` writes (inside its transaction)."""
+    con.execute("create schema if not exists meta")
+    con.execute("create or replace table meta.published_build as select ?::varchar as run_id, "
+                "?::timestamp as as_of, ?::timestamp as published_at", [run_id, as_of, published_at])
+    con.execute("comment on table meta.published_build is 'One row: the build this file holds (run, as_of, "
+                "when it was published). Ingest and load refresh raw only and leave it unchanged.'")
 
 
 _PID_IN_NAME = re.compile(r"\.(\d+)\.tmp(?:\.wal)?$|-(\d+)$")
@@ -194,6 +187,7 @@ def sweep_stale(settings: Settings) -> list[Path]:
     """Remove temporary copies and unfinished Parquet folders left by processes that died; returns them."""
     removed = []
     candidates = [*settings.published_dir.glob(".*.tmp"), *settings.published_dir.glob(".*.tmp.wal"),
+                  *serving_file.serving_dir(settings).glob(".*.tmp"), *serving_file.serving_dir(settings).glob(".*.tmp.wal"),
                   *raw_export.raw_dir(settings).glob("*/.*.tmp")]
     builds = _parquet_builds(settings)
     if builds.exists():

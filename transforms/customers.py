@@ -64,6 +64,26 @@ columns:
   as_of: the analysis date the fit is as of
 """
 
+_PREDICTIONS_SELECT = """
+select
+    customer_id::varchar as customer_id,
+    first_purchase_at::timestamp as first_purchase_at,
+    n_purchase_days::bigint as n_purchase_days,
+    frequency::double as frequency,
+    recency::double as recency,
+    T::double as T,
+    monetary_value::double as monetary_value,
+    probability_alive::double as probability_alive,
+    expected_transactions_12m::double as expected_transactions_12m,
+    expected_transaction_value::double as expected_transaction_value,
+    predicted_clv_12m::double as predicted_clv_12m,
+    clv_method::varchar as clv_method,
+    clv_segment::varchar as clv_segment
+from clv_predictions
+"""
+"""The predictions with their types stated: a fit that saw no customer gives empty pandas columns,
+which DuckDB would type NULL (the serving file then saw a changed table, journeys/serving_file.py)."""
+
 _PARAMS_SELECT = """
 select
     segment::varchar as segment,
@@ -117,7 +137,8 @@ def build_clv_fit(con: duckdb.DuckDBPyConnection, settings: Settings) -> ClvBuil
             min_repeat_customers=int(params["clv_min_repeat_customers"]),
         )
     log.info("CLV: %s", result.status)
-    n_customers = tables.replace_table_from_frame(con, CLV_PREDICTIONS, result.customers, tables.parse_doc(PREDICTIONS_DOC))
+    with tables.registered(con, "clv_predictions", result.customers):
+        n_customers = tables.replace_table(con, CLV_PREDICTIONS, _PREDICTIONS_SELECT, None, tables.parse_doc(PREDICTIONS_DOC))
     doc = tables.parse_doc(PARAMS_DOC)
     doc = tables.ModelDoc(f"{doc.description} Last build: {result.status}.", doc.columns)
     with tables.registered(con, "clv_params", result.params[["segment", *PARAM_COLUMNS]]):

@@ -35,6 +35,12 @@ The rule:
 
 A build that fails leaves each model's state matching the model: what a model had not absorbed
 stays in the log for its next build, and the log is pruned only below what every model absorbed.
+
+Readers outside the build use the same log: the serving files (journeys/serving_file.py) replace,
+in their copy of each incremental table, the rows of the keys logged since they were brought up
+(`REPLACED_KEYS`, `replaced_rows_condition`), and copy the table whole when the model was built in
+full since (`full_build_seq`: a full build logs no keys). They are recorded in
+`meta.change_log_readers`, and the log is kept above what they absorbed too.
 """
 
 from __future__ import annotations
@@ -74,12 +80,14 @@ create table if not exists meta.incremental_state (
     as_of timestamp not null,
     raw_rows_absorbed bigint not null,
     changes_absorbed bigint not null,
+    full_build_seq bigint not null,
     built_at timestamp not null
 );
 comment on table meta.incremental_state is 'One row per incremental model: the raw rows it has absorbed (every \
 raw.touchpoints rowid below raw_rows_absorbed), the meta.change_log entries it has absorbed (change_seq up to \
 changes_absorbed), as of which as_of, and the fingerprint of the settings and model text it was built with. A build \
-adds to the model only while all of these still hold (transforms/incremental.py).';
+adds to the model only while all of these still hold (transforms/incremental.py). full_build_seq: the change_seq \
+of its last full build, which logged no keys (a reader of its rows that absorbed less must copy them whole).';
 create table if not exists meta.change_log (
     change_seq bigint not null,
     producer varchar not null,
@@ -88,8 +96,16 @@ create table if not exists meta.change_log (
 );
 comment on table meta.change_log is 'The keys an incremental build replaced (producer: the model, key_type: \
 event_id, person_id or an identifier type), for the models that read them to replace theirs. Pruned once every \
-incremental model has absorbed an entry (transforms/incremental.py).';
+incremental model and every reader in meta.change_log_readers has absorbed an entry (transforms/incremental.py).';
 create sequence if not exists meta.change_seq;
+create table if not exists meta.change_log_readers (
+    reader varchar primary key,
+    changes_absorbed bigint not null,
+    token varchar not null
+);
+comment on table meta.change_log_readers is 'Readers of meta.change_log outside the build (the published serving \
+files, journeys/serving_file.py): the entries each has absorbed, and the token it holds of that state. The log is \
+kept above what they absorbed too.';
 """
 
 FULL = {}
@@ -137,7 +153,7 @@ def ensure_state(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists meta")
     columns = {r[0] for r in con.execute("select column_name from duckdb_columns() where schema_name = 'meta' "
                                          "and table_name = 'incremental_state'").fetchall()}
-    if columns and "changes_absorbed" not in columns:
+    if columns and "full_build_seq" not in columns:
         con.execute("drop table meta.incremental_state")
     con.execute(STATE_DDL)
 
@@ -279,15 +295,24 @@ def record(con: duckdb.DuckDBPyConnection, mode: BuildMode, current_fingerprint:
     """`mode.model` now holds every raw row below `raw_rows_absorbed` and every change logged up to
     its change_seq, as of `as_of`. After a full build, the models that read its change log must be full too."""
     ensure_state(con)
-    con.execute("insert or replace into meta.incremental_state values (?, ?, ?, ?, ?, ?)",
-                [mode.model, current_fingerprint, as_of, raw_rows_absorbed, mode.change_seq,
+    previous_full = con.execute("select full_build_seq from meta.incremental_state where model = ?",
+                                [mode.model]).fetchall()
+    full_build_seq = mode.change_seq if mode.full or not previous_full else previous_full[0][0]
+    con.execute("insert or replace into meta.incremental_state values (?, ?, ?, ?, ?, ?, ?)",
+                [mode.model, current_fingerprint, as_of, raw_rows_absorbed, mode.change_seq, full_build_seq,
                  dt.datetime.now(dt.UTC).replace(tzinfo=None)])
     readers = sorted(log_readers(mode.model)) if mode.full else []
     if readers:
         con.execute("delete from meta.incremental_state where model in ?", [readers])
-    # below what every model that reads the log has absorbed (all of it when none has a state)
-    con.execute("delete from meta.change_log where change_seq <= (select coalesce(min(changes_absorbed), ?) "
-                "from meta.incremental_state where model in ?)", [2**63 - 1, list(PRODUCERS)])
+    prune(con)
+
+
+def prune(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the change-log entries every reader absorbed: every model that reads the log, and every
+    reader outside the build (meta.change_log_readers); all of them when nobody reads it."""
+    con.execute("delete from meta.change_log where change_seq <= (select coalesce(min(absorbed), ?) from ("
+                "select changes_absorbed as absorbed from meta.incremental_state where model in ? "
+                "union all select changes_absorbed from meta.change_log_readers))", [2**63 - 1, list(PRODUCERS)])
 
 
 def log_readers(model: str) -> set[str]:
@@ -319,3 +344,40 @@ def forget(con: duckdb.DuckDBPyConnection) -> None:
     ensure_state(con)
     con.execute("delete from meta.incremental_state")
     con.execute("delete from meta.change_log")
+    con.execute("delete from meta.change_log_readers")  # what they absorbed is gone: they start again whole
+
+
+# ---- readers outside the build -------------------------------------------------------------
+PERSON_GRAIN = ("intermediate.int_journey_steps", "marts.journey_steps", "marts.journeys", "marts.path_steps",
+                "marts.customer_facts", "marts.customer_spells", "intermediate.int_attribution_credits",
+                "intermediate.int_attribution_transitions")
+
+REPLACED_KEYS = {
+    "staging.stg_touchpoints": (("event_id",), "staging.stg_touchpoints", "event_id"),
+    "intermediate.int_identifiers": (("identifier_type", "identifier_value"), "staging.stg_touchpoints", "identifier"),
+    "intermediate.int_identity_links": (("identifier_type_a", "identifier_value_a"), "staging.stg_touchpoints",
+                                        "identifier"),
+    "intermediate.int_touchpoints_stitched": (("event_id",), "intermediate.int_touchpoints_stitched", "event_id"),
+    **{model: (("person_id",), "intermediate.int_touchpoints_stitched", "person_id") for model in PERSON_GRAIN},
+}
+"""Which rows an incremental build of each model replaces: those whose key columns hold a key that
+the producer logged (of that kind). Every model deletes the rows of those keys and inserts them again,
+so the same condition on another copy of the table (a serving file) says which of its rows to replace."""
+
+
+def replaced_rows_condition(model: str, changes_from: int, log: str = "meta.change_log") -> str:
+    """A condition on `model`'s rows: replaced by an incremental build since `changes_from`, as
+    `log` (the change log, e.g. of an attached database) records it."""
+    columns, producer, kind = REPLACED_KEYS[model]
+    where = f"producer = '{producer}' and change_seq > {int(changes_from)}"
+    if kind == "identifier":
+        return (f"({columns[0]}, {columns[1]}) in (select key_type, key from {log} "
+                f"where {where} and key_type not in ('event_id', 'person_id'))")
+    return f"{columns[0]} in (select key from {log} where {where} and key_type = '{kind}')"
+
+
+def register_reader(con: duckdb.DuckDBPyConnection, reader: str, changes_absorbed: int, token: str) -> None:
+    """`reader` (outside the build) now holds every change logged up to `changes_absorbed`."""
+    ensure_state(con)
+    con.execute("insert or replace into meta.change_log_readers values (?, ?, ?)", [reader, changes_absorbed, token])
+    prune(con)

@@ -2,12 +2,14 @@
   Incremental (transforms/incremental.py): an incremental build replaces the rows of the staged
   events that changed and of the events carrying an identifier whose person changed
   (macros/stitch_candidates.sql), and logs the persons of those rows before and after, for the
-  person-grain models above it.
+  person-grain models above it, and the events it replaced, for the serving file (journeys/serving_file.py).
 #}
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail',
           pre_hook=["{{ candidates_table(stitch_candidate_events()) }}", "{{ log_changes(persons_of_candidates()) }}",
                     "{{ delete_candidate_events() }}"],
-          post_hook=["{{ log_changes(persons_of_candidates()) }}", "{{ drop_candidates() }}"]) }}
+          post_hook=["{{ log_changes(persons_of_candidates()) }}",
+                     "{{ log_changes(\"select 'event_id' as key_type, event_id as key from \" ~ candidates()) }}",
+                     "{{ drop_candidates() }}"]) }}
 
 {%- set identifiers = identifiers_by_durability() -%}
 

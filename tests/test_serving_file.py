@@ -1,0 +1,215 @@
+"""The serving file is brought up to the working file by what changed, and is always equal to it.
+
+The five arrival batches of tests/test_incremental.py (late store events, late identity links,
+redeliveries) are built and published one after the other. After every publish, every table of the
+published file holds exactly the working file's rows; from the third publish on (the first two
+write the two serving files), the standby is brought up in place and replaces a part of the rows
+of the incremental tables, not all of them. Then each reason to copy the file whole instead: a reader
+still reading the standby, a changed table, a working file restored from an older copy, and
+`journeys build --full`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from journeys import publishing, serving_file, warehouse
+from journeys.pipelines.loader import load_file
+from journeys.pipelines.sim_files import write_simulation
+from journeys.settings import load_settings
+from journeys.transforms import build_plan, incremental
+from tests.sample_warehouse import publish_as_one_build
+from tests.test_incremental import arrival_batches
+
+pytestmark = pytest.mark.slow
+
+
+BOOKKEEPING = ("meta.change_log", "meta.change_log_readers")
+"""Written in the working file after the standby is brought up (the standby's own state, and the
+log pruned above it): the serving file holds them as of just before."""
+
+
+def differences(settings) -> dict[str, tuple[int, int]]:
+    """Per table of either file (serving-only tables and the log's bookkeeping aside): the rows only
+    the published file has, and those only the working file has, where there are any; and the
+    comments that differ."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{settings.published_path}' as published (read_only)")
+        con.execute(f"attach '{settings.warehouse_path}' as working (read_only)")
+        tables = {f"{s}.{t}" for s, t in con.execute(
+            "select distinct schema_name, table_name from duckdb_tables() where database_name in ('published', 'working')"
+        ).fetchall()} - set(serving_file.SERVING_ONLY) - set(BOOKKEEPING)
+        found = {}
+        for table in sorted(tables):
+            try:
+                extra = con.execute(f"select count(*) from (select * from published.{table} except all "
+                                    f"select * from working.{table})").fetchone()[0]
+                missing = con.execute(f"select count(*) from (select * from working.{table} except all "
+                                      f"select * from published.{table})").fetchone()[0]
+            except duckdb.CatalogException:
+                extra = missing = -1  # in one file only
+            if extra or missing:
+                found[table] = (extra, missing)
+        for kind, catalog, name in (("tables", "duckdb_tables()", "table_name"),
+                                    ("columns", "duckdb_columns()", "table_name || '.' || column_name")):
+            described = [set(con.execute(f"select schema_name, {name}, comment from {catalog} where database_name = ? "
+                                         "and schema_name || '.' || table_name not in ?",
+                                         [database, list(serving_file.SERVING_ONLY)]).fetchall())
+                         for database in ("published", "working")]
+            if described[0] != described[1]:
+                found[f"comments of {kind}"] = (len(described[0] - described[1]), len(described[1] - described[0]))
+        return found
+    finally:
+        con.close()
+
+
+def incremental_rows(settings) -> int:
+    with warehouse.writer(settings) as con:
+        return sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in incremental.INCREMENTAL_MODELS)
+
+
+def build_and_publish(settings) -> publishing.Published:
+    with warehouse.writer(settings) as con:
+        build_plan.build(con, settings)
+    return publish_as_one_build(settings)
+
+
+@pytest.fixture(scope="module")
+def published_in_batches(tmp_path_factory):
+    """(settings, per publish: how the serving file was brought up, the differences after it, the
+    rows of the incremental tables)."""
+    root = tmp_path_factory.mktemp("serving")
+    simulated = root / "events.parquet"
+    write_simulation(simulated, 250, 60, 5)
+    settings = load_settings(home=root / "home")
+    publishes = []
+    for number, batch in enumerate(arrival_batches(pq.read_table(simulated))):
+        path = root / f"batch-{number}.parquet"
+        pq.write_table(batch, path)
+        load_file(settings, path)
+        published = build_and_publish(settings)
+        publishes.append((published.how, differences(settings), incremental_rows(settings)))
+    return settings, publishes
+
+
+def test_every_publish_equals_the_working_file_and_the_later_ones_replace_only_what_changed(published_in_batches):
+    settings, publishes = published_in_batches
+    assert [diff for _, diff, _ in publishes] == [{}] * 5
+    hows = [how for how, _, _ in publishes]
+    assert [how.split(" in ")[0] for how in hows] == ["copied whole"] * 2 + ["brought up"] * 3, hows
+    assert all(how.endswith("no standby file yet") for how in hows[:2])
+    for how, _, rows in publishes[2:]:
+        by_key = re.search(r"(\d+) tables by key \(([\d,]+) rows replaced\)", how)
+        appended = int(re.search(r"([\d,]+) raw rows appended", how)[1].replace(",", ""))
+        assert by_key and int(by_key[1]) == len(incremental.INCREMENTAL_MODELS), how
+        assert 0 < int(by_key[2].replace(",", "")) < rows, how  # some rows, not every row of those tables
+        assert appended > 0, how  # each batch's raw rows, by position
+    # the link points at the other file after each publish: five publishes end on the first one
+    assert os.readlink(settings.published_path) == os.path.join("serving", "warehouse-a.duckdb")
+    with duckdb.connect(str(settings.published_path), read_only=True) as con:
+        assert con.execute("select count(*) from meta.published_build").fetchone()[0] == 1
+
+
+def fresh_copy(source, root, name: str):
+    """A copy of the home (working file, published folder with its links) to break on its own."""
+    shutil.copytree(source.home, root / name, symlinks=True)
+    return load_settings(home=root / name)
+
+
+READER = textwrap.dedent("""
+    import sys, time, duckdb
+    con = duckdb.connect(sys.argv[1], read_only=True)
+    before = con.execute("select count(*), max(run_id) from meta.published_build, marts.journey_steps").fetchone()
+    print("open", flush=True)
+    sys.stdin.readline()
+    after = con.execute("select count(*), max(run_id) from meta.published_build, marts.journey_steps").fetchone()
+    print(before == after, flush=True)
+""")
+
+
+def test_a_reader_still_on_the_standby_gets_it_copied_around_it(published_in_batches, tmp_path):
+    """A reader that opened the file before the last swap still reads it: the next publish writes a new
+    copy under the standby's name instead, and the reader's view does not change under it."""
+    settings = fresh_copy(published_in_batches[0], tmp_path, "home")
+    standby = serving_file.slot_path(settings, serving_file.standby_slot(settings))
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(standby)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        published = build_and_publish(settings)
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "True"
+    finally:
+        reader.kill()
+        reader.wait()
+    assert published.how.startswith("copied whole")
+    assert "a reader still has the standby open" in published.how
+    assert differences(settings) == {}
+    assert build_and_publish(settings).how.startswith("brought up in place")  # the other file, free
+
+
+def test_a_changed_table_restored_working_file_or_full_build_copies_whole(published_in_batches, tmp_path):
+    settings = fresh_copy(published_in_batches[0], tmp_path, "changed")
+    with warehouse.writer(settings) as con:
+        con.execute("create table marts.analyst_notes as select 1 as note")
+    published = build_and_publish(settings)
+    assert ("the tables changed since (e.g. table marts.analyst_notes, was: none, "
+            "now: CREATE TABLE marts.analyst_notes(note INTEGER);)") in published.how, published.how
+    assert differences(settings) == {}
+
+    settings = fresh_copy(published_in_batches[0], tmp_path, "restored")
+    older = tmp_path / "older.duckdb"
+    shutil.copyfile(settings.warehouse_path, older)
+    build_and_publish(settings)  # brings up the standby: the older working file does not know that state
+    shutil.copyfile(older, settings.warehouse_path)
+    build_and_publish(settings)
+    published = build_and_publish(settings)
+    assert "the working file does not hold the state the standby was brought to" in published.how, published.how
+    assert differences(settings) == {}
+
+    settings = fresh_copy(published_in_batches[0], tmp_path, "full")
+    with warehouse.writer(settings) as con:
+        incremental.forget(con)  # what `journeys build --full` does first
+    published = build_and_publish(settings)
+    assert published.how.startswith("copied whole") and "does not hold the state" in published.how
+    assert differences(settings) == {}
+
+
+def test_a_raw_table_that_went_back_copies_whole(tmp_path):
+    """raw.touchpoints shorter than the standby's (a load rolled back by restoring the file): whole."""
+    settings = load_settings(home=tmp_path / "home")
+    write_simulation(tmp_path / "events.parquet", 40, 20, 2)
+    load_file(settings, tmp_path / "events.parquet")
+    for _ in range(2):
+        build_and_publish(settings)
+    with warehouse.writer(settings) as con:
+        con.execute("delete from raw.touchpoints where rowid >= (select max(rowid) - 5 from raw.touchpoints)")
+        con.execute("insert into raw.touchpoints select * from raw.touchpoints limit 3")  # other load_ids at the end
+    published = build_and_publish(settings)
+    assert published.how.startswith("copied whole"), published.how
+    assert "raw.touchpoints of the working file no longer begins with the standby's rows" in published.how
+    assert differences(settings) == {}
+
+
+def test_a_serving_file_written_by_someone_else_is_copied_whole(published_in_batches, tmp_path):
+    """Someone opened a serving file read-write and changed a value (the row counts stay the same): the
+    next publish to it notices the file changed since it was published and copies it whole."""
+    settings = fresh_copy(published_in_batches[0], tmp_path, "home")
+    standby = serving_file.slot_path(settings, serving_file.standby_slot(settings))
+    with duckdb.connect(str(standby)) as con:
+        con.execute("update marts.journeys set n_touchpoints = n_touchpoints + 1 where rowid = 0")
+    published = build_and_publish(settings)
+    assert published.how.startswith("copied whole"), published.how
+    assert "the standby was written to since it was published" in published.how
+    assert differences(settings) == {}
