@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--new-share", type=float, default=0.01)
+    parser.add_argument("--keep", action="store_true", help="keep the warehouse home (printed) to look into")
     args = parser.parse_args()
     customers, path = simulated_events(args.events, args.days)
     folder = Path(tempfile.mkdtemp(prefix="bench-publish-", dir=DATA))
@@ -52,7 +53,10 @@ def main() -> None:
         print(f"copy of the working file    {copied:8.2f} s  ({working.stat().st_size / 2**30:.2f} GB)")
         print(f"serving file after the incremental build: {in_place:.2f} s = {in_place / copied:.1%} of the copy")
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.keep:
+            print(f"kept {home}")
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

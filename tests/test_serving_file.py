@@ -93,13 +93,21 @@ def published_in_batches(tmp_path_factory):
     write_simulation(simulated, 250, 60, 5)
     settings = load_settings(home=root / "home")
     publishes = []
-    for number, batch in enumerate(arrival_batches(pq.read_table(simulated))):
-        path = root / f"batch-{number}.parquet"
-        pq.write_table(batch, path)
-        load_file(settings, path)
-        published = build_and_publish(settings)
-        publishes.append((published.how, differences(settings), incremental_rows(settings)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(serving_file, "COPY_ABOVE_CHANGED_SHARE", float("inf"))  # every batch changes many of 250 persons
+        for number, batch in enumerate(arrival_batches(pq.read_table(simulated))):
+            path = root / f"batch-{number}.parquet"
+            pq.write_table(batch, path)
+            load_file(settings, path)
+            published = build_and_publish(settings)
+            publishes.append((published.how, differences(settings), incremental_rows(settings)))
     return settings, publishes
+
+
+@pytest.fixture(autouse=True)
+def in_place_whatever_changed(monkeypatch):
+    """The tests below break one thing each; the share of persons changed is not it."""
+    monkeypatch.setattr(serving_file, "COPY_ABOVE_CHANGED_SHARE", float("inf"))
 
 
 def test_every_publish_equals_the_working_file_and_the_later_ones_replace_only_what_changed(published_in_batches):
@@ -212,4 +220,23 @@ def test_a_serving_file_written_by_someone_else_is_copied_whole(published_in_bat
     published = build_and_publish(settings)
     assert published.how.startswith("copied whole"), published.how
     assert "the standby was written to since it was published" in published.how
+    assert differences(settings) == {}
+
+
+def test_a_build_that_changed_many_persons_copies_whole(published_in_batches, tmp_path, monkeypatch):
+    """With the default share: a batch of events for every person (a new day for each) changes all of
+    them since the standby's state, and a copy is cheaper than replacing their rows."""
+    monkeypatch.setattr(serving_file, "COPY_ABOVE_CHANGED_SHARE", 0.05)
+    settings = fresh_copy(published_in_batches[0], tmp_path, "home")
+    with warehouse.writer(settings) as con:
+        n_persons = con.execute("select count(*) from intermediate.int_persons").fetchone()[0]
+        con.execute("""insert into raw.touchpoints by name
+                       select * replace (event_id || '-again' as event_id, occurred_at + interval 30 day as occurred_at,
+                                         received_at + interval 30 day as received_at, 'again' as load_id)
+                       from raw.touchpoints qualify row_number() over (partition by customer_id order by rowid) = 1
+                       and customer_id is not null""")
+    published = build_and_publish(settings)
+    changed = int(re.search(r"([\d,]+) persons changed", published.how)[1].replace(",", ""))
+    assert published.how.startswith("copied whole") and "a copy is cheaper" in published.how, published.how
+    assert changed > 0.05 * n_persons
     assert differences(settings) == {}
