@@ -25,6 +25,10 @@ class NothingToBuildError(RuntimeError):
     pass
 
 
+class EngineNotReadyError(RuntimeError):
+    """A build asked of an engine that cannot run the whole build yet."""
+
+
 @dataclass
 class BuildResult:
     success: bool
@@ -46,6 +50,11 @@ def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: 
     (transforms/incremental.py). Dagster's own step-by-step log is shown only when `verbose`."""
     from journeys import warehouse
 
+    if settings.engine == "spark":
+        raise EngineNotReadyError(
+            f"engine spark: `journeys build` does not run on Spark yet. `journeys ingest` and `journeys load` "
+            f"write the raw lake ({settings.lake_path}); the dbt models run on Spark through "
+            "transforms/spark_models.py (see the README's 'Scaling out'). A DuckDB build (JOURNEYS_ENGINE=duckdb) reads the warehouse's own raw layer.")
     with warehouse.build_lock(settings, settings.build_lock_timeout_s):
         as_of = _prepare(settings, full)
         echo(f"  as_of {as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if settings.as_of else " (the latest event in raw)"))

@@ -260,6 +260,21 @@ def path(optional: bool = False) -> Rule:
     return Rule(check)
 
 
+_SPARK_MASTER = re.compile(r"local(?:\[(?:\*|[1-9]\d*)(?:,\s*[1-9]\d*)?\])?|yarn|(?:spark|k8s|sc|mesos)://\S+")
+
+
+def spark_master_url() -> Rule:
+    """A Spark master URL as spark-submit takes it: local, local[N], local[*], yarn, spark://…,
+    k8s://…, or a Spark Connect server sc://…."""
+    def check(value):
+        if not isinstance(value, str) or not _SPARK_MASTER.fullmatch(value.strip()):
+            raise _Invalid("must be a Spark master URL (local[*], local[N], spark://host:7077, yarn, k8s://…, "
+                           f"or sc://host:15002 for Spark Connect), got {value!r}")
+        return value.strip()
+
+    return Rule(check)
+
+
 def _timestamp(value, end_of_day: bool) -> dt.datetime:
     """A datetime (aware ones converted to UTC), a date, or ISO text; naive means UTC."""
     if isinstance(value, dt.datetime):
@@ -495,6 +510,28 @@ class Settings(BaseSettings):
     file_max_line_bytes: Annotated[int, integer(1024)] = 1 << 20
     """A CSV or JSON-lines line longer than this is dead-lettered unread (journeys load / produce --file)."""
 
+    engine: Annotated[str, choice("duckdb", "spark")] = "duckdb"
+    """Where the raw layer lives and the heavy transformations run: `duckdb` (one machine: raw in the
+    warehouse file) or `spark` (raw in the lake, `lake`, which `journeys ingest` and `journeys load`
+    write and several ingesters in one consumer group share)."""
+
+    spark_master: Annotated[str, spark_master_url()] = "local[*]"
+    """Spark's master when engine is spark: local[*] (this machine's cores), local[N], spark://host:7077,
+    yarn, k8s://…, or sc://host:15002 for a Spark Connect server (Databricks and others)."""
+
+    lake: Annotated[Path | None, path(optional=True)] = None
+    """Folder of the raw lake (Hive-partitioned Parquet, pipelines/lake.py) when engine is spark; None
+    means `lake` under home. A POSIX file system (local disk, NFS, a mounted HDFS): each commit is
+    an exclusive hard link, which object stores do not offer."""
+
+    lake_orphan_age_s: Annotated[float, number(above=0)] = 3600.0
+    """Uncommitted files (an ingester killed mid-chunk) are deleted from the lake's _incoming folder
+    once older than this; younger ones may still belong to a live ingester that is about to commit."""
+
+    ingest_session_timeout_s: Annotated[float, number(at_least=1, at_most=1800)] = 45.0
+    """Consumer-group session timeout (engine spark, where ingesters share the partitions): an
+    ingester silent this long is dropped from the group and its partitions move to the others."""
+
     ingest_verify_interval_s: Annotated[float, number(above=0)] = 10.0
     """In follow mode, how often the ingester checks that the broker still holds the log it has read
     (a restarted broker or re-created topic is detected and recorded in raw.ingest_gaps)."""
@@ -678,6 +715,11 @@ class Settings(BaseSettings):
     def warehouse_path(self) -> Path:
         """The working DuckDB file: only the single writer opens it."""
         return self.home / "warehouse.duckdb"
+
+    @property
+    def lake_path(self) -> Path:
+        """The raw lake's folder (engine spark)."""
+        return self.lake if self.lake is not None else self.home / "lake"
 
     @property
     def lock_path(self) -> Path:

@@ -1,19 +1,25 @@
-"""`journeys ingest`: every touchpoints.* topic into raw.touchpoints, exactly once.
+"""`journeys ingest`: every touchpoints.* topic into the raw layer, exactly once.
 
-The consumer does not rely on Kafka's group coordination for correctness: it assigns itself
-every partition and seeks to the offsets stored in DuckDB, which are written in the same
-transaction as the rows (see raw_writer). Offsets are also committed to the Kafka group after
-each batch, for lag monitoring only. A `kill -9` at any point therefore loses nothing and
-duplicates nothing: on restart the DuckDB offsets win.
+The raw layer is the warehouse's raw.touchpoints (engine duckdb) or the raw lake (engine spark,
+pipelines/lake.py). Exactly once never rests on Kafka's committed offsets: each partition's
+position is stored with its rows, in the same DuckDB transaction (raw_writer) or in the lake's
+commit record for the files (lake.py), and a restart resumes there. A `kill -9` at any point
+therefore loses nothing and duplicates nothing. Offsets are also committed to the Kafka group
+after each chunk, for lag monitoring only.
 
-Three stages overlap: this process polls Kafka; a process pool decodes chunks of messages
-(decode_worker); a writer thread writes decoded chunks, in order, to DuckDB. The writer keeps
-the warehouse open while chunks are waiting and releases it when it catches up, so builds and
-bulk loads get their turn between bursts.
+Who reads which partition (ingest_assignment.py): with DuckDB one ingester reads them all (the
+warehouse has one writer); with the lake several `journeys ingest` processes in one consumer
+group split them, and a rebalance commits what was read before it hands partitions over.
+
+Three stages overlap: this process polls Kafka (ingest_reading.py holds what it knows); a process
+pool decodes chunks of messages (decode_worker); a writer thread writes decoded chunks, in order.
+The DuckDB writer keeps the warehouse open while chunks are waiting and releases it when it
+catches up, so builds and bulk loads get their turn between bursts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import multiprocessing
@@ -24,15 +30,17 @@ import time
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import OffsetOutOfRangeError
+from kafka.errors import NoOffsetForPartitionError, OffsetOutOfRangeError
 from kafka.structs import OffsetAndMetadata
 
 from journeys import publishing, warehouse
 from journeys.pipelines import decode_worker
+from journeys.pipelines.ingest_assignment import FixedAssignment, GroupAssignment
+from journeys.pipelines.ingest_reading import InFlight, Reading
 from journeys.pipelines.kafka_config import client_config
-from journeys.pipelines.log_check import Anchor, Gap, LogChecker, message_digest
+from journeys.pipelines.lake_writer import LakeWriter
+from journeys.pipelines.log_check import Gap, LogChecker
 from journeys.pipelines.raw_writer import create_raw_tables, stored_offsets, write_batch
-from journeys.schemas.contract import DEAD_LETTER_TOPIC, TOPIC_PREFIX
 from journeys.settings import Settings
 
 DEFAULT_GROUP_ID = "journeys-ingest"
@@ -55,26 +63,19 @@ class IngestReport:
                 f"in {self.n_batches} batches, {self.elapsed_s:.1f} s ({rate:,.0f} msg/s)")
 
 
-class _Inline:
-    """Stands in for an AsyncResult when decoding runs in-process (decode_workers = 0)."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def get(self):
-        return self._value
-
-
 class Ingester:
     def __init__(self, settings: Settings, group_id: str = DEFAULT_GROUP_ID, decode_workers: int | None = None,
                  extra_schemas: list[dict] | None = None, reader_schema: dict | None = None, poll_timeout_ms: int = 200):
         self.settings = settings
         self.group_id = group_id
+        self.to_lake = settings.engine == "spark"
+        """Spark engine: raw goes to the lake, and ingesters share the partitions as a consumer group."""
         self.decode_workers = settings.ingest_decode_workers if decode_workers is None else decode_workers
         self.poll_timeout_ms = poll_timeout_ms
         self._schemas = (extra_schemas, reader_schema)
         self._stop = threading.Event()
         self._pending_publish = False
+        self._lake: LakeWriter | None = None
 
     def stop(self) -> None:
         self._stop.set()
@@ -84,24 +85,17 @@ class Ingester:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: self.stop())
 
-    # ---- partition bookkeeping -------------------------------------------------------------
-    def _assign(self, consumer: KafkaConsumer, position: dict[TopicPartition, int]) -> list[TopicPartition]:
-        """Assign every touchpoints.* partition, each at its known position (a new one at 0). A
-        position the log no longer holds is the log checker's business, never silently clamped."""
-        topics = sorted(t for t in consumer.topics() if t.startswith(TOPIC_PREFIX))
-        partitions = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-        consumer.assign(partitions)
-        for tp in partitions:
-            consumer.seek(tp, position.get(tp, 0))
-        return partitions
-
     # ---- the loop ------------------------------------------------------------------------
     def run(self, once: bool = False, progress=None) -> IngestReport:
         report = IngestReport()
         started = time.monotonic()
-        with warehouse.writer(self.settings) as con:
-            create_raw_tables(con)
-            stored = stored_offsets(con)
+        stored = {}
+        if self.to_lake:
+            self._lake = LakeWriter(self.settings)  # positions come with each partition's assignment
+        else:
+            with warehouse.writer(self.settings) as con:
+                create_raw_tables(con)
+                stored = stored_offsets(con)
         pool = None
         if self.decode_workers > 0:
             # spawn, not fork: the parent holds Kafka sockets and DuckDB's threads.
@@ -111,18 +105,23 @@ class Ingester:
             decode_worker.init_worker(*self._schemas)
         # auto_offset_reset="none": an out-of-range offset raises instead of jumping silently; the
         # log checker decides what was lost and records it.
+        group = {"session_timeout_ms": int(self.settings.ingest_session_timeout_s * 1000),
+                 "heartbeat_interval_ms": int(self.settings.ingest_session_timeout_s * 1000 / 3)}
         consumer = KafkaConsumer(**client_config(), group_id=self.group_id, enable_auto_commit=False,
                                  auto_offset_reset="none", max_poll_records=10_000,
-                                 max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=100)
+                                 max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_wait_ms=100,
+                                 **(group if self.to_lake else {}))
         checker = LogChecker()
         chunks: queue.Queue = queue.Queue(maxsize=max(2, 2 * self.decode_workers))
+        in_flight = InFlight()
         self._durable: queue.Queue = queue.Queue()  # offsets the writer committed, for the group commit
         writer_errors: list[BaseException] = []
-        writer_thread = threading.Thread(target=self._write_loop, args=(chunks, report, writer_errors),
-                                         name="warehouse-writer", daemon=True)
+        writer_thread = threading.Thread(target=self._write_loop, args=(chunks, in_flight, report, writer_errors),
+                                         name="raw-writer", daemon=True)
         writer_thread.start()
+        reading = Reading(consumer, pool, chunks, in_flight, report, progress)
         try:
-            self._consume(consumer, checker, pool, chunks, stored, once, progress, writer_errors, report)
+            self._consume(consumer, checker, reading, stored, once, progress, writer_errors)
         finally:
             chunks.put(None)
             writer_thread.join()
@@ -131,111 +130,73 @@ class Ingester:
             checker.close()
             if pool is not None:
                 pool.terminate()
+            if self._lake is not None:
+                self._lake.close()
         if writer_errors:
-            raise RuntimeError(f"writing to the warehouse failed: {writer_errors[0]}") from writer_errors[0]
+            where = f"the lake {self.settings.lake_path}" if self.to_lake else "the warehouse"
+            raise RuntimeError(f"writing to {where} failed: {writer_errors[0]}") from writer_errors[0]
         report.elapsed_s = time.monotonic() - started
         return report
 
-    def _consume(self, consumer, checker, pool, chunks, stored, once, progress, writer_errors, report) -> None:
-        position = {TopicPartition(t, p): offset for (t, p), (offset, _) in stored.items()}
-        partitions = self._assign(consumer, position)
-        position = {tp: position.get(tp, 0) for tp in partitions}
-        # The last message read per partition (latest) and the one to read back at the next check.
-        latest = {TopicPartition(t, p): Anchor(offset - 1, digest) for (t, p), (offset, digest) in stored.items()
-                  if offset > 0}
-        to_check = dict(latest)
-        buffer: list[decode_worker.RawMessage] = []
-        next_offsets: dict[tuple[str, int], tuple[int, str]] = {}
+    def _consume(self, consumer, checker, reading: Reading, stored, once, progress, writer_errors) -> None:
+        if self.to_lake:
+            def flush() -> None:  # before a rebalance hands partitions over: everything read is committed
+                if reading.buffer or reading.next_offsets:
+                    reading.submit()
+                reading.in_flight.wait_idle(give_up=lambda: bool(writer_errors))
+            assignment = GroupAssignment(self._lake, checker, once, flush)
+        else:
+            assignment = FixedAssignment(stored, checker, once)
+        assignment.start(consumer, reading, progress)
         chunk_size = self.settings.ingest_chunk_messages
-        last_topic_refresh = last_publish = last_check = chunk_started = time.monotonic()
+        last_publish = last_check = time.monotonic()
         published_once = False
 
-        def submit(gaps=()) -> None:
-            nonlocal buffer, next_offsets, chunk_started
-            if buffer:
-                pending = pool.apply_async(decode_worker.decode_chunk, (buffer,)) if pool else _Inline(
-                    decode_worker.decode_chunk(buffer))
-            else:
-                pending = _Inline((None, []))
-            chunks.put((pending, next_offsets, list(gaps)))
-            buffer, next_offsets, chunk_started = [], {}, time.monotonic()
-
-        def resume_after(gaps) -> None:
-            """Record gaps (after the chunk read so far) and go on from where the broker's log starts."""
-            if not gaps:
-                return
-            if buffer:
-                submit()  # what was read before the gap is written before it
-            for gap in gaps:
-                tp = TopicPartition(gap.topic, gap.partition)
-                log.warning("ingest gap: %s", gap.line())
-                report.gaps.append(gap.line())
-                consumer.seek(tp, gap.resume_offset)
-                position[tp] = gap.resume_offset
-                latest.pop(tp, None)
-                to_check.pop(tp, None)
-                next_offsets[(gap.topic, gap.partition)] = (gap.resume_offset, None)
-            submit(gaps)
-
-        resume_after(_check_at_start(checker, position, to_check))
-        end_offsets = consumer.end_offsets(partitions) if once and partitions else {}
-        if progress is not None and once:
-            progress.reset(total=sum(max(end_offsets[tp] - position[tp], 0) for tp in partitions))
-
-        def caught_up() -> bool:
-            return all(position[tp] >= end_offsets[tp] for tp in partitions)
-
         while not self._stop.is_set() and not writer_errors:
-            if once and caught_up():
+            if once and assignment.ready() and reading.caught_up():
                 break
             try:
                 polled = consumer.poll(timeout_ms=self.poll_timeout_ms)
+            except NoOffsetForPartitionError as exc:  # a partition the rebalance callback could not position
+                raise RuntimeError(f"taking over partitions failed: {assignment.error or exc}") from (
+                    assignment.error or exc)
             except OffsetOutOfRangeError as exc:  # real Kafka's signal; tansu just returns nothing
-                out_of_range = set(exc.args[0]) if exc.args and isinstance(exc.args[0], dict) else set(partitions)
+                position = reading.position
+                out_of_range = set(exc.args[0]) if exc.args and isinstance(exc.args[0], dict) else set(position)
                 gaps = checker.check({tp: position[tp] for tp in out_of_range if tp in position},
-                                     {tp: a for tp, a in latest.items() if tp in out_of_range})
-                resume_after(gaps or [_out_of_range_gap(checker, tp, position[tp]) for tp in out_of_range if tp in position])
+                                     {tp: a for tp, a in reading.latest.items() if tp in out_of_range})
+                reading.resume_after(gaps or [_out_of_range_gap(checker, tp, position[tp])
+                                              for tp in out_of_range if tp in position], log)
                 continue
+            if assignment.error is not None:  # raised in a rebalance callback: nothing of this poll is taken
+                raise RuntimeError(f"taking over partitions failed: {assignment.error}") from assignment.error
             for tp, messages in polled.items():
-                if tp.topic == DEAD_LETTER_TOPIC:
-                    buffer.extend((m.topic, m.partition, m.offset, m.value,
-                                   dict(m.headers or []).get("reason", b"no reason given").decode(errors="replace"))
-                                  for m in messages)
-                else:
-                    buffer.extend((m.topic, m.partition, m.offset, m.value, None) for m in messages)
-                if messages:
-                    last = messages[-1]
-                    position[tp] = last.offset + 1
-                    latest[tp] = Anchor(last.offset, message_digest(last.key, last.value, last.timestamp))
-                    next_offsets[(tp.topic, tp.partition)] = (position[tp], latest[tp].digest)
-                    if progress is not None:
-                        progress.update(len(messages))
-                if len(buffer) >= chunk_size:
-                    submit()
-            waited = time.monotonic() - chunk_started >= self.settings.ingest_batch_max_wait_s
-            if buffer and (waited or (once and caught_up())):
-                submit()
+                if tp not in reading.position:
+                    continue  # revoked while these were in flight: the next owner reads them
+                reading.take(tp, messages)
+                if len(reading.buffer) >= chunk_size:
+                    reading.submit()
+            waited = time.monotonic() - reading.chunk_started >= self.settings.ingest_batch_max_wait_s
+            if reading.buffer and (waited or (once and reading.caught_up())):
+                reading.submit()
             new_durable = self._commit_group_offsets(consumer)
             if once:
                 continue
             now = time.monotonic()
             if now - last_check > self.settings.ingest_verify_interval_s:
                 try:
-                    resume_after(checker.check(dict(position), to_check))
-                    to_check = dict(latest)  # checked: the next check reads back what was read until now
+                    reading.resume_after(checker.check(dict(reading.position), reading.to_check), log)
+                    reading.to_check = dict(reading.latest)  # checked: next time, what was read until now
                 except Exception as exc:  # broker unreachable (restarting?): keep the anchors, check again later
                     log.warning("log check postponed, the broker did not answer: %s: %s", type(exc).__name__, exc)
                 last_check = time.monotonic()
-            self._pending_publish = self._pending_publish or new_durable
+            self._pending_publish = self._pending_publish or (new_durable and not self.to_lake)
             if self._pending_publish and (not published_once or now - last_publish > self.settings.publish_interval_s):
                 self._publish_raw()
                 published_once, last_publish = True, time.monotonic()
-            if now - last_topic_refresh > 30:
-                partitions = self._assign(consumer, position)
-                position.update({tp: 0 for tp in partitions if tp not in position})
-                last_topic_refresh = time.monotonic()
-        if buffer and not writer_errors:
-            submit()
+            assignment.refresh(consumer, reading)
+        if reading.buffer and not writer_errors:
+            reading.submit()
 
     def _publish_raw(self) -> None:
         """Follow mode publishes the raw layer soon after its first chunk, then every publish_interval_s."""
@@ -245,21 +206,33 @@ class Ingester:
         except publishing.PublishError as exc:  # the rows are safe in the working file; try again later
             log.warning("%s", exc)
 
-    def _write_loop(self, chunks: queue.Queue, report: IngestReport, errors: list) -> None:
+    @contextlib.contextmanager
+    def _sink(self):
+        """Where chunks go: a function (table, undecodable, next_offsets, gaps) -> BatchResult. The
+        warehouse is held open only while chunks are waiting."""
+        if self._lake is not None:
+            yield self._lake.write_chunk
+            return
+        with warehouse.writer(self.settings) as con:
+            yield lambda table, undecodable, next_offsets, gaps: write_batch(
+                con, self.settings, table, undecodable, next_offsets, gaps=gaps)
+
+    def _write_loop(self, chunks: queue.Queue, in_flight: InFlight, report: IngestReport, errors: list) -> None:
         """Writes chunks in the order they were read; holds the warehouse only while chunks wait."""
         item = chunks.get()
         while item is not None:
             try:
-                with warehouse.writer(self.settings) as con:
+                with self._sink() as write:
                     while item is not None:
                         pending, next_offsets, gaps = item
                         table, undecodable = pending.get()
-                        result = write_batch(con, self.settings, table, undecodable, next_offsets, gaps=gaps)
+                        result = write(table, undecodable, next_offsets, gaps)
                         report.n_consumed += result.n_consumed
                         report.n_loaded += result.n_loaded
                         report.n_dead_lettered += result.n_dead_lettered
                         report.n_batches += 1
                         self._durable.put(next_offsets)
+                        in_flight.done()
                         try:
                             item = chunks.get_nowait()
                         except queue.Empty:
@@ -268,8 +241,9 @@ class Ingester:
                     item = chunks.get()
             except BaseException as exc:  # nothing of the failed chunk was committed
                 errors.append(exc)
-                while chunks.get() is not None:  # unblock the consumer, then stop
-                    pass
+                in_flight.done()
+                while (item := chunks.get()) is not None:  # unblock the consumer, then stop
+                    in_flight.done()
                 return
 
     def _commit_group_offsets(self, consumer) -> bool:
@@ -286,19 +260,6 @@ class Ingester:
         except Exception as exc:  # a broker hiccup here must not fail chunks that are already durable
             log.warning("could not commit group offsets for lag monitoring (rows are safe in DuckDB): %s", exc)
         return True
-
-
-def _check_at_start(checker: LogChecker, position, anchors, attempts: int = 10) -> list[Gap]:
-    """The first check must succeed before anything is read: without it, stored offsets are not trusted."""
-    for attempt in range(attempts):
-        try:
-            return checker.check(position, anchors)
-        except Exception as exc:
-            if attempt == attempts - 1:
-                raise RuntimeError(f"cannot check the broker's logs against the stored offsets: "
-                                   f"{type(exc).__name__}: {exc}") from exc
-            time.sleep(1.0)
-    return []
 
 
 def _out_of_range_gap(checker: LogChecker, tp: TopicPartition, position: int) -> Gap:

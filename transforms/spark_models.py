@@ -56,12 +56,23 @@ def spark_session(warehouse_dir: Path, master: str = "local[*]") -> SparkSession
 
 def register_parquet(spark: SparkSession, tables: Mapping[str, Path]) -> None:
     """Make each `schema.table` of `tables` a table over the Parquet file or folder it maps to (the
-    models' sources), replacing one of that name."""
+    models' sources), replacing one of that name. A Hive-partitioned folder (the raw lake's
+    touchpoints: `event_date=…/channel=…/`) becomes a partitioned table with its partitions
+    registered: Spark infers the partition columns but reads no partition the catalog lacks."""
     for qualified, location in tables.items():
         schema, _ = qualified.split(".")
         spark.sql(f"create database if not exists {schema}")
         spark.sql(f"drop table if exists {qualified}")
         spark.sql(f"create table {qualified} using parquet location '{Path(location).resolve()}'")
+        if Path(location).is_dir() and any("=" in child.name for child in Path(location).iterdir()):
+            spark.sql(f"alter table {qualified} recover partitions")
+
+
+def lake_sources(lake: Path) -> dict[str, Path]:
+    """The models' raw source in the raw lake (pipelines/lake.py), for register_parquet."""
+    from journeys.pipelines.lake import TOUCHPOINTS_DIR
+
+    return {"raw.touchpoints": Path(lake) / TOUCHPOINTS_DIR}
 
 
 def run_models(variables: dict, work_dir: Path, select: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[str]:

@@ -86,9 +86,10 @@ def run_load(args) -> int:
 
     settings = load_settings()
     result = load_file(settings, args.file, parse_renames(args.map))
+    where = f"committed to the lake {settings.lake_path}" if settings.engine == "spark" else "committed to the working warehouse"
     print(f"{args.file}: {result.n_consumed:,} rows = loaded {result.n_loaded:,} + "
-          f"dead-lettered {result.n_dead_lettered:,} (load {result.load_id}, committed to the working warehouse)")
-    return _publish_raw(settings)
+          f"dead-lettered {result.n_dead_lettered:,} (load {result.load_id}, {where})")
+    return 0 if settings.engine == "spark" else _publish_raw(settings)
 
 
 def _publish_raw(settings) -> int:
@@ -116,6 +117,6 @@ def run_ingest(args) -> int:
     print(report.line())
     for gap in report.gaps:
         print(f"warning: {gap}", file=sys.stderr)
-    if args.no_publish or (report.n_consumed == 0 and settings.published_path.exists()):
+    if args.no_publish or settings.engine == "spark" or (report.n_consumed == 0 and settings.published_path.exists()):
         return 0
     return _publish_raw(settings)

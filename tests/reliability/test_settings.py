@@ -121,6 +121,9 @@ RULE_CASES = [
     ("ingest_decode_workers", "-1", "must be an integer >= 0, got -1"),
     ("ingest_batch_max_wait_s", "0", "must be a number > 0, got 0"),
     ("ingest_verify_interval_s", "-5", "must be a number > 0, got -5"),
+    ("engine", "postgres", "must be one of duckdb, spark, got 'postgres'"),
+    ("spark_master", "local[0]", "must be a Spark master URL"),
+    ("ingest_session_timeout_s", "0.5", "must be a number between 1 and 1800, got"),
     ("publish_interval_s", "never", "must be a number > 0, got 'never'"),
     ("build_lock_timeout_s", "-1", "must be a number >= 0, got -1"),
     ("attribution_half_life_days", "0", "must be a number between 0.001 and 36500, got 0"),
@@ -406,6 +409,9 @@ def _non_default(name: str, default, tmp_path: Path) -> tuple[str, object]:
         "kafka_ssl_certfile": (str(tmp_path / "client.pem"), tmp_path / "client.pem"),
         "kafka_ssl_keyfile": (str(tmp_path / "client.key"), tmp_path / "client.key"),
         "kafka_client_id": ("journeys-test", "journeys-test"),
+        "engine": ("Spark", "spark"),
+        "spark_master": (" sc://spark-connect.internal:15002 ", "sc://spark-connect.internal:15002"),
+        "lake": (str(tmp_path / "lake"), tmp_path / "lake"),
     }
     if name in special:
         return special[name]
