@@ -25,8 +25,6 @@ class NothingToBuildError(RuntimeError):
     pass
 
 
-class EngineNotReadyError(RuntimeError):
-    """A build asked of an engine that cannot run the whole build yet."""
 
 
 @dataclass
@@ -51,10 +49,8 @@ def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: 
     from journeys import warehouse
 
     if settings.engine == "spark":
-        raise EngineNotReadyError(
-            f"engine spark: `journeys build` does not run on Spark yet. `journeys ingest` and `journeys load` "
-            f"write the raw lake ({settings.lake_path}); the dbt models run on Spark through "
-            "transforms/spark_models.py (see the README's 'Scaling out'). A DuckDB build (JOURNEYS_ENGINE=duckdb) reads the warehouse's own raw layer.")
+        with warehouse.build_lock(settings, settings.build_lock_timeout_s):
+            return _build_on_spark(settings, echo, verbose)
     with warehouse.build_lock(settings, settings.build_lock_timeout_s):
         as_of = _prepare(settings, full)
         echo(f"  as_of {as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if settings.as_of else " (the latest event in raw)"))
@@ -140,6 +136,21 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose
                           if e.event_type_value == "STEP_FAILURE" and not _is_check_failure(e)]
     build.step_seconds = {_step_name(e.step_key, wrote.get(e.step_key, [])): e.event_specific_data.duration_ms / 1000
                           for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
+    _report(build, echo, verbose)
+    return build
+
+
+def _build_on_spark(settings: Settings, echo: Callable[[str], None], verbose: bool) -> BuildResult:
+    """engine spark (journeys/spark_warehouse.py): always a whole build, reported like a DuckDB one."""
+    from journeys import spark_warehouse
+
+    echo(f"  engine spark at {settings.spark_master}, raw lake {settings.lake_path} (a Spark build is always full)")
+    built = spark_warehouse.build_and_publish(settings, echo)
+    build = BuildResult(success=not built.blocked, as_of=built.as_of, row_counts=built.row_counts)
+    build.checks = [(c.gate.table, c.gate.name, c.passed, str(c.severity), c.metadata()) for c in built.checks]
+    if built.published is not None:
+        build.published = {"path": str(built.published.path), "run_id": built.published.run_id,
+                           "as_of": str(built.published.as_of), "serving_file": built.published.how}
     _report(build, echo, verbose)
     return build
 

@@ -151,13 +151,25 @@ class SourceLog:
             target, waiting = self.lake / final, self.lake / temp
             if waiting.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(waiting, target)
-            elif not target.exists():
+                with contextlib.suppress(FileNotFoundError):  # another process renamed it just now
+                    os.replace(waiting, target)
+            if not target.exists():
                 raise LakeCorrupt(f"{self.source}: commit {commit.seq} lists {final}, which is neither in place "
                                   f"nor waiting in {temp}")
             folders.add(self.lake.joinpath(*Path(temp).parts[:3]))
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def commits_after(self, seq: int) -> list[Commit]:
+        """The commits after step `seq`, in order."""
+        if not self.folder.exists():
+            return []
+        return [self.read(n) for n in sorted(int(p.stem) for p in self.folder.glob("*.json") if p.stem.isdigit())
+                if n > seq]
+
+    def in_place(self, commit: Commit) -> bool:
+        """Whether every file of `commit` has been renamed into place (its writer may still be at it)."""
+        return all((self.lake / final).exists() for final in commit.files)
 
     def recover(self, orphan_age_s: float) -> Commit | None:
         """Before a new owner reads on: roll the last commit forward (its writer may have died while

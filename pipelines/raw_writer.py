@@ -120,16 +120,9 @@ def _write_transaction(con, settings, incoming, undecodable, next_offsets, kind,
             _write_undecodable(con, undecodable, load_id, started_at)
         for (topic, partition), stored in (next_offsets or {}).items():
             offset, digest = stored if isinstance(stored, tuple) else (stored, None)
-            con.execute(
-                "insert into raw.ingest_offsets (topic, partition, next_offset, updated_at, last_message_digest) "
-                "values (?, ?, ?, ?, ?) on conflict (topic, partition) do update set next_offset = excluded.next_offset, "
-                "updated_at = excluded.updated_at, last_message_digest = excluded.last_message_digest",
-                [topic, partition, offset, started_at, digest],
-            )
+            store_offset(con, topic, partition, offset, digest, started_at)
         for gap in gaps:
-            con.execute("insert into raw.ingest_gaps values (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [gap.topic, gap.partition, gap.stored_offset, gap.log_start, gap.resume_offset, gap.reason,
-                         gap.detected_at, load_id])
+            record_gap(con, gap.__dict__, load_id)
         n_dead = n_rejected + len(undecodable)
         n_consumed = n_loaded + n_dead
         con.execute("insert into raw.load_runs values (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -139,6 +132,23 @@ def _write_transaction(con, settings, incoming, undecodable, next_offsets, kind,
         _rollback(con)
         raise
     return BatchResult(load_id, n_consumed, n_loaded, n_dead)
+
+
+def store_offset(con: duckdb.DuckDBPyConnection, topic: str, partition: int, next_offset: int, digest: str | None,
+                 at: dt.datetime) -> None:
+    """Where ingestion of a partition resumes (inside the caller's transaction)."""
+    con.execute(
+        "insert into raw.ingest_offsets (topic, partition, next_offset, updated_at, last_message_digest) "
+        "values (?, ?, ?, ?, ?) on conflict (topic, partition) do update set next_offset = excluded.next_offset, "
+        "updated_at = excluded.updated_at, last_message_digest = excluded.last_message_digest",
+        [topic, partition, next_offset, at, digest])
+
+
+def record_gap(con: duckdb.DuckDBPyConnection, gap: dict, load_id: str) -> None:
+    """A log_check.Gap's fields into raw.ingest_gaps (inside the caller's transaction)."""
+    con.execute("insert into raw.ingest_gaps values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [gap["topic"], gap["partition"], gap["stored_offset"], gap["log_start"], gap["resume_offset"],
+                 gap["reason"], gap["detected_at"], load_id])
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

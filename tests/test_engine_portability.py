@@ -87,7 +87,7 @@ def test_no_model_uses_duckdb_only_sql():
 
 def test_each_listed_macro_dispatches_and_its_duckdb_version_holds_what_it_replaces():
     """Each README macro dispatches through adapter.dispatch; duckdb__ contains every construct listed
-    for it, spark__ has Spark's version (tests/test_spark_models.py runs them), and default__ stops
+    for it, spark__ has Spark's version (tests/test_spark_build.py runs them), and default__ stops
     the compile on engines without their own version."""
     macros = manifest().macros
     for name, constructs in dispatch_macros().items():

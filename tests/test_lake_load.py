@@ -11,7 +11,9 @@ import sys
 
 import duckdb
 
+from journeys import warehouse
 from journeys.pipelines import lake
+from journeys.pipelines.lake_import import import_lake
 from journeys.pipelines.loader import load_file
 
 HOSTILE_FILE = b"".join(json.dumps(o).encode() + b"\n" for o in [
@@ -66,3 +68,37 @@ def test_a_lake_load_keeps_and_rejects_exactly_what_the_warehouse_does(settings,
             for secret in (b"jane.doe@example.com", b"leak@example.org", b"bob@example.net", b"7700 900123",
                            b"7700900123"):
                 assert secret not in data, f"{secret!r} reached {file}"
+
+
+def test_the_lake_is_mirrored_into_raw_once_commit_by_commit(settings, tmp_path):
+    """A build's import brings the lake's new commits into the warehouse's raw layer: the same
+    rows and dead letters, each commit once however often it runs; a commit whose files are not
+    all in place waits for the next import."""
+    lake_settings = settings.replace(engine="spark")
+    path = tmp_path / "hostile.jsonl"
+    path.write_bytes(HOSTILE_FILE)
+    load_file(lake_settings, path)
+    with warehouse.writer(lake_settings) as con:
+        first = import_lake(con, lake_settings.lake_path)
+        again = import_lake(con, lake_settings.lake_path)
+        mirrored = con.execute(f"select {ROW_COLUMNS} from raw.touchpoints order by event_id").fetchall()
+        n_dead = con.execute("select count(*) from raw.dead_letters").fetchone()[0]
+    assert (first.n_commits, first.n_loaded, first.n_dead_lettered) == (1, 3, 5)
+    assert (again.n_commits, again.n_loaded) == (0, 0)
+    assert mirrored == duckdb.connect().execute(
+        f"select {ROW_COLUMNS} from ({lake.touchpoints_sql(lake_settings.lake_path)}) order by event_id").fetchall()
+    assert n_dead == 5
+
+    before = set(lake.committed_sources(lake_settings.lake_path))
+    load_file(lake_settings, path)  # a second load, then one of its files "still being renamed"
+    [new_source] = set(lake.committed_sources(lake_settings.lake_path)) - before
+    second = lake.SourceLog(lake_settings.lake_path, new_source).last()
+    moved = lake_settings.lake_path / second.final_paths[0]
+    moved.rename(moved.with_suffix(".moving"))
+    with warehouse.writer(lake_settings) as con:
+        waiting = import_lake(con, lake_settings.lake_path)
+        moved.with_suffix(".moving").rename(moved)
+        landed = import_lake(con, lake_settings.lake_path)
+        n_rows = con.execute("select count(*) from raw.touchpoints").fetchone()[0]
+    assert (waiting.n_commits, waiting.n_waiting) == (0, 1)
+    assert (landed.n_commits, landed.n_loaded, n_rows) == (1, 3, 6)

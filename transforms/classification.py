@@ -265,13 +265,15 @@ def journey_steps(touchpoints: pa.Table, journey_gap_days: float, scalar_below: 
     })
 
 
-_READ = """
+WALK_INPUT = """
 select person_id, event_id, occurred_at, channel, event_type, stage, stage_rank, stage_kind,
        stage_kind = 'detour' as is_detour_kind, is_conversion, revenue, currency
 from intermediate.int_touchpoints_stitched
 where person_id is not null and {persons}
-order by person_id, occurred_at, event_id
 """
+"""What the walk reads, in SQL both engines run; it needs the rows in WALK_ORDER."""
+WALK_ORDER = ("person_id", "occurred_at", "event_id")
+_READ = WALK_INPUT + f"order by {', '.join(WALK_ORDER)}"
 
 _PASSED_THROUGH = ("person_id", "event_id", "occurred_at", "channel", "event_type", "stage", "stage_rank", "stage_kind",
                    "is_conversion", "revenue", "currency")
@@ -365,6 +367,17 @@ first appearance; NULL on the other steps
         finally:
             writer.close()
             sorted_touchpoints.close()
+
+
+def materialize_walk(con: duckdb.DuckDBPyConnection, touchpoints: pa.Table, journey_gap_days: float) -> pa.Table:
+    """Whole persons' touchpoints (WALK_INPUT's columns, in WALK_ORDER) walked and put in
+    int_journey_steps' columns: what each Spark task does with its batches. The DuckDB build runs
+    the same SQL over the same walk, straight into its table."""
+    con.register("_journey_walk", _walked(touchpoints, journey_gap_days))
+    try:
+        return con.sql(_MATERIALIZE).to_arrow_table()
+    finally:
+        con.unregister("_journey_walk")
 
 
 def _walked(touchpoints: pa.Table, journey_gap_days: float) -> pa.Table:
