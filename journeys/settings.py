@@ -275,6 +275,17 @@ def spark_master_url() -> Rule:
     return Rule(check)
 
 
+def jvm_memory() -> Rule:
+    """A JVM memory size as Spark takes it: 512m, 4g, 1t."""
+    def check(value):
+        text = value.strip().lower() if isinstance(value, str) else ""
+        if not re.fullmatch(r"[1-9]\d*[kmgt]", text):
+            raise _Invalid(f"must be a JVM memory size like 512m or 4g, got {value!r}")
+        return text
+
+    return Rule(check)
+
+
 def _timestamp(value, end_of_day: bool) -> dt.datetime:
     """A datetime (aware ones converted to UTC), a date, or ISO text; naive means UTC."""
     if isinstance(value, dt.datetime):
@@ -518,6 +529,10 @@ class Settings(BaseSettings):
     spark_master: Annotated[str, spark_master_url()] = "local[*]"
     """Spark's master when engine is spark: local[*] (this machine's cores), local[N], spark://host:7077,
     yarn, k8s://…, or sc://host:15002 for a Spark Connect server (Databricks and others)."""
+
+    spark_driver_memory: Annotated[str, jvm_memory()] = "4g"
+    """Heap of the Spark driver's JVM (spark.driver.memory), set when this process starts it: in local
+    mode the driver is also the executor. A cluster's executors take their own settings."""
 
     lake: Annotated[Path | None, path(optional=True)] = None
     """Folder of the raw lake (Hive-partitioned Parquet, pipelines/lake.py) when engine is spark; None

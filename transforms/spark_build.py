@@ -65,7 +65,8 @@ def build_on_spark(settings: Settings, tables_dir: Path | None = None) -> SparkB
     root = work_dir(settings)
     tables_dir = tables_dir or root / "tables"
     shutil.rmtree(tables_dir, ignore_errors=True)
-    spark = spark_models.spark_session(root / "spark-warehouse", master=settings.spark_master)
+    spark = spark_models.spark_session(root / "spark-warehouse", master=settings.spark_master,
+                                       driver_memory=settings.spark_driver_memory)
     try:
         spark_models.register_parquet(spark, spark_models.lake_sources(settings.lake_path))
         settings = settings.replace(as_of=_as_of(settings))  # one as_of for every step, as on DuckDB

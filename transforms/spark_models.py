@@ -41,15 +41,19 @@ SESSION_CONF = {
 }
 
 
-def spark_session(warehouse_dir: Path, master: str = "local[*]") -> SparkSession:
+def spark_session(warehouse_dir: Path, master: str = "local[*]", driver_memory: str | None = None) -> SparkSession:
     """A Spark session for the models, its tables stored under warehouse_dir. Python workers run
     this interpreter (PYSPARK_PYTHON): otherwise they start the system python3, which lacks our
     dependencies."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.master(master).appName("customer-journeys")
-    for key, value in {**SESSION_CONF, "spark.sql.warehouse.dir": str(Path(warehouse_dir).resolve())}.items():
+    builder = SparkSession.builder
+    builder = (builder.remote(master) if master.startswith("sc://") else builder.master(master)).appName("customer-journeys")
+    conf = {**SESSION_CONF, "spark.sql.warehouse.dir": str(Path(warehouse_dir).resolve())}
+    if driver_memory is not None and not master.startswith("sc://"):
+        conf["spark.driver.memory"] = driver_memory  # read when this call starts the JVM
+    for key, value in conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
 

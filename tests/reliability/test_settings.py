@@ -123,6 +123,7 @@ RULE_CASES = [
     ("ingest_verify_interval_s", "-5", "must be a number > 0, got -5"),
     ("engine", "postgres", "must be one of duckdb, spark, got 'postgres'"),
     ("spark_master", "local[0]", "must be a Spark master URL"),
+    ("spark_driver_memory", "4GB", "must be a JVM memory size like 512m or 4g, got '4GB'"),
     ("ingest_session_timeout_s", "0.5", "must be a number between 1 and 1800, got"),
     ("publish_interval_s", "never", "must be a number > 0, got 'never'"),
     ("build_lock_timeout_s", "-1", "must be a number >= 0, got -1"),
@@ -412,6 +413,7 @@ def _non_default(name: str, default, tmp_path: Path) -> tuple[str, object]:
         "engine": ("Spark", "spark"),
         "spark_master": (" sc://spark-connect.internal:15002 ", "sc://spark-connect.internal:15002"),
         "lake": (str(tmp_path / "lake"), tmp_path / "lake"),
+        "spark_driver_memory": ("6G", "6g"),
     }
     if name in special:
         return special[name]
