@@ -48,11 +48,14 @@ def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: 
     (transforms/incremental.py). Dagster's own step-by-step log is shown only when `verbose`."""
     from journeys import warehouse
 
-    if settings.engine == "spark":
-        with warehouse.build_lock(settings, settings.build_lock_timeout_s):
-            return _build_on_spark(settings, echo, verbose)
     with warehouse.build_lock(settings, settings.build_lock_timeout_s):
-        as_of = _prepare(settings, full)
+        if settings.engine == "spark":
+            from journeys.transforms.spark_build import lake_as_of
+
+            as_of = lake_as_of(settings)
+            echo(f"  engine spark at {settings.spark_master}, raw lake {settings.lake_path} (a Spark build is always full)")
+        else:
+            as_of = _prepare(settings, full)
         echo(f"  as_of {as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if settings.as_of else " (the latest event in raw)"))
         with _progress_to(echo):
             return _materialize(settings, as_of, echo, verbose)
@@ -103,11 +106,16 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose
     from journeys.assets.warehouse_assets import warehouse_assets
     from journeys.quality.checks import all_checks
 
-    assets = warehouse_assets(settings)
-    targets = [*assets.tables, assets.published]
+    if settings.engine == "spark":  # one step: tables, gates and publishing on one Spark session
+        from journeys.assets.spark_build import spark_build_asset
+
+        targets, checks = [spark_build_asset(settings)], []
+    else:
+        assets = warehouse_assets(settings)
+        targets, checks = [*assets.tables, assets.published], all_checks()
     result = materialize(
         # raw is not rebuilt (only ingestion writes it) but its checks run, and can block staging.
-        [raw_ingest, *targets, *all_checks()],
+        [raw_ingest, *targets, *checks],
         selection=AssetSelection.assets(*targets) | AssetSelection.checks_for_assets(raw_ingest),
         resources={"warehouse_resource": WarehouseResource(home=str(settings.home), as_of=as_of.isoformat())},
         instance=_instance(),
@@ -136,21 +144,6 @@ def _materialize(settings: Settings, as_of, echo: Callable[[str], None], verbose
                           if e.event_type_value == "STEP_FAILURE" and not _is_check_failure(e)]
     build.step_seconds = {_step_name(e.step_key, wrote.get(e.step_key, [])): e.event_specific_data.duration_ms / 1000
                           for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
-    _report(build, echo, verbose)
-    return build
-
-
-def _build_on_spark(settings: Settings, echo: Callable[[str], None], verbose: bool) -> BuildResult:
-    """engine spark (journeys/spark_warehouse.py): always a whole build, reported like a DuckDB one."""
-    from journeys import spark_warehouse
-
-    echo(f"  engine spark at {settings.spark_master}, raw lake {settings.lake_path} (a Spark build is always full)")
-    built = spark_warehouse.build_and_publish(settings, echo)
-    build = BuildResult(success=not built.blocked, as_of=built.as_of, row_counts=built.row_counts)
-    build.checks = [(c.gate.table, c.gate.name, c.passed, str(c.severity), c.metadata()) for c in built.checks]
-    if built.published is not None:
-        build.published = {"path": str(built.published.path), "run_id": built.published.run_id,
-                           "as_of": str(built.published.as_of), "serving_file": built.published.how}
     _report(build, echo, verbose)
     return build
 

@@ -12,7 +12,6 @@ Python steps' docstrings).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,22 +37,22 @@ class SparkWarehouse:
         return [c for c in self.checks if not c.passed and c.severity == ERROR]
 
 
-def build_and_publish(settings: Settings, echo: Callable[[str], None] = lambda _: None) -> SparkWarehouse:
-    """The whole Spark build, under the caller's build lock."""
+def build_and_publish(settings: Settings, run_id: str, echo: Callable[[str], None] = lambda _: None) -> SparkWarehouse:
+    """The whole Spark build as run `run_id` (the Dagster run's), under the caller's build lock."""
     if settings.custom_models_dir is not None:
         raise ValueError("engine spark does not build custom_models_dir's models yet: build them with "
                          "JOURNEYS_ENGINE=duckdb, or unset custom_models_dir")
     with warehouse.writer(settings) as con:
-        echo(f"  {import_lake(con, settings.lake_path).line()}")
+        echo(import_lake(con, settings.lake_path).line())
     built = spark_build.build_on_spark(settings)
     for name, seconds in built.seconds.items():
-        echo(f"  {seconds:7.1f} s on Spark: {name}")
-    result = SparkWarehouse(f"spark-{uuid.uuid4().hex[:12]}", built.as_of.isoformat())
+        echo(f"{seconds:7.1f} s on Spark: {name}")
+    result = SparkWarehouse(run_id, built.as_of.isoformat())
     docs = _docs(settings, built.docs)
     with warehouse.writer(settings) as con:
         for table, folder in built.tables.items():
             result.row_counts[table] = _take_in(con, table, folder, docs.get(table))
-            echo(f"  {table}: {result.row_counts[table]:,} rows")
+            echo(f"{table}: {result.row_counts[table]:,} rows")
         result.checks = run_gates(con, _all_gates(), settings.replace(as_of=built.as_of))
         if not result.blocked:
             publishing.record_build_step(con, list(built.tables), result.run_id, built.as_of)

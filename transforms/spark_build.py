@@ -64,12 +64,15 @@ def build_on_spark(settings: Settings, tables_dir: Path | None = None) -> SparkB
     to `tables_dir/<schema.table>/` (default: spark/tables under home)."""
     root = work_dir(settings)
     tables_dir = tables_dir or root / "tables"
-    shutil.rmtree(tables_dir, ignore_errors=True)
+    # Scratch of the previous build: Spark's in-memory catalog forgets its tables, not their folders,
+    # and refuses to create a table over an existing one (every Spark build is a full one anyway).
+    for scratch in (tables_dir, root / "spark-warehouse", root / "steps"):
+        shutil.rmtree(scratch, ignore_errors=True)
     spark = spark_models.spark_session(root / "spark-warehouse", master=settings.spark_master,
                                        driver_memory=settings.spark_driver_memory)
     try:
         spark_models.register_parquet(spark, spark_models.lake_sources(settings.lake_path))
-        settings = settings.replace(as_of=_as_of(settings))  # one as_of for every step, as on DuckDB
+        settings = settings.replace(as_of=lake_as_of(settings))  # one as_of for every step, as on DuckDB
         build = SparkBuild(settings.as_of)
         variables = _variables(settings)
         for step in build_plan.plan(settings):
@@ -93,7 +96,7 @@ def build_on_spark(settings: Settings, tables_dir: Path | None = None) -> SparkB
         spark.stop()
 
 
-def _as_of(settings: Settings) -> dt.datetime:
+def lake_as_of(settings: Settings) -> dt.datetime:
     """settings.as_of, else the latest occurred_at in the lake (as resolve_as_of takes raw's)."""
     if settings.as_of is not None:
         return settings.as_of
