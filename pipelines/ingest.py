@@ -119,10 +119,12 @@ class Ingester:
         writer_thread = threading.Thread(target=self._write_loop, args=(chunks, in_flight, report, writer_errors),
                                          name="raw-writer", daemon=True)
         writer_thread.start()
+        self._writer = writer_thread
         reading = Reading(consumer, pool, chunks, in_flight, report, progress)
         try:
             self._consume(consumer, checker, reading, stored, once, progress, writer_errors)
         finally:
+            reading.closed = True  # also after an error: closing the consumer revokes, and must not flush
             chunks.put(None)
             writer_thread.join()
             self._commit_group_offsets(consumer)
@@ -143,7 +145,7 @@ class Ingester:
             def flush() -> None:  # before a rebalance hands partitions over: everything read is committed
                 if reading.buffer or reading.next_offsets:
                     reading.submit()
-                reading.in_flight.wait_idle(give_up=lambda: bool(writer_errors))
+                reading.in_flight.wait_idle(give_up=lambda: bool(writer_errors) or not self._writer.is_alive())
             assignment = GroupAssignment(self._lake, checker, once, flush)
         else:
             assignment = FixedAssignment(stored, checker, once)
@@ -170,6 +172,7 @@ class Ingester:
                 continue
             if assignment.error is not None:  # raised in a rebalance callback: nothing of this poll is taken
                 raise RuntimeError(f"taking over partitions failed: {assignment.error}") from assignment.error
+            assignment.retake_fenced()  # before taking this poll's messages of a partition taken over
             for tp, messages in polled.items():
                 if tp not in reading.position:
                     continue  # revoked while these were in flight: the next owner reads them
@@ -197,6 +200,7 @@ class Ingester:
             assignment.refresh(consumer, reading)
         if reading.buffer and not writer_errors:
             reading.submit()
+        reading.closed = True
 
     def _publish_raw(self) -> None:
         """Follow mode publishes the raw layer soon after its first chunk, then every publish_interval_s."""
@@ -213,8 +217,8 @@ class Ingester:
         if self._lake is not None:
             yield self._lake.write_chunk
             return
-        with warehouse.writer(self.settings) as con:
-            yield lambda table, undecodable, next_offsets, gaps: write_batch(
+        with warehouse.writer(self.settings) as con:  # one writer: every chunk is its own (no epochs)
+            yield lambda table, undecodable, next_offsets, gaps, epochs: write_batch(
                 con, self.settings, table, undecodable, next_offsets, gaps=gaps)
 
     def _write_loop(self, chunks: queue.Queue, in_flight: InFlight, report: IngestReport, errors: list) -> None:
@@ -224,9 +228,9 @@ class Ingester:
             try:
                 with self._sink() as write:
                     while item is not None:
-                        pending, next_offsets, gaps = item
+                        pending, next_offsets, gaps, epochs = item
                         table, undecodable = pending.get()
-                        result = write(table, undecodable, next_offsets, gaps)
+                        result = write(table, undecodable, next_offsets, gaps, epochs)
                         report.n_consumed += result.n_consumed
                         report.n_loaded += result.n_loaded
                         report.n_dead_lettered += result.n_dead_lettered
@@ -255,6 +259,9 @@ class Ingester:
                 offsets[TopicPartition(topic, partition)] = OffsetAndMetadata(offset, "", -1)
         if not offsets:
             return False
+        if self.to_lake:  # a partition handed over since: its new owner commits its lag
+            owned = consumer.assignment()
+            offsets = {tp: meta for tp, meta in offsets.items() if tp in owned}
         try:
             consumer.commit(offsets)
         except Exception as exc:  # a broker hiccup here must not fail chunks that are already durable

@@ -76,6 +76,9 @@ class FixedAssignment:
     def ready(self) -> bool:
         return True
 
+    def retake_fenced(self) -> None:
+        """Nothing to retake: the warehouse has one writer."""
+
     def refresh(self, consumer, reading: Reading) -> None:
         """Pick up topics and partitions created since (assign() replaces the assignment, so every
         partition is put back at its position)."""
@@ -110,25 +113,63 @@ class GroupAssignment(ConsumerRebalanceListener):
         return self._assigned
 
     def refresh(self, consumer, reading: Reading) -> None:
-        """Nothing to do: a pattern subscription picks up new topics with the group's metadata."""
+        """Partitions fenced by another writer are taken over again; new topics need nothing (a
+        pattern subscription picks them up with the group's metadata)."""
+        self.retake_fenced()
 
     def on_partitions_revoked(self, revoked) -> None:
+        """A rebalance (this member still owns `revoked`): commit what was read, then let go. On
+        close, after the loop's last chunk, there is nothing left to commit."""
         try:
-            self.flush()  # commits everything read so far, before another member may start on it
-            self.reading.drop(revoked)
-            for tp in revoked:
-                self.lake.forget(tp.topic, tp.partition)
+            self._assigned = False
+            if not self.reading.closed:
+                self.flush()  # commits everything read so far, before another member may start on it
+            self._let_go(revoked)
             if revoked:
                 log.info("gave up %d partitions for a rebalance", len(revoked))
         except BaseException as exc:
             self.error = self.error or exc
 
+    def on_partitions_lost(self, lost) -> None:
+        """The group moved on without this member (its session expired): another member may be
+        reading these already, so what was read of them is discarded, never committed."""
+        try:
+            self._assigned = False
+            self.reading.discard(lost)
+            self._let_go(lost)
+            if lost:
+                log.warning("lost %d partitions (session expired); discarded what was read of them", len(lost))
+        except BaseException as exc:
+            self.error = self.error or exc
+
+    def _let_go(self, partitions) -> None:
+        self.reading.drop(partitions)
+        for tp in partitions:
+            self.lake.forget(tp.topic, tp.partition)
+
+    def retake_fenced(self) -> None:
+        """Partitions another writer committed first (one that had lost the group without noticing):
+        take each over again from the lake's last commit, and drop what was read of it since."""
+        while not self.lake.fenced.empty():
+            topic, partition = self.lake.fenced.get_nowait()
+            tp = TopicPartition(topic, partition)
+            if tp not in self.reading.position:
+                continue  # no longer ours anyway
+            self.reading.discard([tp])
+            self._take(tp)
+            log.warning("%s[%d]: another writer committed first; resuming after its commit at %d",
+                        topic, partition, self.reading.position[tp])
+
+    def _take(self, tp: TopicPartition) -> None:
+        epoch = self.reading.next_epoch(tp)
+        last = self.lake.adopt(tp.topic, tp.partition, epoch)
+        offset, digest = (0, None) if last is None else (last.next_offset, last.last_message_digest)
+        self.reading.start(tp, offset, digest, self.once, epoch)
+
     def on_partitions_assigned(self, assigned) -> None:
         try:
             for tp in assigned:
-                last = self.lake.adopt(tp.topic, tp.partition)
-                offset, digest = (0, None) if last is None else (last.next_offset, last.last_message_digest)
-                self.reading.start(tp, offset, digest, self.once)
+                self._take(tp)
             self.reading.resume_after(check_positions(self.checker, self.reading, assigned), log)
             self._assigned = True
             log.info("reading %d partitions: %s", len(assigned),

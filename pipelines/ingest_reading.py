@@ -62,13 +62,22 @@ class Reading:
         self.end_offsets: dict[TopicPartition, int] = {}
         """Where --once stops, per partition (taken soon after the partition was started)."""
         self._ends_wanted: set[TopicPartition] = set()
+        self.epoch: dict[TopicPartition, int] = {}
+        """How many times each partition was started: a chunk carries the epochs it was read in, so
+        a writer can tell a chunk read before a partition was taken over again (lake_writer.py)."""
         self.buffer: list[decode_worker.RawMessage] = []
         self.next_offsets: dict[tuple[str, int], tuple[int, str | None]] = {}
         self.chunk_started = time.monotonic()
+        self.closed = False
+        """Set once the loop has handed over its last chunk: nothing more may be submitted."""
 
     # ---- partitions ----------------------------------------------------------------------
-    def start(self, tp: TopicPartition, offset: int, digest: str | None, once: bool) -> None:
+    def next_epoch(self, tp: TopicPartition) -> int:
+        return self.epoch.get(tp, 0) + 1
+
+    def start(self, tp: TopicPartition, offset: int, digest: str | None, once: bool, epoch: int | None = None) -> None:
         """Read `tp` from `offset`; `digest` identifies the message before it (None: none known)."""
+        self.epoch[tp] = self.next_epoch(tp) if epoch is None else epoch
         self.consumer.seek(tp, offset)
         self.position[tp] = offset
         if offset > 0:
@@ -81,6 +90,12 @@ class Reading:
             for known in (self.position, self.latest, self.to_check, self.end_offsets):
                 known.pop(tp, None)
             self._ends_wanted.discard(tp)
+
+    def discard(self, partitions: Iterable[TopicPartition]) -> None:
+        """Forget what the open chunk holds of `partitions` (lost, or taken over by another writer)."""
+        gone = {(tp.topic, tp.partition) for tp in partitions}
+        self.buffer = [m for m in self.buffer if (m[0], m[1]) not in gone]
+        self.next_offsets = {key: value for key, value in self.next_offsets.items() if key not in gone}
 
     def fetch_end_offsets(self) -> None:
         """End offsets of the partitions started since: asked outside poll(), because kafka-python
@@ -116,8 +131,11 @@ class Reading:
                        else _Inline(decode_worker.decode_chunk(self.buffer)))
         else:
             pending = _Inline((None, []))
+        if self.closed:
+            raise RuntimeError("a chunk was submitted after the ingester stopped")
+        epochs = {key: self.epoch.get(TopicPartition(*key), 0) for key in self.next_offsets}
         self.in_flight.add()
-        self.chunks.put((pending, self.next_offsets, list(gaps)))
+        self.chunks.put((pending, self.next_offsets, list(gaps), epochs))
         self.buffer, self.next_offsets, self.chunk_started = [], {}, time.monotonic()
 
     def resume_after(self, gaps: list[Gap], log) -> None:

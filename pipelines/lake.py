@@ -22,10 +22,17 @@ commit leaves files nobody references, deleted once older than settings.lake_orp
 commit record holds the offsets the chunk covers (`first_offset`, `next_offset`) and the digest
 of its last message, which are where the next owner resumes and what the log check reads back.
 
+What readers see: a step's files (one per day and channel) appear one rename after another, so a
+reader globbing the folders may see part of a step for a moment, never a message twice; the
+build's raw mirror (lake_import.py) takes only whole steps.
+
 Limits: the commit needs an exclusive hard link, so the lake must be a POSIX file system (local
 disk, NFS, a mounted HDFS); object stores need a different commit (a conditional put). Each
 chunk writes a file per partition and day: run `journeys ingest` with chunks large enough for the
-traffic (settings.ingest_chunk_messages), or compact with Spark.
+traffic (settings.ingest_chunk_messages). The files must not be rewritten in place (compaction
+would need a commit that supersedes the files it replaces, not built): a committed file that
+disappears stops its partition with LakeCorrupt rather than lose its messages silently. A new
+owner lists the source's commit records to find the last one, which grows with the steps taken.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from journeys.warehouse import sql_string
+
 TOUCHPOINTS_DIR = "touchpoints"
 DEAD_LETTERS_DIR = "dead_letters"
 COMMITS_DIR = "_commits"
@@ -55,6 +64,10 @@ class LakeFenced(RuntimeError):
 
 class LakeCorrupt(RuntimeError):
     """A commit record lists files that are neither in place nor waiting to be: never expected."""
+
+
+LOAD_PREFIX = "load+"
+"""A bulk load's source name: load+<load_id>."""
 
 
 def source_name(topic: str, partition: int) -> str:
@@ -123,7 +136,9 @@ class SourceLog:
         Raises LakeFenced (and keeps nothing of it) if another writer committed that step first."""
         for temp in commit.files.values():
             _fsync(self.lake / temp)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.folder.exists():
+            self.folder.mkdir(parents=True)
+            _fsync(self.folder.parent)
         record = {**asdict(commit), "committed_at": dt.datetime.now(dt.UTC).isoformat(),
                   "writer": f"{socket.gethostname()}:{os.getpid()}"}
         temp_record = self.folder / f".{commit.seq:012d}.{uuid.uuid4().hex[:12]}.tmp"
@@ -133,8 +148,8 @@ class SourceLog:
             os.link(temp_record, self.folder / f"{commit.seq:012d}.json")  # the commit point
         except FileExistsError:
             self._discard(commit)
-            raise LakeFenced(f"{self.source}: step {commit.seq} was committed by another writer; this one no "
-                             "longer owns the source (it was reassigned) and stops without writing it") from None
+            raise LakeFenced(f"{self.source}: step {commit.seq} was committed by another writer first; this "
+                             "one's files for it are discarded") from None
         finally:
             temp_record.unlink(missing_ok=True)
         _fsync(self.folder)
@@ -146,7 +161,7 @@ class SourceLog:
 
     def _roll_forward(self, commit: Commit) -> None:
         """Rename the commit's files into place (idempotent: a file already in place is done)."""
-        folders = set()
+        folders, targets = set(), set()
         for final, temp in commit.files.items():
             target, waiting = self.lake / final, self.lake / temp
             if waiting.exists():
@@ -155,8 +170,12 @@ class SourceLog:
                     os.replace(waiting, target)
             if not target.exists():
                 raise LakeCorrupt(f"{self.source}: commit {commit.seq} lists {final}, which is neither in place "
-                                  f"nor waiting in {temp}")
+                                  f"nor waiting in {temp} (was a lake file moved or rewritten? The lake's files "
+                                  "must not be changed in place)")
             folders.add(self.lake.joinpath(*Path(temp).parts[:3]))
+            targets.add(target.parent)
+        for folder in targets:  # the renames survive a power cut, not only a killed process
+            _fsync(folder)
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -178,8 +197,12 @@ class SourceLog:
         last = self.last()
         if last is not None:
             self._roll_forward(last)
+        now = time.time()
+        for record in self.folder.glob(".*.tmp") if self.folder.exists() else ():  # a writer killed mid-commit
+            with contextlib.suppress(FileNotFoundError):
+                if now - record.stat().st_mtime > orphan_age_s:
+                    record.unlink()
         if self.incoming.exists():
-            now = time.time()
             for folder in self.incoming.iterdir():
                 seq_text = folder.name.split("-")[0]
                 taken = last is not None and seq_text.isdigit() and int(seq_text) <= last.seq
@@ -189,6 +212,15 @@ class SourceLog:
         return last
 
 
+def recover_loads(lake: Path, orphan_age_s: float) -> None:
+    """Roll every bulk load's commit forward. A load has no owner to take it over: a `journeys load`
+    killed after its commit left files in _incoming, which the next writer (a load, an ingester)
+    or import puts in place. Harmless beside a load still renaming: a file already moved is done."""
+    for source in committed_sources(lake):
+        if source.startswith(LOAD_PREFIX):
+            SourceLog(lake, source).recover(orphan_age_s)
+
+
 def committed_sources(lake: Path) -> list[str]:
     folder = Path(lake) / COMMITS_DIR
     return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.exists() else []
@@ -196,14 +228,14 @@ def committed_sources(lake: Path) -> list[str]:
 
 def touchpoints_sql(lake: Path) -> str:
     """The lake's touchpoints as a DuckDB SELECT: raw.touchpoints' columns, plus event_date."""
-    return (f"select * from read_parquet('{Path(lake) / TOUCHPOINTS_DIR}/*/*/*.parquet', hive_partitioning = true, "
+    return (f"select * from read_parquet({sql_string(Path(lake) / TOUCHPOINTS_DIR / '*/*/*.parquet')}, hive_partitioning = true, "
             "hive_types = {'event_date': date, 'channel': varchar}, union_by_name = true)")
 
 
 def dead_letters_sql(lake: Path) -> str:
-    return f"select * from read_parquet('{Path(lake) / DEAD_LETTERS_DIR}/*.parquet')"
+    return f"select * from read_parquet({sql_string(Path(lake) / DEAD_LETTERS_DIR / '*.parquet')})"
 
 
 def commits_sql(lake: Path) -> str:
     """Every commit record (the lake's load log): one row per step of a source."""
-    return f"select * from read_json('{Path(lake) / COMMITS_DIR}/*/*.json', format = 'auto')"
+    return f"select * from read_json({sql_string(Path(lake) / COMMITS_DIR / '*/*.json')}, format = 'auto')"

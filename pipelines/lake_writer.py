@@ -9,6 +9,8 @@ written per source (topic partition, or the load) as Parquet, and committed sour
 
 from __future__ import annotations
 
+import logging
+import queue
 import threading
 from pathlib import Path
 
@@ -16,9 +18,21 @@ import duckdb
 import pyarrow as pa
 
 from journeys import warehouse
-from journeys.pipelines.lake import DEAD_LETTERS_DIR, TOUCHPOINTS_DIR, Commit, SourceLog, source_name
+from journeys.pipelines.lake import (
+    DEAD_LETTERS_DIR,
+    LOAD_PREFIX,
+    TOUCHPOINTS_DIR,
+    Commit,
+    LakeFenced,
+    SourceLog,
+    recover_loads,
+    source_name,
+)
 from journeys.pipelines.raw_writer import BatchResult, Undecodable, create_raw_tables, write_batch
 from journeys.settings import Settings
+from journeys.warehouse import sql_string
+
+logger = logging.getLogger(__name__)
 
 
 class LakeWriter:
@@ -32,53 +46,77 @@ class LakeWriter:
         self._logs: dict[tuple[str, int], SourceLog] = {}
         self._next: dict[tuple[str, int], tuple[int, int]] = {}
         """(topic, partition) -> (next step's seq, next offset) of each source this process owns."""
+        self._epoch: dict[tuple[str, int], int] = {}
+        """Which taking-over of the partition the owned state belongs to (ingest_reading.Reading.epoch):
+        a chunk read before the partition was last taken over is not committed."""
         self._lock = threading.Lock()  # adopt/forget (consuming thread) against writes (writer thread)
+        self.fenced: queue.Queue = queue.Queue()
+        """Partitions another writer committed first: the consuming thread takes them over again."""
+        recover_loads(self.lake, settings.lake_orphan_age_s)
 
     def close(self) -> None:
         self.con.close()
 
     # ---- ownership ---------------------------------------------------------------------------
-    def adopt(self, topic: str, partition: int) -> Commit | None:
+    def adopt(self, topic: str, partition: int, epoch: int = 0) -> Commit | None:
         """Take a partition over: recover its log and return its last commit (where to resume)."""
         log = SourceLog(self.lake, source_name(topic, partition))
         last = log.recover(self.settings.lake_orphan_age_s)
         with self._lock:
             self._logs[(topic, partition)] = log
             self._next[(topic, partition)] = (1, 0) if last is None else (last.seq + 1, last.next_offset)
+            self._epoch[(topic, partition)] = epoch
         return last
 
     def forget(self, topic: str, partition: int) -> None:
         with self._lock:
             self._logs.pop((topic, partition), None)
             self._next.pop((topic, partition), None)
+            self._epoch.pop((topic, partition), None)
 
     # ---- writing -------------------------------------------------------------------------
     def write_chunk(self, table: pa.Table | None, undecodable: list[Undecodable],
-                    next_offsets: dict[tuple[str, int], tuple[int, str | None]], gaps: list = ()) -> BatchResult:
-        """Validate a chunk of Kafka messages and commit each partition's share of it."""
+                    next_offsets: dict[tuple[str, int], tuple[int, str | None]], gaps: list = (),
+                    epochs: dict[tuple[str, int], int] | None = None) -> BatchResult:
+        """Validate a chunk of Kafka messages and commit each partition's share of it. A partition
+        fenced by another writer is skipped (its rows are that writer's) and reported in `fenced`."""
         result = write_batch(self.con, self.settings, table, undecodable, gaps=gaps)
         gap_of = {(gap.topic, gap.partition): gap for gap in gaps}
+        n_loaded = n_dead = 0
         try:
             for (topic, partition), (offset, digest) in sorted(next_offsets.items()):
+                key = (topic, partition)
                 with self._lock:
-                    log, (seq, first_offset) = self._logs[(topic, partition)], self._next[(topic, partition)]
+                    if key not in self._next or (epochs is not None and epochs.get(key) != self._epoch.get(key)):
+                        continue  # read before this process (re)took the partition: not its to commit
+                    log, (seq, first_offset), epoch = self._logs[key], self._next[key], self._epoch[key]
                 where = "source_topic = $topic and source_partition = $partition"
-                files, n_loaded, n_dead = self._stage_files(log, seq, where, {"topic": topic, "partition": partition})
-                gap = gap_of.get((topic, partition))
-                log.commit(Commit(seq, first_offset, offset, digest, result.load_id, n_loaded, n_dead, files,
-                                  gap=None if gap is None else {**gap.__dict__, "detected_at": str(gap.detected_at)}))
+                files, loaded, dead = self._stage_files(log, seq, where, {"topic": topic, "partition": partition})
+                gap = gap_of.get(key)
+                try:
+                    log.commit(Commit(seq, first_offset, offset, digest, result.load_id, loaded, dead, files,
+                                      gap=None if gap is None else {**gap.__dict__, "detected_at": str(gap.detected_at)}))
+                except LakeFenced as exc:
+                    logger.warning("%s", exc)
+                    with self._lock:
+                        if self._epoch.get(key) == epoch:
+                            self._next.pop(key, None)
+                            self._epoch[key] = -1  # every chunk still on its way is stale too
+                    self.fenced.put(key)
+                    continue
+                n_loaded, n_dead = n_loaded + loaded, n_dead + dead
                 with self._lock:
-                    if (topic, partition) in self._next:
-                        self._next[(topic, partition)] = (seq + 1, offset)
+                    if self._epoch.get(key) == epoch:
+                        self._next[key] = (seq + 1, offset)
         finally:
             _clear(self.con)
-        return result
+        return BatchResult(result.load_id, n_loaded + n_dead, n_loaded, n_dead)
 
     def write_load(self, incoming: str, source: str) -> BatchResult:
         """Validate a bulk load (a SELECT over the file) and commit it as one source of its own."""
         result = write_batch(self.con, self.settings, incoming, kind="load", source=source)
         try:
-            log = SourceLog(self.lake, f"load+{result.load_id}")
+            log = SourceLog(self.lake, f"{LOAD_PREFIX}{result.load_id}")
             files, n_loaded, n_dead = self._stage_files(log, 1, "true", {})
             log.commit(Commit(1, None, None, None, result.load_id, n_loaded, n_dead, files))
         finally:
@@ -96,11 +134,11 @@ class LakeWriter:
         stem = f"{log.source}+{seq:012d}"
         if n_loaded:
             con.execute(f"copy (select * exclude (channel), occurred_at::date as event_date, channel "
-                        f"from raw.touchpoints where {where}) to '{folder / TOUCHPOINTS_DIR}' "
+                        f"from raw.touchpoints where {where}) to {sql_string(folder / TOUCHPOINTS_DIR)} "
                         "(format parquet, partition_by (event_date, channel), filename_pattern 'part_{i}')", params)
         if n_dead:
-            con.execute(f"copy (select * from raw.dead_letters where {where}) to '{folder / DEAD_LETTERS_DIR}.parquet' "
-                        "(format parquet)", params)
+            dead_file = sql_string(f"{folder / DEAD_LETTERS_DIR}.parquet")
+            con.execute(f"copy (select * from raw.dead_letters where {where}) to {dead_file} (format parquet)", params)
         files = {}
         for path in sorted(folder.rglob("*.parquet")):
             inside = path.relative_to(folder)

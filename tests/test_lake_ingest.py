@@ -134,3 +134,43 @@ def test_kill_9_in_a_group_loses_nothing_and_duplicates_nothing(broker, lake_set
         assert seqs == list(range(1, len(seqs) + 1))
         assert commits[0].first_offset == 0
         assert all(a.next_offset == b.first_offset for a, b in zip(commits, commits[1:], strict=False))
+
+
+def test_an_error_out_of_the_loop_stops_the_group_ingester_instead_of_hanging(broker, lake_settings, monkeypatch):
+    """A broker error while the open chunk holds messages: closing the consumer revokes its
+    partitions, which must not wait for a writer that has already stopped. The error surfaces."""
+    import threading
+
+    from kafka.errors import KafkaConnectionError
+
+    from journeys.pipelines import ingest as ingest_module
+
+    with TouchpointProducer() as producer:
+        producer.send_all(touchpoint(f"e{i}") for i in range(50))
+
+    class FailsAfterData(ingest_module.KafkaConsumer):
+        got_data = False
+
+        def poll(self, *args, **kwargs):
+            if FailsAfterData.got_data:
+                raise KafkaConnectionError("broker went away")
+            polled = super().poll(*args, **kwargs)
+            FailsAfterData.got_data = FailsAfterData.got_data or any(polled.values())
+            return polled
+
+    monkeypatch.setattr(ingest_module, "KafkaConsumer", FailsAfterData)
+    settings = lake_settings.replace(ingest_chunk_messages=100_000, ingest_batch_max_wait_s=120)
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            Ingester(settings, decode_workers=0).run(once=False)
+        except BaseException as exc:  # what the test is after
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(90)
+    assert not thread.is_alive(), "the ingester hung instead of stopping"
+    assert isinstance(outcome.get("error"), KafkaConnectionError)
+    assert lake_counts(lake_settings)[0] == 0, "nothing of the uncommitted chunk was written"
