@@ -10,13 +10,14 @@ logic:
   functions the DuckDB build uses (classification.whole_persons, journey_steps and its
   materializing SQL, run by an in-memory DuckDB inside the task);
 - the other Python steps (the stage model, identity stitching, the CLV fit, attribution) run on
-  the driver, each its usual code on an in-memory DuckDB that holds the step's inputs read from
-  Spark as Parquet, its outputs then registered in Spark. They read what is small next to the
-  events: identifiers and their links (stitching is a union-find on the driver: it needs about
-  100 bytes per identifier, so a billion identifiers want a 100 GB driver; past that, connected
-  components in Spark), per-customer summaries (CLV) and journey steps (attribution, which its
-  SQL reduces to per-journey touches before numpy solves the Markov chain). DuckDB spills to disk
-  under duckdb_memory_limit, so the driver's memory stays bounded.
+  the driver, each its usual code on a DuckDB that holds the step's inputs read from Spark as
+  Parquet, its outputs then registered in Spark. DuckDB spills to disk under
+  duckdb_memory_limit, so the driver's memory stays bounded, but not its disk or time: identity
+  stitching is a union-find on the driver (about 100 bytes per identifier: a billion
+  identifiers want a 100 GB driver; past that, connected components in Spark, not built), and
+  the CLV fit and attribution read marts.journey_steps whole and reduce it there (to
+  per-customer summaries, per-journey touches and Markov moves). Computing those reductions in
+  Spark, so that only aggregates reach the driver, is not built yet.
 
 A Spark build is always a full one: Spark's Parquet tables have no DELETE for the person-by-person
 replacement of the DuckDB engine's incremental models.
@@ -34,7 +35,7 @@ from pathlib import Path
 import duckdb
 
 from journeys import warehouse
-from journeys.pipelines.lake import touchpoints_sql
+from journeys.pipelines.lake import TOUCHPOINTS_DIR, touchpoints_sql
 from journeys.settings import Settings
 from journeys.transforms import build_plan, classification, dbt_project, spark_models
 from journeys.transforms.python_steps import PythonStep
@@ -100,7 +101,9 @@ def lake_as_of(settings: Settings) -> dt.datetime:
     """settings.as_of, else the latest occurred_at in the lake (as resolve_as_of takes raw's)."""
     if settings.as_of is not None:
         return settings.as_of
-    latest = duckdb.connect().execute(f"select max(occurred_at) from ({touchpoints_sql(settings.lake_path)})").fetchone()[0]
+    has_files = any((settings.lake_path / TOUCHPOINTS_DIR).glob("*/*/*.parquet"))
+    latest = duckdb.connect().execute(
+        f"select max(occurred_at) from ({touchpoints_sql(settings.lake_path)})").fetchone()[0] if has_files else None
     if latest is None:
         raise ValueError(f"the raw lake {settings.lake_path} holds no touchpoints: run `journeys ingest` or "
                          "`journeys load --file ...` with JOURNEYS_ENGINE=spark first")

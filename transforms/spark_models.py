@@ -46,7 +46,11 @@ def spark_session(warehouse_dir: Path, master: str = "local[*]", driver_memory: 
     this interpreter (PYSPARK_PYTHON): otherwise they start the system python3, which lacks our
     dependencies."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise RuntimeError("the Spark engine needs the spark extra: pip install -e '.[spark]' (pyspark, "
+                           "dbt-spark), and Java 17 on the PATH") from exc
 
     builder = SparkSession.builder
     builder = (builder.remote(master) if master.startswith("sc://") else builder.master(master)).appName("customer-journeys")
