@@ -582,6 +582,13 @@ class Settings(BaseSettings):
     clv_min_repeat_customers: Annotated[int, integer(1)] = 30
     """With fewer repeat buyers, predicted CLV falls back to historical value."""
 
+    retention_min_subscribers: Annotated[int, integer(1)] = 30
+    """With fewer subscriptions, a plan's sBG retention model is not fitted (marts.retention_model_params says so)."""
+
+    subscription_lapse_grace_share: Annotated[float, number(at_least=0, at_most=10)] = 0.5
+    """A subscription with no payment for more than (1 + this) renewal periods since its last one, and
+    no cancellation, has lapsed: a silent churner, lost like a cancelled one."""
+
     survey_attribution_window_days: Annotated[int, integer(1, maximum=36_500)] = 7
     """A survey response with no ticket or order rates the person's latest touchpoint within this many days before it."""
 

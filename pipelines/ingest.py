@@ -172,10 +172,10 @@ class Ingester:
                 continue
             if assignment.error is not None:  # raised in a rebalance callback: nothing of this poll is taken
                 raise RuntimeError(f"taking over partitions failed: {assignment.error}") from assignment.error
-            assignment.retake_fenced()  # before taking this poll's messages of a partition taken over
+            retaken = assignment.retake_fenced()  # re-seeked: this poll's messages of them are from before
             for tp, messages in polled.items():
-                if tp not in reading.position:
-                    continue  # revoked while these were in flight: the next owner reads them
+                if tp not in reading.position or tp in retaken:
+                    continue  # revoked while these were in flight (the next owner reads them), or stale
                 reading.take(tp, messages)
                 if len(reading.buffer) >= chunk_size:
                     reading.submit()

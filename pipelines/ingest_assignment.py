@@ -76,8 +76,9 @@ class FixedAssignment:
     def ready(self) -> bool:
         return True
 
-    def retake_fenced(self) -> None:
+    def retake_fenced(self) -> set[TopicPartition]:
         """Nothing to retake: the warehouse has one writer."""
+        return set()
 
     def refresh(self, consumer, reading: Reading) -> None:
         """Pick up topics and partitions created since (assign() replaces the assignment, so every
@@ -113,9 +114,8 @@ class GroupAssignment(ConsumerRebalanceListener):
         return self._assigned
 
     def refresh(self, consumer, reading: Reading) -> None:
-        """Partitions fenced by another writer are taken over again; new topics need nothing (a
-        pattern subscription picks them up with the group's metadata)."""
-        self.retake_fenced()
+        """Nothing to do: a pattern subscription picks up new topics with the group's metadata (and
+        fenced partitions are taken over right after each poll)."""
 
     def on_partitions_revoked(self, revoked) -> None:
         """A rebalance (this member still owns `revoked`): commit what was read, then let go. On
@@ -147,9 +147,11 @@ class GroupAssignment(ConsumerRebalanceListener):
         for tp in partitions:
             self.lake.forget(tp.topic, tp.partition)
 
-    def retake_fenced(self) -> None:
+    def retake_fenced(self) -> set[TopicPartition]:
         """Partitions another writer committed first (one that had lost the group without noticing):
-        take each over again from the lake's last commit, and drop what was read of it since."""
+        take each over again from the lake's last commit, and drop what was read of it since.
+        Returns them: messages already fetched for them are from before the seek."""
+        retaken = set()
         while not self.lake.fenced.empty():
             topic, partition = self.lake.fenced.get_nowait()
             tp = TopicPartition(topic, partition)
@@ -157,8 +159,10 @@ class GroupAssignment(ConsumerRebalanceListener):
                 continue  # no longer ours anyway
             self.reading.discard([tp])
             self._take(tp)
+            retaken.add(tp)
             log.warning("%s[%d]: another writer committed first; resuming after its commit at %d",
                         topic, partition, self.reading.position[tp])
+        return retaken
 
     def _take(self, tp: TopicPartition) -> None:
         epoch = self.reading.next_epoch(tp)

@@ -93,3 +93,19 @@ def test_bad_input_is_refused():
         sbg.fit(np.array([]), 0)
     with pytest.raises(ValueError, match="discount rate"):
         sbg.derl(1.0, 1.0, 0, 0.0)
+
+
+def test_subscribers_censored_at_different_tenures_are_fitted_like_the_paper_says():
+    """Staggered starts: each subscriber observed for as many periods as they have been around.
+    Simulated with θ ~ Beta(1.2, 3.0), 15,000 subscribers whose observation ends after 1-10 periods."""
+    rng = np.random.default_rng(11)
+    theta = rng.beta(1.2, 3.0, 15_000)
+    lifetime = rng.geometric(theta)
+    observed_for = rng.integers(1, 11, theta.size)
+    cancelled = lifetime <= observed_for
+    lost = np.array([(cancelled & (lifetime == t)).sum() for t in range(1, 11)])
+    active = np.array([((~cancelled) & (observed_for == t)).sum() for t in range(0, 11)])
+    fitted = sbg.fit(lost, active)
+    assert fitted.n_subscribers == 15_000
+    assert fitted.gamma == pytest.approx(1.2, rel=0.12)
+    assert fitted.delta == pytest.approx(3.0, rel=0.15)

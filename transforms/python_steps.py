@@ -10,6 +10,9 @@
     intermediate.int_attribution_credits,
     intermediate.int_attribution_transitions,
     marts.attribution                          six attribution models, Markov in numpy (attribution.py)
+    marts.retention_model_params,
+    marts.subscriber_value,
+    marts.retention_projection                 sBG retention per plan (retention.py)
 """
 
 from __future__ import annotations
@@ -21,7 +24,16 @@ from dataclasses import dataclass, field
 import duckdb
 
 from journeys.settings import Settings
-from journeys.transforms import attribution, classification, customers, dbt_project, identity, incremental, stage_models
+from journeys.transforms import (
+    attribution,
+    classification,
+    customers,
+    dbt_project,
+    identity,
+    incremental,
+    retention,
+    stage_models,
+)
 from journeys.transforms.params import model_params
 
 
@@ -110,5 +122,7 @@ STEPS: tuple[PythonStep, ...] = (
     PythonStep("clv_fit", (customers.CLV_PREDICTIONS, customers.CLV_MODEL_PARAMS),
                ("marts.journey_steps", "marts.persons"), _clv),
     PythonStep("attribution", attribution.TABLES, ("marts.journey_steps",), _attribution),
+    PythonStep("retention", retention.TABLES, ("marts.journey_steps",),
+               lambda con, settings: StepResult(retention.build_retention(con, settings))),
 )
 """Every Python step with what it reads and writes."""

@@ -47,20 +47,36 @@ def _log_beta(a, b):
     return special.betaln(a, b)
 
 
-def log_likelihood(gamma: float, delta: float, lost: np.ndarray, still_active: int) -> float:
-    """Log-likelihood of a cohort: lost[t - 1] subscribers cancelled in period t (t = 1..n), and
-    `still_active` are still subscribed after period n (right-censored)."""
+def _active_by_tenure(lost: np.ndarray, still_active) -> np.ndarray:
+    """still_active as counts by periods completed (index t = 0..len(lost)): one cohort's survivors
+    (an int: all observed for len(lost) periods), or subscribers who started at different times
+    and are still active after t periods (right-censored at their own tenure)."""
+    if np.ndim(still_active) == 0:
+        active = np.zeros(len(lost) + 1)
+        active[-1] = still_active
+        return active
+    active = np.asarray(still_active, dtype=float)
+    if len(active) != len(lost) + 1:
+        raise ValueError("still_active by tenure needs one count per periods completed, 0..len(lost)")
+    return active
+
+
+def log_likelihood(gamma: float, delta: float, lost: np.ndarray, still_active) -> float:
+    """Log-likelihood: lost[t - 1] subscribers cancelled in period t (t = 1..n); still_active are
+    the right-censored ones, as one cohort's survivors after period n or as counts by periods
+    completed (see _active_by_tenure)."""
     lost = np.asarray(lost, dtype=float)
+    active = _active_by_tenure(lost, still_active)
     t = np.arange(1, len(lost) + 1)
     log_p = _log_beta(gamma + 1, delta + t - 1) - _log_beta(gamma, delta)
-    log_s = _log_beta(gamma, delta + len(lost)) - _log_beta(gamma, delta)
-    return float(np.sum(lost * log_p) + still_active * log_s)
+    log_s = _log_beta(gamma, delta + np.arange(len(active))) - _log_beta(gamma, delta)
+    return float(np.sum(lost * log_p) + np.sum(active * log_s))
 
 
-def fit(lost: np.ndarray, still_active: int) -> SbgFit:
+def fit(lost: np.ndarray, still_active) -> SbgFit:
     """Maximum-likelihood γ and δ (optimised on their logs, so both stay positive)."""
     lost = np.asarray(lost, dtype=float)
-    n = int(round(lost.sum())) + int(still_active)
+    n = int(round(lost.sum() + _active_by_tenure(lost, still_active).sum()))
     if n == 0 or len(lost) == 0:
         raise ValueError("the sBG fit needs at least one subscriber and one observed period")
 
@@ -79,9 +95,17 @@ def fit(lost: np.ndarray, still_active: int) -> SbgFit:
 
 
 def survival(gamma: float, delta: float, periods: np.ndarray) -> np.ndarray:
-    """S(t) for each t in `periods`: the share of a new cohort still subscribed after t periods."""
-    t = np.asarray(periods, dtype=float)
-    return np.exp(_log_beta(gamma, delta + t) - _log_beta(gamma, delta))
+    """S(t) for each t in `periods`: the share of a new cohort still subscribed after t periods.
+    Computed as the product of the retention rates r(1..t), each <= 1, so it stays a share even
+    where the Beta functions' ratio loses precision (γ and δ in the millions: a homogeneous
+    cohort, which a fit on a few subscriptions can give)."""
+    t = np.asarray(periods, dtype=int)
+    if t.size == 0:
+        return np.zeros(0)
+    if t.min() < 0:
+        raise ValueError("periods are counts of periods completed, >= 0")
+    cumulative = np.concatenate([[1.0], np.cumprod(retention_rate(gamma, delta, np.arange(1, t.max() + 1)))])
+    return cumulative[t]
 
 
 def retention_rate(gamma: float, delta: float, periods: np.ndarray) -> np.ndarray:

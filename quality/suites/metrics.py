@@ -126,4 +126,23 @@ VALUE = [
          between("value", min_value=0, max_value=None), between("n_customers", min_value=1)),
 ]
 
-GATES = [*FUNNEL, *CONVERSION, *LIFECYCLE, *CHURN, *VALUE]
+RETENTION = [
+    gate("marts.retention_model_params", "parameters_valid",
+         "Fitted sBG parameters are positive and finite, one gamma and one delta per fitted plan.",
+         """select segment, parameter, value, status, n_subscribers,
+                   case when status not like 'fitted%' or isfinite(value) then true end as finite_or_unfitted
+            from marts.retention_model_params""",
+         key("segment", "parameter"), not_null("finite_or_unfitted"), between("value", min_value=0),
+         between("n_subscribers", min_value=1)),
+    gate("marts.subscriber_value", "subscription_unique_and_valued",
+         "One row per active subscription; probabilities are probabilities, values are not negative.",
+         "select person_id, plan, started_at, renewal_probability, derl, residual_value from marts.subscriber_value",
+         key("person_id", "plan", "started_at"), between("renewal_probability", *RATE), between("derl", min_value=0),
+         between("residual_value", min_value=0)),
+    gate("marts.retention_projection", "survival_is_a_share",
+         "Observed and projected survival are shares, one row per plan and period.",
+         "select plan, period, observed_survival, projected_survival from marts.retention_projection",
+         key("plan", "period"), between("observed_survival", *RATE), between("projected_survival", *RATE)),
+]
+
+GATES = [*FUNNEL, *CONVERSION, *LIFECYCLE, *CHURN, *VALUE, *RETENTION]
