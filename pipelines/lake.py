@@ -215,8 +215,11 @@ class SourceLog:
 def recover_loads(lake: Path, orphan_age_s: float) -> None:
     """Roll every bulk load's commit forward. A load has no owner to take it over: a `journeys load`
     killed after its commit left files in _incoming, which the next writer (a load, an ingester)
-    or import puts in place. Harmless beside a load still renaming: a file already moved is done."""
-    for source in committed_sources(lake):
+    puts in place; one killed before its commit left files that are removed once older than
+    orphan_age_s. Harmless beside a load still renaming: a file already moved is done."""
+    incoming = Path(lake) / INCOMING_DIR
+    uncommitted = [p.name for p in incoming.glob(f"{LOAD_PREFIX}*")] if incoming.exists() else []
+    for source in sorted(set(committed_sources(lake)) | set(uncommitted)):  # a load killed before its commit too
         if source.startswith(LOAD_PREFIX):
             SourceLog(lake, source).recover(orphan_age_s)
 

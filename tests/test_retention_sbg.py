@@ -57,12 +57,31 @@ def test_the_fit_recovers_known_parameters_from_a_simulated_cohort():
     assert sbg.survival(fitted.gamma, fitted.delta, later) == pytest.approx(simulated, abs=0.01)
 
 
-def test_survival_is_the_product_of_the_retention_rates():
+def test_survival_by_hand_from_the_beta_functions():
+    """S(1) = δ / (γ + δ) and S(2) = δ (δ + 1) / ((γ + δ)(γ + δ + 1)), the Beta-function ratios
+    written out; and extreme parameters stay shares (a homogeneous fit runs γ, δ to 1e9)."""
     gamma, delta = 0.704, 1.182
-    t = np.arange(1, 11)
-    products = np.cumprod(sbg.retention_rate(gamma, delta, t))
-    assert sbg.survival(gamma, delta, t) == pytest.approx(products, rel=1e-12)
-    assert sbg.survival(gamma, delta, [0])[0] == pytest.approx(1.0)
+    assert list(sbg.survival(gamma, delta, [0, 1, 2])) == pytest.approx(
+        [1.0, delta / (gamma + delta), delta * (delta + 1) / ((gamma + delta) * (gamma + delta + 1))], rel=1e-12)
+    extreme = sbg.survival(1e8, 9e8, np.arange(0, 30))
+    assert np.all((extreme >= 0) & (extreme <= 1)) and extreme[1] == pytest.approx(0.9, rel=1e-9)
+
+
+def test_a_fit_that_runs_to_the_edge_says_so():
+    """Two lost in period 1, two active after 1 and 2 periods: the likelihood is highest where
+    γ, δ → 0 (each subscriber's churn is 0 or 1). Nothing goes infinite, and the fit is flagged."""
+    fitted = sbg.fit(np.array([2, 0, 0]), np.array([0, 1, 1, 0]))
+    assert np.isfinite(fitted.log_likelihood) and fitted.log_likelihood < 0
+    assert sbg.on_boundary(fitted)
+    assert not sbg.on_boundary(sbg.fit(*cohort([1000, 631, 468, 382, 326, 289, 262, 241])))
+
+
+def test_derl_where_scipy_hyp2f1_gives_up():
+    """hyp2f1 returns inf for γ = 45, δ = 105; the series summed term by term is finite, and
+    continuous with a γ a hair away."""
+    value = float(sbg.derl(45.0, 105.0, 0, 0.1))
+    assert np.isfinite(value)
+    assert value == pytest.approx(float(sbg.derl(45.000001, 105.0, 0, 0.1)), rel=1e-6)
 
 
 def test_derl_is_the_discounted_sum_of_future_renewals():

@@ -37,31 +37,46 @@ TABLES = (PARAMS, SUBSCRIBER_VALUE, PROJECTION)
 DAYS_PER_MONTH = 365.25 / 12
 HOMOGENEOUS_ABOVE = 1e4
 """γ + δ above which the Beta is a spike: every subscriber has the same churn probability."""
+BOUNDARY_BELOW = 1e-3
+"""γ + δ below which the fit ran into the edge where everyone's churn is 0 or 1: not an estimate."""
 
 SUBSCRIPTIONS_SQL = """
-with events as (
-    select person_id, product_id as plan, event_type, occurred_at, revenue, currency,
-           event_type in ('subscription_start', 'subscription_renewed') as is_payment
+with subscription_events as (
+    select person_id, product_id, event_type, occurred_at, event_id, revenue, currency,
+           event_type in ('subscription_start', 'subscription_renewed') as is_payment,
+           -- at one instant: a cancellation ends what came before, then a start begins anew
+           case event_type when 'subscription_cancelled' then 0 when 'subscription_start' then 1 else 2 end as tie_order
     from marts.journey_steps
     where event_type in ('subscription_start', 'subscription_renewed', 'subscription_cancelled')
-      and person_id is not null and product_id is not null and occurred_at <= $as_of
+      and person_id is not null and occurred_at <= $as_of
+),
+
+-- An event without a product_id (cancellations often carry none) belongs to the person's latest plan started.
+events as (
+    select *,
+           coalesce(product_id, last_value(case when event_type = 'subscription_start' then product_id end ignore nulls)
+               over (partition by person_id order by occurred_at, tie_order, event_id
+                     rows between unbounded preceding and current row)) as plan
+    from subscription_events
 ),
 
 numbered as (
     select *,
            sum(case when event_type = 'subscription_start' then 1 else 0 end) over (
                partition by person_id, plan
-               order by occurred_at, event_type <> 'subscription_start'
+               order by occurred_at, tie_order, event_id
                rows between unbounded preceding and current row) as subscription_number
     from events
+    where plan is not null
 ),
 
+-- Payments at one instant are one payment (a redelivered or doubled renewal must not make a period of 0 s).
 payments as (
     select person_id, plan, subscription_number, occurred_at,
            epoch(occurred_at) - epoch(lag(occurred_at) over (
                partition by person_id, plan, subscription_number order by occurred_at)) as seconds_since_payment
-    from numbered
-    where is_payment and subscription_number > 0
+    from (select distinct person_id, plan, subscription_number, occurred_at from numbered
+          where is_payment and subscription_number > 0)
 )
 
 select
@@ -69,7 +84,8 @@ select
     numbered.plan,
     numbered.subscription_number,
     min(numbered.occurred_at) filter (where numbered.event_type = 'subscription_start') as started_at,
-    count(*) filter (where numbered.event_type = 'subscription_renewed') as renewals_made,
+    count(distinct numbered.occurred_at) filter (where numbered.event_type = 'subscription_renewed'
+                                                 and numbered.occurred_at > numbered_start.started_at) as renewals_made,
     max(numbered.occurred_at) filter (where numbered.is_payment) as last_paid_at,
     max(numbered.occurred_at) filter (where numbered.event_type = 'subscription_cancelled') as cancelled_at,
     arg_max(numbered.revenue, numbered.occurred_at) filter (where numbered.is_payment) as last_payment,
@@ -79,6 +95,9 @@ select
        and payments.subscription_number = numbered.subscription_number
        and seconds_since_payment is not null) as payment_gaps_s
 from numbered
+join (select person_id, plan, subscription_number, min(occurred_at) as started_at from numbered
+      where event_type = 'subscription_start' group by all) as numbered_start
+    using (person_id, plan, subscription_number)
 where numbered.subscription_number > 0
 group by numbered.person_id, numbered.plan, numbered.subscription_number
 """
@@ -148,7 +167,8 @@ def build_retention(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[
 
 
 def _period_days(group: pd.DataFrame) -> float | None:
-    gaps = [gap for row in group["payment_gaps_s"] if isinstance(row, (list, tuple, np.ndarray)) for gap in row]
+    gaps = [gap for row in group["payment_gaps_s"] if isinstance(row, (list, tuple, np.ndarray)) for gap in row
+            if gap > 0]
     return float(np.median(gaps)) / 86_400 if gaps else None
 
 
@@ -156,9 +176,10 @@ def _plan(plan: str, group: pd.DataFrame, as_of, settings: Settings):
     period_days = _period_days(group)
     n = len(group)
     renewals = group["renewals_made"].to_numpy(dtype=int)
-    if period_days is None:
+    if period_days is None:  # the active ones are still listed, with no prediction
+        active = group[group["cancelled_at"].isna() | (group["cancelled_at"] < group["last_paid_at"])]
         return (_params_rows(plan, None, None, n, "not fitted: no renewals yet, so no period"),
-                _empty_values(), _empty_projection())
+                _values(active, plan, None, None, 0, 0.0), _empty_projection())
     overdue = (pd.Timestamp(as_of) - group["last_paid_at"]).dt.total_seconds() / 86_400
     cancelled = group["cancelled_at"].notna() & (group["cancelled_at"] >= group["last_paid_at"])
     lapsed = ~cancelled & (overdue > period_days * (1 + settings.subscription_lapse_grace_share))
@@ -175,10 +196,17 @@ def _plan(plan: str, group: pd.DataFrame, as_of, settings: Settings):
         status = f"not fitted: {n} subscriptions (< retention_min_subscribers {settings.retention_min_subscribers})"
     elif lost.sum() == 0:
         status = "not fitted: no subscription was lost yet, so the data say nothing of churn"
+    elif lost[1:].sum() + active[2:].sum() == 0:
+        status = ("not fitted: only the first period is observed, which fixes the first-period churn but not "
+                  "its spread across subscribers")
     else:
         fit = sbg.fit(lost, active)
         status = "fitted" if fit.converged else "fitted (the optimiser did not report convergence)"
-        if fit.gamma + fit.delta > HOMOGENEOUS_ABOVE:
+        if fit.gamma + fit.delta < BOUNDARY_BELOW or (sbg.on_boundary(fit) and fit.gamma + fit.delta <= HOMOGENEOUS_ABOVE):
+            status = (f"not fitted: the likelihood peaks at the edge (gamma {fit.gamma:.3g}, delta {fit.delta:.3g}), "
+                      "so the data do not pin the churn distribution down")
+            fit = None
+        elif fit.gamma + fit.delta > HOMOGENEOUS_ABOVE:
             status += (f"; gamma + delta = {fit.gamma + fit.delta:.3g}: the data show no spread in the churn "
                        f"probability, a constant {fit.mean_churn_probability:.3g} per period for every subscriber")
         log.info("retention %s: sBG gamma %.3f, delta %.3f on %d subscriptions, period %.1f days", plan, fit.gamma,
@@ -201,7 +229,9 @@ def _kaplan_meier(lost: np.ndarray, active: np.ndarray, n_periods: int) -> tuple
     for t in range(min(n_periods, len(lost) + 1)):
         if t > 0:
             at_risk = total - lost[:t - 1].sum() - active[:t].sum()
-            share *= 1 - lost[t - 1] / at_risk if at_risk else 1.0
+            if at_risk == 0:  # nobody was observed this long
+                break
+            share *= 1 - lost[t - 1] / at_risk
         survival[t] = share
         reached[t] = total - lost[:t].sum() - active[:t].sum()
     return survival, reached
@@ -216,7 +246,8 @@ def _params_rows(plan: str, fit, period_days, n: int, status: str) -> pd.DataFra
                          "status": status})
 
 
-def _values(active: pd.DataFrame, plan: str, fit, period_days: float, horizon: int, discount: float) -> pd.DataFrame:
+def _values(active: pd.DataFrame, plan: str, fit, period_days: float | None, horizon: int,
+            discount: float) -> pd.DataFrame:
     renewals = active["renewals_made"].to_numpy(dtype=float)
     known = fit is not None and len(active)
     derl = sbg.derl(fit.gamma, fit.delta, renewals, discount) if known else np.full(len(active), np.nan)
@@ -249,19 +280,23 @@ def _empty_projection() -> pd.DataFrame:
 
 
 _SELECT = {
-    PARAMS: """select 'sbg' as model, segment::varchar as segment, parameter::varchar as parameter, value::double as value,
-                      period_days::double as period_days, log_likelihood::double as log_likelihood,
+    PARAMS: """select 'sbg' as model, segment::varchar as segment, parameter::varchar as parameter,
+                      nullif(value, 'NaN'::double) as value,
+                      period_days::double as period_days, nullif(log_likelihood, 'NaN'::double) as log_likelihood,
                       n_subscribers::bigint as n_subscribers, status::varchar as status, as_of::timestamp as as_of
                from _retention""",
     SUBSCRIBER_VALUE: """select person_id::varchar as person_id, plan::varchar as plan, started_at::timestamp as started_at,
                                renewals_made::bigint as renewals_made, last_paid_at::timestamp as last_paid_at,
-                               period_days::double as period_days, renewal_probability::double as renewal_probability,
-                               expected_renewals_horizon::double as expected_renewals_horizon, derl::double as derl,
-                               payment::double as payment, residual_value::double as residual_value,
+                               period_days::double as period_days,
+                               nullif(renewal_probability, 'NaN'::double) as renewal_probability,
+                               nullif(expected_renewals_horizon, 'NaN'::double) as expected_renewals_horizon,
+                               nullif(derl, 'NaN'::double) as derl,
+                               payment::double as payment, nullif(residual_value, 'NaN'::double) as residual_value,
                                currency::varchar as currency
                         from _retention""",
     PROJECTION: """select plan::varchar as plan, period::bigint as period, period_days::double as period_days,
-                          observed_survival::double as observed_survival, projected_survival::double as projected_survival,
+                          nullif(observed_survival, 'NaN'::double) as observed_survival,
+                          nullif(projected_survival, 'NaN'::double) as projected_survival,
                           n_at_risk::bigint as n_at_risk, is_projection::boolean as is_projection
                    from _retention""",
 }

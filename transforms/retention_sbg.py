@@ -43,6 +43,17 @@ class SbgFit:
         return self.gamma / (self.gamma + self.delta)
 
 
+LOG_BOUNDS = ((-12.0, 25.0), (-12.0, 25.0))
+"""Where the fit looks for log γ and log δ (about 6e-6 to 7e10): a maximum on the edge is a
+boundary solution (no spread at all, or none identified), which the caller reports as such."""
+
+
+def on_boundary(fit_: SbgFit) -> bool:
+    """The fit ran to an edge of LOG_BOUNDS: its γ and δ are not estimates, only their direction."""
+    return any(not (low + 0.5 < np.log(value) < high - 0.5) for value, (low, high) in
+               zip((fit_.gamma, fit_.delta), LOG_BOUNDS, strict=True))
+
+
 def _log_beta(a, b):
     return special.betaln(a, b)
 
@@ -68,7 +79,7 @@ def log_likelihood(gamma: float, delta: float, lost: np.ndarray, still_active) -
     lost = np.asarray(lost, dtype=float)
     active = _active_by_tenure(lost, still_active)
     t = np.arange(1, len(lost) + 1)
-    log_p = _log_beta(gamma + 1, delta + t - 1) - _log_beta(gamma, delta)
+    log_p = _log_beta(gamma + 1, delta + (t - 1)) - _log_beta(gamma, delta)  # δ + 0, not δ + 1 - 1 (δ below 1e-16)
     log_s = _log_beta(gamma, delta + np.arange(len(active))) - _log_beta(gamma, delta)
     return float(np.sum(lost * log_p) + np.sum(active * log_s))
 
@@ -86,8 +97,8 @@ def fit(lost: np.ndarray, still_active) -> SbgFit:
 
     best = None
     for start in ((0.0, 0.0), (-1.0, 1.0), (1.0, 2.0)):  # a few starts: the surface is flat along γ/δ
-        result = optimize.minimize(negative, np.array(start), method="Nelder-Mead",
-                                   options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20_000})
+        result = optimize.minimize(negative, np.array(start), method="L-BFGS-B", bounds=LOG_BOUNDS,
+                                   options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 10_000})
         if best is None or result.fun < best.fun:
             best = result
     gamma, delta = np.exp(best.x)
@@ -111,7 +122,7 @@ def survival(gamma: float, delta: float, periods: np.ndarray) -> np.ndarray:
 def retention_rate(gamma: float, delta: float, periods: np.ndarray) -> np.ndarray:
     """r(t): the share of those active in period t − 1 who are still active in period t."""
     t = np.asarray(periods, dtype=float)
-    return (delta + t - 1) / (gamma + delta + t - 1)
+    return (delta + (t - 1)) / (gamma + delta + (t - 1))
 
 
 def renewal_probability(gamma: float, delta: float, renewals_made: np.ndarray) -> np.ndarray:
@@ -133,8 +144,23 @@ def derl(gamma: float, delta: float, renewals_made: np.ndarray, discount_rate: f
     if not discount_rate > 0:
         raise ValueError("DERL needs a discount rate per period > 0")
     n = np.asarray(renewals_made, dtype=float)
-    return (delta + n) / (gamma + delta + n) * special.hyp2f1(1.0, delta + n + 1, gamma + delta + n + 1,
-                                                               1.0 / (1.0 + discount_rate))
+    value = (delta + n) / (gamma + delta + n) * special.hyp2f1(1.0, delta + n + 1, gamma + delta + n + 1,
+                                                                1.0 / (1.0 + discount_rate))
+    if np.all(np.isfinite(value)):
+        return value
+    # scipy's hyp2f1 fails for some integer γ (NaN or inf from 45 up): sum the series instead
+    return np.vectorize(lambda one: _derl_by_sum(gamma, delta, one, discount_rate))(n)
+
+
+def _derl_by_sum(gamma: float, delta: float, n: float, discount_rate: float, tolerance: float = 1e-13) -> float:
+    """Σ_{k≥1} S(n + k) / S(n) (1 + d)^-(k - 1), term by term until the terms vanish."""
+    total, term, k = 0.0, 1.0, 0
+    while True:
+        term *= (delta + n + k) / (gamma + delta + n + k) / (1.0 if k == 0 else 1.0 + discount_rate)
+        total += term
+        k += 1
+        if term < tolerance * total or k > 1_000_000:
+            return total
 
 
 def expected_renewals_within(gamma: float, delta: float, renewals_made: np.ndarray, horizon: int) -> np.ndarray:

@@ -9,15 +9,15 @@ logic:
   touchpoints by person, sorts each partition, and every task walks whole persons with the very
   functions the DuckDB build uses (classification.whole_persons, journey_steps and its
   materializing SQL, run by an in-memory DuckDB inside the task);
-- the other Python steps (the stage model, identity stitching, the CLV fit, attribution) run on
+- the other Python steps (the stage model, identity stitching, the CLV fit, attribution, retention) run on
   the driver, each its usual code on a DuckDB that holds the step's inputs read from Spark as
   Parquet, its outputs then registered in Spark. DuckDB spills to disk under
   duckdb_memory_limit, so the driver's memory stays bounded, but not its disk or time: identity
   stitching is a union-find on the driver (about 100 bytes per identifier: a billion
   identifiers want a 100 GB driver; past that, connected components in Spark, not built), and
-  the CLV fit and attribution read marts.journey_steps whole and reduce it there (to
-  per-customer summaries, per-journey touches and Markov moves). Computing those reductions in
-  Spark, so that only aggregates reach the driver, is not built yet.
+  the CLV fit, attribution and retention read marts.journey_steps whole and reduce it there (to
+  per-customer summaries, per-journey touches and Markov moves, subscriptions). Computing those
+  reductions in Spark, so that only aggregates reach the driver, is not built yet.
 
 A Spark build is always a full one: Spark's Parquet tables have no DELETE for the person-by-person
 replacement of the DuckDB engine's incremental models.

@@ -126,23 +126,35 @@ VALUE = [
          between("value", min_value=0, max_value=None), between("n_customers", min_value=1)),
 ]
 
+_FITTED_PLANS = "(select distinct segment as plan from marts.retention_model_params where status like 'fitted%')"
+
 RETENTION = [
     gate("marts.retention_model_params", "parameters_valid",
-         "Fitted sBG parameters are positive and finite, one gamma and one delta per fitted plan.",
-         """select segment, parameter, value, status, n_subscribers,
-                   case when status not like 'fitted%' or isfinite(value) then true end as finite_or_unfitted
+         "Fitted sBG parameters are positive and finite with a finite log-likelihood <= 0; one gamma and one "
+         "delta per plan.",
+         """select segment, parameter, value, status, n_subscribers, log_likelihood,
+                   case when status not like 'fitted%' or (isfinite(value) and isfinite(log_likelihood))
+                        then true end as finite_where_fitted
             from marts.retention_model_params""",
-         key("segment", "parameter"), not_null("finite_or_unfitted"), between("value", min_value=0),
-         between("n_subscribers", min_value=1)),
+         key("segment", "parameter"), not_null("finite_where_fitted"), between("value", min_value=0),
+         between("log_likelihood", max_value=0), between("n_subscribers", min_value=1)),
     gate("marts.subscriber_value", "subscription_unique_and_valued",
-         "One row per active subscription; probabilities are probabilities, values are not negative.",
-         "select person_id, plan, started_at, renewal_probability, derl, residual_value from marts.subscriber_value",
-         key("person_id", "plan", "started_at"), between("renewal_probability", *RATE), between("derl", min_value=0),
-         between("residual_value", min_value=0)),
+         "One row per active subscription; a fitted plan's subscriptions have finite predictions; probabilities "
+         "are probabilities, values are not negative.",
+         f"""select person_id, plan, started_at, renewal_probability, derl, residual_value,
+                   case when plan not in {_FITTED_PLANS} or (isfinite(derl) and isfinite(renewal_probability)
+                        and isfinite(expected_renewals_horizon)) then true end as predicted_where_fitted
+            from marts.subscriber_value""",
+         key("person_id", "plan", "started_at"), not_null("predicted_where_fitted"),
+         between("renewal_probability", *RATE), between("derl", min_value=0), between("residual_value", min_value=0)),
     gate("marts.retention_projection", "survival_is_a_share",
-         "Observed and projected survival are shares, one row per plan and period.",
-         "select plan, period, observed_survival, projected_survival from marts.retention_projection",
-         key("plan", "period"), between("observed_survival", *RATE), between("projected_survival", *RATE)),
+         "Observed and projected survival are shares, one row per plan and period, projected for every fitted plan.",
+         f"""select plan, period, observed_survival, projected_survival,
+                   case when plan not in {_FITTED_PLANS} or isfinite(projected_survival) then true end
+                       as projected_where_fitted
+            from marts.retention_projection""",
+         key("plan", "period"), not_null("projected_where_fitted"), between("observed_survival", *RATE),
+         between("projected_survival", *RATE)),
 ]
 
 GATES = [*FUNNEL, *CONVERSION, *LIFECYCLE, *CHURN, *VALUE, *RETENTION]
