@@ -203,12 +203,15 @@ def materialize_tables(home: Path, tables, as_of: str | None = None, extra=()):
 def differing_rows(con: duckdb.DuckDBPyConnection, left: str, right: str) -> list[tuple]:
     """Pairs of rows that differ between two relations `con` can read (tables, or `read_parquet(...)`)
     with the same columns: each side's rows in the same order (by every column, doubles rounded to 6
-    significant digits for the order only), compared exactly, doubles to a relative 1e-9 (a sum's
-    last bits depend on the order an engine adds in). A row-count difference is one pair."""
+    significant digits, then exact ones to break ties), compared exactly, doubles to a relative 1e-9
+    (a sum's last bits depend on the order an engine adds in). A row-count difference is one pair."""
     columns = con.execute(f"describe select * from {left}").fetchall()
     doubles = [i for i, (_, kind, *_) in enumerate(columns) if kind in ("DOUBLE", "FLOAT")]
     order = ", ".join(f'round("{c}", 5 - cast(floor(log10(abs("{c}") + 1e-300)) as int))' if k in ("DOUBLE", "FLOAT")
                       else f'"{c}"' for c, k, *_ in columns)
+    # Rows equal in every column but doubles that agree to 6 digits (several touches of one journey
+    # and channel, say) would otherwise pair up in any order: the exact doubles break the tie.
+    order += "".join(f', "{c}"' for c, k, *_ in columns if k in ("DOUBLE", "FLOAT"))
     sides = [con.execute(f"select * from {side} order by {order}").fetchall() for side in (left, right)]
     if len(sides[0]) != len(sides[1]):
         return [("row count", len(sides[0]), len(sides[1]))]
