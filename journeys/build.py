@@ -25,8 +25,6 @@ class NothingToBuildError(RuntimeError):
     pass
 
 
-
-
 @dataclass
 class BuildResult:
     success: bool
@@ -56,7 +54,8 @@ def build_warehouse(settings: Settings, echo: Callable[[str], None] = lambda _: 
             echo(f"  engine spark at {settings.spark_master}, raw lake {settings.lake_path} (a Spark build is always full)")
         else:
             as_of = _prepare(settings, full)
-        echo(f"  as_of {as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if settings.as_of else " (the latest event in raw)"))
+        latest = " (the latest event in the lake)" if settings.engine == "spark" else " (the latest event in raw)"
+        echo(f"  as_of {as_of:%Y-%m-%d %H:%M:%S} UTC" + ("" if settings.as_of else latest))
         with _progress_to(echo):
             return _materialize(settings, as_of, echo, verbose)
 
