@@ -97,15 +97,19 @@ select
 from clv_params
 """
 
+CONVERSION_STEPS = "is_conversion"
+"""The journey steps the CLV fit reads (python_steps.PythonStep.reads_only)."""
+
+
 def conversions_frame(con: duckdb.DuckDBPyConnection, as_of, clv_event_types=("purchase",)) -> pd.DataFrame:
     """predict_clv's transactions: every conversion touchpoint on or before as_of, person_id as customer_id,
     is_contractual for the conversions that are not one of clv_event_types."""
     return con.execute(
-        """
+        f"""
         select person_id as customer_id, occurred_at, revenue,
                not list_contains($event_types, event_type) as is_contractual
         from marts.journey_steps
-        where is_conversion and occurred_at <= $as_of and person_id is not null
+        where {CONVERSION_STEPS} and occurred_at <= $as_of and person_id is not null
         """,
         {"as_of": as_of, "event_types": list(clv_event_types)},
     ).df()

@@ -47,6 +47,10 @@ class PythonStep:
     """The tables it reads."""
     build: Callable[[duckdb.DuckDBPyConnection, Settings], StepResult]
     """`build(con, settings)` writes its tables."""
+    reads_only: dict[str, str] = field(default_factory=dict)
+    """Per table read, the condition (SQL both engines run) of the only rows the step reads, which
+    its own SQL uses too: where the step runs away from its inputs (on the Spark driver) only
+    those rows are carried over."""
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,11 @@ STEPS: tuple[PythonStep, ...] = (
     PythonStep("int_journey_steps", ("intermediate.int_journey_steps",), ("intermediate.int_touchpoints_stitched",),
                _journey_walk),
     PythonStep("clv_fit", (customers.CLV_PREDICTIONS, customers.CLV_MODEL_PARAMS),
-               ("marts.journey_steps", "marts.persons"), _clv),
+               ("marts.journey_steps", "marts.persons"), _clv,
+               reads_only={"marts.journey_steps": customers.CONVERSION_STEPS}),
     PythonStep("attribution", attribution.TABLES, ("marts.journey_steps",), _attribution),
     PythonStep("retention", retention.TABLES, ("marts.journey_steps",),
-               lambda con, settings: StepResult(retention.build_retention(con, settings))),
+               lambda con, settings: StepResult(retention.build_retention(con, settings)),
+               reads_only={"marts.journey_steps": retention.SUBSCRIPTION_STEPS}),
 )
 """Every Python step with what it reads and writes."""

@@ -40,14 +40,17 @@ HOMOGENEOUS_ABOVE = 1e4
 BOUNDARY_BELOW = 1e-3
 """γ + δ below which the fit ran into the edge where everyone's churn is 0 or 1: not an estimate."""
 
-SUBSCRIPTIONS_SQL = """
+SUBSCRIPTION_STEPS = "event_type in ('subscription_start', 'subscription_renewed', 'subscription_cancelled')"
+"""The journey steps retention reads (python_steps.PythonStep.reads_only)."""
+
+SUBSCRIPTIONS_SQL = f"""
 with subscription_events as (
     select person_id, product_id, event_type, occurred_at, event_id, revenue, currency,
            event_type in ('subscription_start', 'subscription_renewed') as is_payment,
            -- at one instant: a cancellation ends what came before, then a start begins anew
            case event_type when 'subscription_cancelled' then 0 when 'subscription_start' then 1 else 2 end as tie_order
     from marts.journey_steps
-    where event_type in ('subscription_start', 'subscription_renewed', 'subscription_cancelled')
+    where {SUBSCRIPTION_STEPS}
       and person_id is not null and occurred_at <= $as_of
 ),
 

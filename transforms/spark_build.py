@@ -15,9 +15,10 @@ logic:
   duckdb_memory_limit, so the driver's memory stays bounded, but not its disk or time: identity
   stitching is a union-find on the driver (about 100 bytes per identifier: a billion
   identifiers want a 100 GB driver; past that, connected components in Spark, not built), and
-  the CLV fit, attribution and retention read marts.journey_steps whole and reduce it there (to
-  per-customer summaries, per-journey touches and Markov moves, subscriptions). Computing those
-  reductions in Spark, so that only aggregates reach the driver, is not built yet.
+  of marts.journey_steps only the rows a step declares it reads cross over (PythonStep.reads_only:
+  the conversions for the CLV fit, the subscription events for retention), but attribution reads
+  every journey step and reduces them there (to per-journey touches and Markov moves). Computing
+  those reductions in Spark, so that only aggregates reach the driver, is not built yet.
 
 A Spark build is always a full one: Spark's Parquet tables have no DELETE for the person-by-person
 replacement of the DuckDB engine's incremental models.
@@ -138,7 +139,10 @@ def _on_driver(spark, settings: Settings, step: PythonStep, scratch: Path) -> di
     with _driver_duckdb(settings, folder / "step.duckdb") as con:
         for table in step.deps:
             location = folder / "in" / table
-            spark.table(table).write.mode("overwrite").parquet(str(location))
+            rows = spark.table(table)
+            if table in step.reads_only:  # only what the step reads crosses to the driver
+                rows = rows.where(step.reads_only[table])
+            rows.write.mode("overwrite").parquet(str(location))
             schema = table.split(".")[0]
             con.execute(f"create schema if not exists {schema}")
             con.execute(f"create table {table} as select * from read_parquet('{location}/*.parquet')")
