@@ -28,7 +28,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from journeys import warehouse
+from journeys import report_journey_map, warehouse
+from journeys.report_figures import SCALES, EmptySection, clipped_error_bars
+from journeys.report_figures import currency_of as _currency
+from journeys.report_figures import frame as _frame
+from journeys.report_figures import has_column as _has_column
+from journeys.report_figures import layout as _layout
 from journeys.settings import Settings
 
 JOURNEY_TYPE_COLORS = {"linear": "#4C78A8", "branching": "#F58518", "cyclical": "#54A24B", "complex": "#B279A2"}
@@ -42,15 +47,6 @@ journeysReport.fitForPrint(gd);
 gd.on('plotly_afterplot', function () { journeysReport.fitForPrint(gd); });
 """
 
-MODEBAR_PX = 30
-"""Height of plotly's toolbar (top right of each chart, shown on hover). Every chart's top margin
-leaves this much above its subplot titles, legend and annotations, so the toolbar covers no text."""
-
-
-class EmptySection(Exception):
-    """A section has nothing to draw (table missing or empty); the page says so instead."""
-
-
 @dataclass
 class Section:
     key: str
@@ -59,42 +55,11 @@ class Section:
     """The published table(s) it reads, shown under the chart."""
     explain: str
     draw: Callable[[duckdb.DuckDBPyConnection], object]
-    """Returns a plotly figure, or raises EmptySection."""
+    """Returns a plotly figure or an HtmlBlock (a table), or raises EmptySection."""
     html: str = ""
     note: str = ""
-
-
-# --------------------------------------------------------------------------- data helpers
-
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, table: str) -> pd.DataFrame:
-    if not warehouse.table_exists(con, table):
-        raise EmptySection(f"{table} is not in the published warehouse")
-    frame = con.execute(sql).df()
-    if frame.empty:
-        raise EmptySection(f"{table} has no rows for this chart")
-    return frame
-
-
-def _layout(fig, height: int = 420, **kwargs):
-    fig.update_layout(height=height, margin=dict(l=60, r=30, t=40 + MODEBAR_PX, b=50), template="plotly_white",
-                      font=dict(family="system-ui, -apple-system, Segoe UI, sans-serif", size=13),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), **kwargs)
-    return fig
-
-
-def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    schema, _, name = table.partition(".")
-    return con.execute("select count(*) from information_schema.columns where table_schema = ? and table_name = ? "
-                       "and column_name = ?", [schema, name, column]).fetchall()[0][0] > 0
-
-
-def _currency(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """The currency of a mart's money columns ('EUR'), as the mart states it; '?' if it does not."""
-    if not _has_column(con, table, "currency"):
-        return "currency unknown"
-    found = [r[0] for r in con.execute(f"select distinct currency from {table} where currency is not null order by 1")
-             .fetchall()]
-    return " / ".join(found) or "?"
+    kind: str = "chart"
+    """chart (plotly marks it rendered once drawn) or table (static HTML, rendered as it arrives)."""
 
 
 # --------------------------------------------------------------------------- the eight charts
@@ -292,21 +257,6 @@ def clv_distribution(con):
     return _layout(fig, showlegend=False)
 
 
-SCALES = {"nps": (-100.0, 100.0), "csat": (0.0, 1.0), "ces": (1.0, 7.0)}
-"""What each score can be: a margin of error never reaches past it (a CSAT above 100%, a CES below 1)."""
-
-
-def clipped_error_bars(values, margins, low: float, high: float):
-    """(plus, minus) bar lengths of value ± margin, cut at the scale's ends."""
-    import numpy as np
-
-    values = np.asarray(values, dtype=float)
-    margins = np.nan_to_num(np.asarray(margins, dtype=float), nan=0.0)
-    plus = np.clip(np.minimum(values + margins, high) - values, 0, None)
-    minus = np.clip(values - np.maximum(values - margins, low), 0, None)
-    return plus, minus
-
-
 def satisfaction_trend(con):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -380,6 +330,22 @@ SECTIONS = (
      "months with few responses with their margin.", satisfaction_trend),
     ("attribution", "Attribution by model", "marts.attribution",
      "Share of conversions each channel is credited with under six attribution models.", attribution_by_model),
+    ("journey-map", "Journey map per persona", "marts.journey_map, marts.stage_value_at_stake, marts.emotion_curve",
+     "Stages as rows; per stage its most-travelled touchpoints (share of the stage's journeys), the journeys that "
+     "reached it, the dwell until the next touchpoint, satisfaction measured after it (95% margins), pain points "
+     "with their evidence, and the predicted 12-month value of the customers whose journey stopped there.",
+     report_journey_map.journey_map_pages),
+    ("emotion-curve", "Emotion curve", "marts.emotion_curve",
+     "Satisfaction by stage and persona, from the survey answers that rate a touchpoint of the stage, with 95% "
+     "margins of error; a stage nobody rated is a gap.", report_journey_map.emotion_curve),
+    ("invest", "Where to invest", "marts.stage_value_at_stake",
+     "Predicted 12-month customer value put at stake by the journeys that stopped at each stage: a drop-off weighted "
+     "by value rather than by heads. A prospect who never bought puts none at stake.",
+     report_journey_map.where_to_invest),
+    ("survival", "Subscription survival", "marts.retention_projection",
+     "Share of each plan's subscriptions still active after each renewal period (Kaplan-Meier, solid), and the "
+     "shifted-beta-geometric model's projection (dashed), which continues past the longest tenure seen.",
+     report_journey_map.subscription_survival),
 )
 
 
@@ -445,6 +411,9 @@ def render_sections(con: duckdb.DuckDBPyConnection, progress: bool = False) -> l
         except EmptySection as empty:
             section.note = str(empty)
             continue
+        if isinstance(fig, report_journey_map.HtmlBlock):
+            section.html, section.kind = fig.html, "table"
+            continue
         fig.update_layout(title=None)
         section.html = fig.to_html(full_html=False, include_plotlyjs=False, include_mathjax=False,
                                    div_id=f"chart-{section.key}", post_script=_POST_SCRIPT,
@@ -455,8 +424,9 @@ def render_sections(con: duckdb.DuckDBPyConnection, progress: bool = False) -> l
 def _section_html(s: Section) -> str:
     body = f'<div class="chart-frame">{s.html}</div>' if s.html else \
         f'<p class="empty">Nothing to draw: {html.escape(s.note)}.</p>'
-    state = "chart" if s.html else "empty"
-    return (f'<section id="{s.key}" class="chart" data-chart="{s.key}" data-state="{state}" data-rendered="false">\n'
+    state = s.kind if s.html else "empty"
+    rendered = "true" if s.kind == "table" and s.html else "false"
+    return (f'<section id="{s.key}" class="chart" data-chart="{s.key}" data-state="{state}" data-rendered="{rendered}">\n'
             f"<h2>{html.escape(s.title)}</h2>\n<p class=\"explain\">{html.escape(s.explain)}</p>\n{body}\n"
             f'<p class="source">Source: <code>{html.escape(s.source)}</code></p>\n</section>')
 

@@ -89,8 +89,20 @@ def _stage_kind(event_type: str) -> str:
     return "exit" if event_type in EXITS else "detour" if event_type in DETOURS else "main"
 
 
+@functools.cache
+def five_stage_steps() -> dict[str, tuple[str, int, str]]:
+    """(stage, stage_rank, stage_kind) of each event type the built-in five_stage model lists."""
+    from journeys.transforms import stage_models
+
+    frame = stage_models.stage_model_frame(stage_models.builtin_models()["five_stage"])
+    return {r.event_type: (r.stage, int(r.stage_rank), r.stage_kind) for r in frame.itertuples()}
+
+
 class Inputs:
-    def __init__(self) -> None:
+    def __init__(self, five_stage: bool = False) -> None:
+        """five_stage: the touchpoints carry the built-in five_stage model's stage, rank and kind (the
+        build's default model, so they agree with marts.stages), else a placeholder stage."""
+        self.five_stage = five_stage
         self.touchpoints: list[dict] = []
         self.steps: list[dict] = []
         self.journeys: list[dict] = []
@@ -104,6 +116,8 @@ class Inputs:
                "event_type": event_type, "stage_kind": _stage_kind(event_type),
                "stage": None if event_type == "chat_reply" else "stage",
                "is_conversion": event_type in CONVERSIONS}
+        if self.five_stage:
+            row["stage"], row["stage_rank"], row["stage_kind"] = five_stage_steps().get(event_type, (None, None, "unmapped"))
         for key, value in fields.items():
             name, cast = _KEYS.get(key, (key, lambda v: v))
             row[name] = cast(value)
@@ -121,7 +135,9 @@ class Inputs:
             h = float(options.pop("h", number - 1)) + start_h
             d = float(options.pop("d", 0.0))
             row = self.touch(event_id, channel, event_type, h=h, d=d, person_id=person_id, persona=persona, **options)
-            rows.append({**row, "journey_id": journey_id, "step_number": number})
+            previous = rows[-1]["occurred_at"] if rows else None
+            rows.append({**row, "journey_id": journey_id, "step_number": number,
+                         "seconds_since_previous_step": (row["occurred_at"] - previous).total_seconds() if previous else None})
         self.steps.extend(rows)
         converted = [r for r in rows if r["is_conversion"]]
         self.journeys.append({
@@ -134,9 +150,11 @@ class Inputs:
         })
         return [r["event_id"] for r in rows]
 
-    def customer(self, person_id: str, probability_alive: float, predicted_clv_12m: float, status: str = "active"):
+    def customer(self, person_id: str, probability_alive: float | None, predicted_clv_12m: float | None,
+                 status: str = "active", revenue_to_date: float | None = None, persona: str = "b2c"):
         self.customer_value.append({"person_id": person_id, "probability_alive": probability_alive,
-                                    "predicted_clv_12m": predicted_clv_12m})
+                                    "predicted_clv_12m": predicted_clv_12m, "revenue_to_date": revenue_to_date,
+                                    "persona": persona})
         self.customer_lifecycle.append({"person_id": person_id, "status": status})
 
     def persons(self) -> list[dict]:

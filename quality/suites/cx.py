@@ -1,4 +1,4 @@
-"""CX marts: satisfaction, support, paths, attribution and segments."""
+"""CX marts: satisfaction, support, paths, attribution, segments and the journey map."""
 
 from __future__ import annotations
 
@@ -124,4 +124,37 @@ SEGMENTS = [
          in_set("rfm_segment", RFM_SEGMENTS), between("clv_decile", 1, 10), between("monetary", min_value=0)),
 ]
 
-GATES = [*SATISFACTION, *SUPPORT, *PATHS, *ATTRIBUTION, *SEGMENTS]
+JOURNEY_MAP = [
+    gate("marts.journey_map", "map_grain", "(persona, stage, channel, event_type) is the grain.",
+         "select persona, stage, channel, event_type from marts.journey_map",
+         key("persona", "stage", "channel", "event_type")),
+    gate("marts.journey_map", "map_figures_valid",
+         "Shares and rates are shares, scores within their scales, value at stake not negative; a touchpoint's "
+         "journeys are some of its stage's, and no more of them drop there than passed through it.",
+         """select persona, stage, channel, event_type, share_of_stage_journeys, next_stage_rate, drop_off_rate,
+                   repeat_contact_rate, csat, nps, ces, value_at_stake, median_dwell_s,
+                   n_journeys <= n_stage_journeys and n_dropped <= n_journeys
+                       and n_customers_at_stake + n_prospects_at_stake <= n_dropped as counts_nest
+            from marts.journey_map""",
+         *(between(c, *RATE) for c in ("share_of_stage_journeys", "next_stage_rate", "drop_off_rate",
+                                       "repeat_contact_rate", "csat")),
+         between("nps", -100, 100), between("ces", 1, 7), between("value_at_stake", min_value=0),
+         between("median_dwell_s", min_value=0), true("counts_nest")),
+    gate("marts.stage_value_at_stake", "value_grain_and_sum",
+         "(persona, stage) is the grain, and each persona's value at stake and drops are its map's.",
+         """select s.persona, s.stage, s.value_at_stake, s.rank,
+                   abs(s.value_at_stake - m.value_at_stake) <= 1e-6 * greatest(1.0, abs(m.value_at_stake))
+                       and s.n_dropped = m.n_dropped as adds_up_to_the_map
+            from marts.stage_value_at_stake s
+            join (select persona, stage, sum(value_at_stake) as value_at_stake, sum(n_dropped) as n_dropped
+                  from marts.journey_map group by persona, stage) m using (persona, stage)""",
+         key("persona", "stage"), between("value_at_stake", min_value=0), between("rank", min_value=1),
+         true("adds_up_to_the_map")),
+    gate("marts.emotion_curve", "curve_grain_and_scores",
+         "(persona, stage) is the grain; NPS is -100..100 points, CSAT a share, CES a mean on 1-7.",
+         "select persona, stage, n_responses, nps, csat, ces from marts.emotion_curve",
+         key("persona", "stage"), between("nps", -100, 100), between("csat", *RATE), between("ces", 1, 7),
+         between("n_responses", min_value=0)),
+]
+
+GATES = [*SATISFACTION, *SUPPORT, *PATHS, *ATTRIBUTION, *SEGMENTS, *JOURNEY_MAP]

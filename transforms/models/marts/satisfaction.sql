@@ -69,22 +69,16 @@ final as (
         share_promoters,
         share_detractors,
         100 * (share_promoters - share_detractors) as nps,
-        -- greatest(): rounding can push the variance of an all-promoter slice a hair below 0
-        case
-            when n_nps_responses > 0 then 100 * 1.96 * sqrt(
-                greatest(0.0, share_promoters + share_detractors - pow(share_promoters - share_detractors, 2))
-                / n_nps_responses
-            )
-        end as nps_margin_of_error,
+        {{ nps_margin_of_error('share_promoters', 'share_detractors', 'n_nps_responses') }} as nps_margin_of_error,
         n_csat_responses,
         n_csat_satisfied,
         n_csat_low,
         csat,
-        1.96 * sqrt(csat * (1 - csat) / n_csat_responses) as csat_margin_of_error,
+        {{ csat_margin_of_error('csat', 'n_csat_responses') }} as csat_margin_of_error,
         n_ces_responses,
         n_ces_high_effort,
         ces,
-        1.96 * ces_sd / sqrt(n_ces_responses) as ces_margin_of_error
+        {{ ces_margin_of_error('ces_sd', 'n_ces_responses') }} as ces_margin_of_error
     from shares
 )
 

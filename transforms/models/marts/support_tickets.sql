@@ -76,6 +76,7 @@ ticket_facts as (
 tickets as (
     select
         openings.ticket_id,
+        openings.opening_event_id,
         coalesce(openings.person_id, ticket_facts.any_person_id) as person_id,
         openings.channel,
         coalesce(ticket_facts.issue_category, '(none)') as issue_category,
@@ -120,6 +121,7 @@ with_repeats as (
 final as (
     select
         with_repeats.ticket_id,
+        with_repeats.opening_event_id,
         with_repeats.person_id,
         with_repeats.channel,
         with_repeats.issue_category,
