@@ -1,5 +1,6 @@
 with journey_map as (
-    select persona, stage, stage_rank, n_journeys, n_dropped, n_customers_at_stake, n_prospects_at_stake,
+    select
+        persona, stage, stage_rank, n_journeys, n_dropped, n_customers_at_stake, n_prospects_at_stake,
         value_at_stake, currency
     from {{ ref('journey_map') }}
 ),
