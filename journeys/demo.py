@@ -59,4 +59,5 @@ def run_demo(settings: Settings, customers: int, days: int, seed: int, echo: Cal
     build_report(settings, out, progress=True)
     echo(f"\nReport: {out}")
     echo("Query the warehouse: journeys query \"select journey_type, count(*) from marts.journeys group by 1\"")
+    echo("The journey map per persona: journeys map   (--persona b2c, --format table|csv|json|html)")
     return 0

@@ -7,8 +7,13 @@ customers), and a hand-made one whose survey margins run past the ends of their 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import duckdb
@@ -29,6 +34,10 @@ class Dom(HTMLParser):
         self.html: dict = {}
         self.sections: dict[str, dict] = {}
         self.svgs: dict[str, int] = {}
+        self.tables: dict[str, int] = {}
+        self.map_rows: list[dict] = []
+        self._map_persona: str | None = None
+        self._cell: dict | None = None
         self.kpis: list[dict] = []
         self._section: str | None = None
         self._depth = 0
@@ -50,13 +59,27 @@ class Dom(HTMLParser):
                 self._depth += 1
             if tag == "svg" and "main-svg" in (a.get("class") or ""):
                 self.svgs[self._section] = self.svgs.get(self._section, 0) + 1
+            if tag == "table":
+                self.tables[self._section] = self.tables.get(self._section, 0) + 1
+        if tag == "div" and "data-persona" in a:
+            self._map_persona = a["data-persona"]
+        if tag == "tr" and "data-stage" in a:
+            self.map_rows.append({"persona": self._map_persona, "stage": a["data-stage"],
+                                  "rank": a.get("data-invest-rank")})
+        if tag == "td" and "data-column" in a and self.map_rows:
+            self._cell = {"column": a["data-column"], "text": ""}
+            self.map_rows[-1][a["data-column"]] = self._cell
 
     def handle_data(self, data):
+        if self._cell is not None:
+            self._cell["text"] += data
         if self._kpi_part:
             self.kpis[-1][self._kpi_part] = data.strip()
             self._kpi_part = None
 
     def handle_endtag(self, tag):
+        if tag == "td":
+            self._cell = None
         if self._section and tag == "section":
             self._depth -= 1
             if self._depth == 0:
@@ -92,17 +115,25 @@ def test_report_is_self_contained(report):
     assert not re.search(r"<(script|img|iframe)[^>]+src=", page, re.I)
     assert not re.search(r"<link[^>]+href=", page, re.I)
     assert not re.search(r"@import|url\(\s*['\"]?https?:", page, re.I)
-    assert page.count("Plotly.newPlot(") == len(SECTIONS)
+    assert page.count("Plotly.newPlot(") == len(chart_keys(sections))
 
 
-def test_report_renders_every_chart_in_a_browser(report_dom):
-    """Headless Chromium runs the page with no script error and plotly draws all eight charts."""
-    dom = report_dom
+def chart_keys(sections) -> list[str]:
+    """The sections plotly draws (the journey map is a table)."""
+    return [s.key for s in sections if s.kind == "chart"]
+
+
+def test_report_renders_every_chart_in_a_browser(report, report_dom):
+    """Headless Chromium runs the page with no script error and plotly draws all eleven charts; the
+    journey map is there as tables."""
+    dom, sections = report_dom, report[1]
     assert json.loads(dom.html.get("data-js-errors", "missing")) == []
-    expected = [key for key, *_ in SECTIONS]
-    assert list(dom.sections) == expected
-    not_drawn = [key for key in expected if dom.sections[key].get("data-rendered") != "true" or not dom.svgs.get(key)]
+    assert list(dom.sections) == [key for key, *_ in SECTIONS]
+    charts = chart_keys(sections)
+    assert len(charts) == 11 and "journey-map" not in charts
+    not_drawn = [key for key in charts if dom.sections[key].get("data-rendered") != "true" or not dom.svgs.get(key)]
     assert not_drawn == []
+    assert dom.sections["journey-map"].get("data-state") == "table" and dom.tables.get("journey-map")
 
 
 # ---- the tiles ---------------------------------------------------------------------------------------
@@ -222,7 +253,7 @@ return covered;
 def test_the_plotly_toolbar_covers_no_chart_title_or_text(report, tmp_path):
     """The toolbar (top right, on hover) sits above every subplot title, legend and annotation."""
     _, covered = render(report[0], tmp_path, TOOLBAR_PROBE)
-    assert set(covered) == {key for key, *_ in SECTIONS}
+    assert set(covered) == set(chart_keys(report[1]))
     assert {chart: texts for chart, texts in covered.items() if texts} == {}
 
 
@@ -233,7 +264,7 @@ def test_printing_keeps_every_chart_whole_on_one_page(report, tmp_path, paper):
     links, box = printed_links(report[0], tmp_path, paper)
     width, height = PAPER_POINTS[paper]
     assert box[2:] == pytest.approx([width, height], abs=1)
-    charts = [key for key, *_ in SECTIONS]
+    charts = chart_keys(report[1])
     missing = [f"{c}/{corner}" for c in charts for corner in ("top-left", "bottom-right") if f"{c}/{corner}" not in links]
     assert missing == [], "corners printed off the paper"
     for chart in charts:
@@ -241,3 +272,98 @@ def test_printing_keeps_every_chart_whole_on_one_page(report, tmp_path, paper):
         assert top_page == bottom_page, f"{chart} is split across pages {top_page} and {bottom_page}"
         assert 0 <= top[0] and bottom[2] <= width and 0 <= bottom[1] and top[3] <= height, chart
 
+
+
+# ---- the journey map ---------------------------------------------------------------------------------
+
+def _published(settings, sql: str, *params) -> list[tuple]:
+    con = duckdb.connect(str(settings.published_path), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def test_journey_map_page_per_persona_as_the_marts_hold_it(report, report_dom):
+    """One table per persona (b2b, b2c), a row per stage its journeys reached, in stage order; each
+    row's reach is the mart's n_stage_journeys and its value-at-stake rank the stage's rank."""
+    *_, settings = report
+    rows = report_dom.map_rows
+    assert sorted({r["persona"] for r in rows}) == ["b2b", "b2c"]
+    for persona in ("b2b", "b2c"):
+        expected = _published(settings, """select stage, max(n_stage_journeys) from marts.journey_map where persona = ?
+                                           group by stage, stage_rank order by stage_rank""", persona)
+        shown = [r for r in rows if r["persona"] == persona]
+        assert [r["stage"] for r in shown] == [stage for stage, _ in expected]
+        assert [r["reach"]["text"] for r in shown] == [f"{n:,} journeys" for _, n in expected]
+        ranks = dict(_published(settings, "select stage, rank from marts.stage_value_at_stake where persona = ?",
+                                persona))
+        assert {r["stage"]: int(r["rank"]) for r in shown} == ranks
+    assert all(r["top touchpoints"]["text"] and r["emotion"]["text"] for r in rows)
+
+
+MAP_FIT_PROBE = """
+var out = [];
+document.querySelectorAll('table.map').forEach(function (table) {
+  var r = table.getBoundingClientRect();
+  out.push({right: r.right, width: r.width, page: document.documentElement.clientWidth});
+});
+return out;
+"""
+
+
+def test_journey_map_tables_fit_the_window(report, tmp_path):
+    """Each map table is laid out within the page's width: nothing to scroll sideways."""
+    _, tables = render(report[0], tmp_path, MAP_FIT_PROBE)
+    assert len(tables) == 2
+    assert all(t["width"] > 0 and t["right"] <= t["page"] + 1 for t in tables), tables
+
+
+def _journeys_map(settings, tmp_path, *args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "JOURNEYS_HOME": str(settings.home)}
+    env.pop("JOURNEYS_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "journeys.cli", "map", *args], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=300)
+
+
+def test_journeys_map_prints_both_personas(report, tmp_path):
+    """`journeys map` with no option prints the b2b and the b2c map, every stage with its six columns."""
+    *_, settings = report
+    done = _journeys_map(settings, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Journey map: b2b" in done.stdout and "Journey map: b2c" in done.stdout
+    stages = [stage for (stage,) in _published(settings, "select stage from marts.stages order by stage_rank")]
+    b2c = done.stdout.split("Journey map: b2c")[1]
+    reached = [stage for (stage,) in _published(
+        settings, "select distinct stage from marts.journey_map where persona = 'b2c'")]
+    assert [s for s in stages if f"== {s} ==" in b2c] == [s for s in stages if s in reached]
+    for column in ("top touchpoints", "reach", "dwell", "emotion", "pain points", "value at stake"):
+        assert b2c.count(f"  {column} ") == len(reached)
+
+
+def test_journeys_map_csv_and_json_are_the_marts_rows(report, tmp_path):
+    """--format csv and json give marts.journey_map's rows of the persona, NULL as an empty field and null."""
+    *_, settings = report
+    expected = _published(settings, "select count(*), sum(n_journeys), count(csat) from marts.journey_map "
+                                     "where persona = 'b2c'")[0]
+    as_csv = _journeys_map(settings, tmp_path, "--persona", "b2c", "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    table = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert (len(table), sum(int(r["n_journeys"]) for r in table), sum(1 for r in table if r["csat"])) == expected
+    as_json = _journeys_map(settings, tmp_path, "--persona", "b2c", "--format", "json")
+    records = json.loads(as_json.stdout)
+    assert (len(records), sum(r["n_journeys"] for r in records), sum(r["csat"] is not None for r in records)) == expected
+    assert {r["persona"] for r in records} == {"b2c"}
+
+
+def test_journeys_map_html_file_and_unknown_persona(report, tmp_path):
+    """--out writes the HTML map (a table per persona); an unknown persona is an error naming the map's."""
+    *_, settings = report
+    out = tmp_path / "maps" / "map.html"
+    done = _journeys_map(settings, tmp_path, "--format", "html", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    page = out.read_text(encoding="utf-8")
+    assert page.count('<table class="map">') == 2 and 'data-persona="b2b"' in page and 'data-persona="b2c"' in page
+    wrong = _journeys_map(settings, tmp_path, "--persona", "martians")
+    assert wrong.returncode == 1 and "no journey map for persona 'martians'" in wrong.stderr
+    assert "b2b" in wrong.stderr and wrong.stdout == ""

@@ -7,10 +7,10 @@ import logging
 import os
 import sys
 
-from journeys.cli import backbone, dbt_cmds, demo_cmds, metrics_cmds, report_cmds, warehouse_cmds
+from journeys.cli import backbone, dbt_cmds, demo_cmds, map_cmds, metrics_cmds, report_cmds, warehouse_cmds
 from journeys.settings import SettingsError, load_settings
 
-COMMAND_MODULES = [backbone, warehouse_cmds, dbt_cmds, metrics_cmds, report_cmds, demo_cmds]
+COMMAND_MODULES = [backbone, warehouse_cmds, dbt_cmds, metrics_cmds, report_cmds, map_cmds, demo_cmds]
 
 
 def build_parser() -> argparse.ArgumentParser:
