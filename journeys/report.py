@@ -340,7 +340,8 @@ SECTIONS = (
      "margins of error; a stage nobody rated is a gap.", report_journey_map.emotion_curve),
     ("invest", "Where to invest", "marts.stage_value_at_stake",
      "Predicted 12-month customer value put at stake by the journeys that stopped at each stage: a drop-off weighted "
-     "by value rather than by heads. A prospect who never bought puts none at stake.",
+     "by value rather than by heads. A customer puts their own predicted value at stake, a prospect the mean of "
+     "their persona's customers; a person who came back since puts none.",
      report_journey_map.where_to_invest),
     ("survival", "Subscription survival", "marts.retention_projection",
      "Share of each plan's subscriptions still active after each renewal period (Kaplan-Meier, solid), and the "

@@ -63,7 +63,9 @@ def emotion_curve(con: duckdb.DuckDBPyConnection):
                               "<extra></extra>"), row=1, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=stage_order)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
-    return layout(fig)
+    # The legend under the charts: above them it would sit on the subplot titles.
+    return layout(fig, height=460).update_layout(legend=dict(orientation="h", yanchor="top", y=-0.3, x=0),
+                                                 margin=dict(b=110))
 
 
 def where_to_invest(con: duckdb.DuckDBPyConnection):
