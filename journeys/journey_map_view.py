@@ -9,7 +9,6 @@ so the page and the command always show the same map.
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 
 import duckdb
@@ -91,13 +90,15 @@ def stage_rows(con: duckdb.DuckDBPyConnection, persona: str) -> list[StageRow]:
 
 
 def duration(seconds: float | None) -> str:
-    """Seconds as a person reads them: 45 s, 12 min, 3.5 h, 2.1 d."""
-    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+    """Seconds as a person reads them: 45 s, 12 min, 3.5 h, 2.1 d (rounded first, so 59.6 s is 1 min)."""
+    if seconds is None or pd.isna(seconds):
         return "–"
-    for limit, unit, size in ((60, "s", 1), (3600, "min", 60), (86400, "h", 3600)):
-        if seconds < limit:
-            value = seconds / size
-            return f"{value:.0f} {unit}" if unit in ("s", "min") else f"{value:.1f} {unit}"
+    if round(seconds) < 60:
+        return f"{seconds:.0f} s"
+    if round(seconds / 60) < 60:
+        return f"{seconds / 60:.0f} min"
+    if round(seconds / 3600, 1) < 24:
+        return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} d"
 
 
@@ -113,12 +114,12 @@ def _emotion_text(emotion) -> str:
     if emotion is None or not emotion["n_responses"]:
         return "no survey answers"
     parts = []
-    if emotion["n_csat_responses"]:
-        parts.append(f"CSAT {emotion['csat']:.0%} ± {emotion['csat_margin_of_error']:.0%} (n={int(emotion['n_csat_responses'])})")
-    if emotion["n_nps_responses"]:
-        parts.append(f"NPS {emotion['nps']:.0f} ± {emotion['nps_margin_of_error']:.0f} (n={int(emotion['n_nps_responses'])})")
-    if emotion["n_ces_responses"]:
-        parts.append(f"CES {emotion['ces']:.2f} ± {emotion['ces_margin_of_error']:.2f} (n={int(emotion['n_ces_responses'])})")
+    for score, fmt in (("csat", "{:.0%}"), ("nps", "{:.0f}"), ("ces", "{:.2f}")):
+        n, margin = emotion[f"n_{score}_responses"], emotion[f"{score}_margin_of_error"]
+        if n:
+            # One CES answer has no standard deviation, hence no margin.
+            plus_minus = "" if pd.isna(margin) else f" ± {fmt.format(margin)}"
+            parts.append(f"{score.upper()} {fmt.format(emotion[score])}{plus_minus} (n={int(n)})")
     return "\n".join(parts)
 
 

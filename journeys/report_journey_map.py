@@ -5,6 +5,7 @@ the sBG projection. Each draw function reads published marts only; journey_map_v
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import duckdb
@@ -25,12 +26,16 @@ class HtmlBlock:
 def journey_map_pages(con: duckdb.DuckDBPyConnection) -> HtmlBlock:
     """One map per persona, each starting a printed page."""
     try:
-        personas = journey_map_view.default_personas(con)
+        return HtmlBlock("\n".join(journey_map_view.table_html(p, journey_map_view.stage_rows(con, p))
+                                   for p in journey_map_view.default_personas(con)))
     except journey_map_view.NoJourneyMap as missing:
         raise EmptySection(str(missing)) from None
-    if not personas:
-        raise EmptySection("marts.journey_map has no rows")
-    return HtmlBlock("\n".join(journey_map_view.table_html(p, journey_map_view.stage_rows(con, p)) for p in personas))
+
+
+def _shown_personas(personas) -> list[str]:
+    """The charts' personas: the named ones, else 'all' (journeys without personas), as the map shows them."""
+    named = sorted(set(personas) - {"all", "(none)"})
+    return named or ["all"]
 
 
 def _colors(personas) -> dict[str, str]:
@@ -43,23 +48,21 @@ def emotion_curve(con: duckdb.DuckDBPyConnection):
 
     df = frame(con, """select persona, stage, stage_rank, n_nps_responses, nps, nps_margin_of_error,
                               n_csat_responses, csat, csat_margin_of_error, n_ces_responses, ces, ces_margin_of_error
-                       from marts.emotion_curve where persona <> '(none)' order by persona, stage_rank""",
-               "marts.emotion_curve")
-    named = sorted(set(df["persona"]) - {"all"})
-    df = df[df["persona"].isin(named or ["all"])]
+                       from marts.emotion_curve order by persona, stage_rank""", "marts.emotion_curve")
+    df = df[df["persona"].isin(_shown_personas(df["persona"]))]
     stage_order = list(df.sort_values("stage_rank")["stage"].drop_duplicates())
     fig = make_subplots(rows=1, cols=3, subplot_titles=("NPS (points)", "CSAT (share satisfied)", "CES (lower is easier)"),
                         horizontal_spacing=0.08)
     for persona, color in _colors(sorted(set(df["persona"]))).items():
-        part = df[df["persona"] == persona]
+        part, label = df[df["persona"] == persona], html.escape(persona)
         for col, (metric, fmt) in enumerate((("nps", ".0f"), ("csat", ".0%"), ("ces", ".2f")), start=1):
             plus, minus = clipped_error_bars(part[metric], part[f"{metric}_margin_of_error"], *SCALES[metric])
             fig.add_trace(go.Scatter(
-                x=part["stage"], y=part[metric], mode="lines+markers", name=persona, legendgroup=persona,
+                x=part["stage"], y=part[metric], mode="lines+markers", name=label, legendgroup=persona,
                 showlegend=col == 1, line=dict(color=color), connectgaps=False,
                 error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus, visible=True, thickness=1),
                 customdata=part[[f"n_{metric}_responses", f"{metric}_margin_of_error"]].to_numpy(),
-                hovertemplate=f"{persona}, %{{x}}: %{{y:{fmt}}} ± %{{customdata[1]:{fmt}}} (n=%{{customdata[0]:,}})"
+                hovertemplate=f"{label}, %{{x}}: %{{y:{fmt}}} ± %{{customdata[1]:{fmt}}} (n=%{{customdata[0]:,}})"
                               "<extra></extra>"), row=1, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=stage_order)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
@@ -72,17 +75,17 @@ def where_to_invest(con: duckdb.DuckDBPyConnection):
     import plotly.graph_objects as go
 
     df = frame(con, """select persona, stage, stage_rank, n_dropped, n_customers_at_stake, value_at_stake, rank
-                       from marts.stage_value_at_stake where persona not in ('all', '(none)')
-                       order by persona, stage_rank""", "marts.stage_value_at_stake")
+                       from marts.stage_value_at_stake order by persona, stage_rank""", "marts.stage_value_at_stake")
+    df = df[df["persona"].isin(_shown_personas(df["persona"]))]
     currency = currency_of(con, "marts.stage_value_at_stake")
     stage_order = list(df.sort_values("stage_rank")["stage"].drop_duplicates())
     fig = go.Figure()
     for persona, color in _colors(sorted(set(df["persona"]))).items():
-        part = df[df["persona"] == persona]
+        part, label = df[df["persona"] == persona], html.escape(persona)
         fig.add_trace(go.Bar(
-            x=part["stage"], y=part["value_at_stake"], name=persona, marker=dict(color=color),
+            x=part["stage"], y=part["value_at_stake"], name=label, marker=dict(color=color),
             customdata=part[["n_dropped", "n_customers_at_stake", "rank"]].to_numpy(),
-            hovertemplate=f"{persona}, %{{x}}: {currency} %{{y:,.0f}} at stake; %{{customdata[0]:,}} journeys stopped "
+            hovertemplate=f"{label}, %{{x}}: {currency} %{{y:,.0f}} at stake; %{{customdata[0]:,}} journeys stopped "
                           "(%{customdata[1]:,} customers), rank %{customdata[2]}<extra></extra>"))
     fig.update_layout(barmode="group")
     fig.update_xaxes(categoryorder="array", categoryarray=stage_order)

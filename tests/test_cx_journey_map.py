@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from tests.cx_inputs import Inputs, build_marts, rows
+from tests.cx_inputs import Inputs, build_marts, rows, schema
 
 MARTS = ("intermediate.int_stages", "marts.stages", "marts.survey_responses", "marts.support_tickets",
          "marts.journey_map", "marts.stage_value_at_stake", "marts.emotion_curve")
@@ -23,8 +23,10 @@ def build(settings, inputs, **values):
 
 
 def _map(con, persona: str) -> dict:
-    return {(r["stage"], r["channel"], r["event_type"]): r
-            for r in rows(con, "select * from marts.journey_map where persona = ?", persona)}
+    found = rows(con, "select * from marts.journey_map where persona = ?", persona)
+    by_touchpoint = {(r["stage"], r["channel"], r["event_type"]): r for r in found}
+    assert len(by_touchpoint) == len(found), "two rows for one touchpoint"
+    return by_touchpoint
 
 
 def _funnel() -> Inputs:
@@ -116,6 +118,26 @@ def test_long_dwell_needs_enough_dwells(settings):
     assert b2c[("awareness", "web", "page_view")]["dwell_rank"] == 1
     assert b2c[("awareness", "web", "page_view")]["is_long_dwell"]
     assert [k for k, r in b2c.items() if r["is_long_dwell"]] == [("awareness", "web", "page_view")]
+
+
+def test_going_on_is_later_in_the_journey_and_dwell_ends_at_any_touchpoint(settings):
+    """ja: add_to_cart 0h, product_view 1h, email bounce 4h (unmapped): it reached decision before the
+    product view, so it did not go on from it, and the view waited 3 h for the bounce.
+    jb: product_view 0h, add_to_cart 2h, product_view 5h: it went on after its first view; the views
+    wait 2 h and (the last touchpoint) nothing. product_view: 2 journeys, 3 touchpoints, 1 went on,
+    dwells 3 h and 2 h. jc reaches advocacy, the last stage: no next stage to go on to."""
+    inputs = Inputs(five_stage=True)
+    inputs.journey("ja", "pa", "web add_to_cart", "web product_view h=1", "email bounce h=4")
+    inputs.journey("jb", "pb", "web product_view", "web add_to_cart h=2", "web product_view h=5")
+    inputs.journey("jc", "pc", "web purchase", "web review_written h=2")
+    b2c = _map(build(settings, inputs), "b2c")
+    product = b2c[("consideration", "web", "product_view")]
+    assert (product["n_journeys"], product["n_touchpoints"], product["n_went_on"]) == (2, 3, 1)
+    assert product["next_stage_rate"] == 0.5
+    assert product["median_dwell_s"] == pytest.approx(2.5 * HOUR)
+    assert ("(unmapped)", "email", "bounce") not in b2c and all(k[2] != "bounce" for k in b2c)
+    review = b2c[("advocacy", "web", "review_written")]
+    assert (review["n_journeys"], review["n_went_on"], review["next_stage_rate"]) == (1, None, None)
 
 
 def _valued() -> Inputs:
@@ -243,3 +265,31 @@ def test_emotion_curve_by_stage(settings):
     assert (curve["awareness"]["n_responses"], curve["awareness"]["csat"]) == (0, None)
     everyone = {r["stage"]: r for r in rows(con, "select * from marts.emotion_curve where persona = 'all'")}
     assert everyone["decision"]["n_responses"] == 3
+
+
+def test_one_ces_answer_has_no_margin_to_show():
+    """A stage with one CES answer has a score but no standard deviation: the map says n=1, no ± NaN."""
+    import pandas as pd
+
+    from journeys.journey_map_view import _emotion_text
+
+    emotion = pd.Series({"n_responses": 1, "n_csat_responses": 0, "csat": None, "csat_margin_of_error": None,
+                         "n_nps_responses": 0, "nps": None, "nps_margin_of_error": None,
+                         "n_ces_responses": 1, "ces": 4.0, "ces_margin_of_error": float("nan")})
+    assert _emotion_text(emotion) == "CES 4.00 (n=1)"
+
+
+def test_an_empty_map_is_a_note_in_the_report_not_a_crash(tmp_path):
+    """The marts exist but hold no row (nothing reached a mapped stage): the section says so."""
+    import duckdb
+
+    from journeys.report_figures import EmptySection
+    from journeys.report_journey_map import journey_map_pages
+
+    con = duckdb.connect(str(tmp_path / "empty.duckdb"))
+    con.execute("create schema marts")
+    for table in ("marts.journey_map", "marts.stage_value_at_stake", "marts.emotion_curve"):
+        columns = ", ".join(f"{name} {kind}" for name, kind in schema(table).items())  # the documented columns
+        con.execute(f"create table {table} ({columns})")
+    with pytest.raises(EmptySection, match="no journey map for persona 'all'"):
+        journey_map_pages(con)
