@@ -23,8 +23,15 @@ still has it open, its token is not the one the working file recorded for it (a 
 restored from a copy, a `journeys build --full`, a publish that died in between), the catalogs
 differ (a table, column, type or comment changed), a raw table went back, or the standby grew to
 twice the working file (deleted rows' space that DuckDB did not reuse), or so many persons changed
-that a copy is cheaper (COPY_ABOVE_CHANGED_SHARE). After the update every
-table's row count is compared with the working file's, and any difference rolls it back to a copy.
+that a copy is cheaper (COPY_ABOVE_CHANGED_SHARE), or it is in another storage format than
+serving_storage_version. After the update every table's row count is compared with the working
+file's, and any difference rolls it back to a copy.
+
+The format: DuckDB 2 writes files only DuckDB 2 opens, and the BI tools embed older DuckDBs
+(Evidence's connector 1.4, Metabase's driver its own). So a whole copy is, unless the setting is
+`latest`, not a file copy but COPY FROM DATABASE into a file attached with STORAGE_VERSION
+serving_storage_version (every table, view, macro and comment); an update in place keeps the
+file's format.
 """
 
 from __future__ import annotations
@@ -152,6 +159,7 @@ def _update_in_place(settings: Settings, path: Path, slot: str, changes_absorbed
         con.execute(f"attach {sql_string(settings.warehouse_path)} as working (read_only)")
         here = _default_database(con)
         since = _standby_state(con, here, slot, untouched)
+        _check_storage_version(con, here, settings.serving_storage_version)
         _check_catalogs(con, here)
         _check_changed_share(con, since)
         tables = _tables(con, "working")
@@ -161,7 +169,7 @@ def _update_in_place(settings: Settings, path: Path, slot: str, changes_absorbed
             counts = _apply(con, here, tables, since)
             _copy_comments(con, here)
             write_meta(con)
-            _write_state(con, token, changes_absorbed)
+            _write_state(con, token, changes_absorbed, settings.serving_storage_version)
             _check_counts(con, here, tables)
             con.execute("commit")
         except BaseException:
@@ -192,6 +200,17 @@ def _standby_state(con: duckdb.DuckDBPyConnection, here: str, slot: str, untouch
     if recorded[0][0] != token + untouched:
         raise _NotInPlace("the standby was written to since it was published (a read-write connection to it?)")
     return changes_absorbed
+
+
+def _check_storage_version(con: duckdb.DuckDBPyConnection, here: str, wanted: str) -> None:
+    """An update in place keeps the file's format: one written in another (serving_storage_version
+    changed since) is copied whole, into the format asked for."""
+    columns = {c for (c,) in _rows(con, "select column_name from duckdb_columns() where database_name = ? and "
+                                        "schema_name = 'meta' and table_name = 'serving_state'", [here])}
+    held = _rows(con, f'select storage_version from "{here}".meta.serving_state')[0][0] \
+        if "storage_version" in columns else None
+    if held != wanted:
+        raise _NotInPlace(f"the standby is in storage format {held or 'unrecorded'}, serving_storage_version is {wanted}")
 
 
 def _check_catalogs(con: duckdb.DuckDBPyConnection, here: str) -> None:
@@ -315,11 +334,14 @@ def _copy_whole(settings: Settings, path: Path, changes_absorbed: int, token: st
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     _remove(tmp)
     try:
-        shutil.copyfile(settings.warehouse_path, tmp)
+        if settings.serving_storage_version == "latest":
+            shutil.copyfile(settings.warehouse_path, tmp)
+        else:
+            _copy_in_format(settings, tmp)
         con = duckdb.connect(str(tmp))
         try:
             write_meta(con)
-            _write_state(con, token, changes_absorbed)
+            _write_state(con, token, changes_absorbed, settings.serving_storage_version)
             con.execute("CHECKPOINT")
         finally:
             con.close()
@@ -330,18 +352,33 @@ def _copy_whole(settings: Settings, path: Path, changes_absorbed: int, token: st
         raise
 
 
+def _copy_in_format(settings: Settings, tmp: Path) -> None:
+    """The working file rewritten into `tmp` in serving_storage_version's format: every schema,
+    table, view, macro and comment (COPY FROM DATABASE), read older readers can open."""
+    con = duckdb.connect()
+    try:
+        warehouse.configure(con, settings)
+        con.execute(f"attach {sql_string(settings.warehouse_path)} as working (read_only)")
+        con.execute(f"attach {sql_string(tmp)} as serving (storage_version {sql_string(settings.serving_storage_version)})")
+        con.execute("copy from database working to serving")
+        con.execute("detach serving")
+    finally:
+        con.close()
+
+
 def _remove(database: Path) -> None:
     """A DuckDB file and its write-ahead log."""
     database.unlink(missing_ok=True)
     database.with_name(database.name + ".wal").unlink(missing_ok=True)
 
 
-def _write_state(con: duckdb.DuckDBPyConnection, token: str, changes_absorbed: int) -> None:
+def _write_state(con: duckdb.DuckDBPyConnection, token: str, changes_absorbed: int, storage_version: str) -> None:
     con.execute("create schema if not exists meta")
-    con.execute("create or replace table meta.serving_state as select ?::varchar as token, ?::bigint as changes_absorbed",
-                [token, changes_absorbed])
+    con.execute("create or replace table meta.serving_state as select ?::varchar as token, ?::bigint as changes_absorbed, "
+                "?::varchar as storage_version", [token, changes_absorbed, storage_version])
     con.execute("comment on table meta.serving_state is 'One row: the working file''s state this serving file holds "
-                "(its meta.change_log position and the token the working file recorded for it in meta.change_log_readers).'")
+                "(its meta.change_log position and the token the working file recorded for it in meta.change_log_readers), "
+                "and the serving_storage_version it was written in.'")
 
 
 # ---- small helpers ---------------------------------------------------------------------------

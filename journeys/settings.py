@@ -275,6 +275,17 @@ def spark_master_url() -> Rule:
     return Rule(check)
 
 
+def storage_version() -> Rule:
+    """A DuckDB storage version as ATTACH takes it (v1.1.0), or latest."""
+    def check(value):
+        text = value.strip() if isinstance(value, str) else ""
+        if text != "latest" and not re.fullmatch(r"v\d+\.\d+\.\d+", text):
+            raise _Invalid(f"must be a DuckDB storage version like v1.1.0, or latest, got {value!r}")
+        return text
+
+    return Rule(check)
+
+
 def jvm_memory() -> Rule:
     """A JVM memory size as Spark takes it: 512m, 4g, 1t."""
     def check(value):
@@ -533,6 +544,13 @@ class Settings(BaseSettings):
     spark_driver_memory: Annotated[str, jvm_memory()] = "4g"
     """Heap of the Spark driver's JVM (spark.driver.memory), set when this process starts it: in local
     mode the driver is also the executor. A cluster's executors take their own settings."""
+
+    serving_storage_version: Annotated[str, storage_version()] = "v1.1.0"
+    """DuckDB storage format of the published file: v1.1.0 opens in DuckDB 1.1 and later, which BI tools
+    embed (Evidence's connector bundles 1.4, Metabase's driver its own, older CLIs); `latest` is the
+    working file's own format, which only DuckDB 2 opens. A publish that copies the file whole writes
+    that format (COPY FROM DATABASE into a file attached with it: slower than a file copy); in place it
+    keeps the standby's."""
 
     lake: Annotated[Path | None, path(optional=True)] = None
     """Folder of the raw lake (Hive-partitioned Parquet, pipelines/lake.py) when engine is spark; None

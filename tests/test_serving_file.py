@@ -11,6 +11,7 @@ still reading the standby, a changed table, a working file restored from an olde
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -239,4 +240,43 @@ def test_a_build_that_changed_many_persons_copies_whole(published_in_batches, tm
     changed = int(re.search(r"([\d,]+) persons changed", published.how)[1].replace(",", ""))
     assert published.how.startswith("copied whole") and "a copy is cheaper" in published.how, published.how
     assert changed > 0.05 * n_persons
+    assert differences(settings) == {}
+
+
+@pytest.fixture(scope="module")
+def old_reader(tmp_path_factory):
+    from tests.old_duckdb import old_duckdb_python
+
+    return old_duckdb_python(tmp_path_factory.mktemp("old-duckdb"))
+
+
+def test_an_older_duckdb_reads_every_table_and_comment_after_copies_and_updates_in_place(published_in_batches,
+                                                                                          old_reader):
+    """After two whole copies and three updates in place (serving_storage_version v1.1.0, the default),
+    DuckDB 1.1.3, as BI tools embed it, opens the published file and reads every table with the rows
+    and the table and column comments DuckDB 2 reads."""
+    from tests.old_duckdb import OLD_DUCKDB, read_here, read_with
+
+    settings, publishes = published_in_batches
+    assert settings.serving_storage_version == "v1.1.0"
+    done = read_with(old_reader, settings.published_path)
+    assert done.returncode == 0, done.stderr
+    old, new = json.loads(done.stdout), read_here(settings.published_path)
+    assert old["version"] == OLD_DUCKDB
+    assert len(old["tables"]) > 40 and "marts.journey_map" in old["tables"]
+    assert old["tables"] == new["tables"]
+    assert old["columns"] == new["columns"] and sum(c is not None for c in old["columns"].values()) > 500
+
+
+def test_serving_storage_version_latest_copies_whole_in_the_newer_format(published_in_batches, tmp_path, old_reader):
+    """A changed serving_storage_version is a whole copy, in the format asked for: with `latest`, the
+    working file's own, which the older reader refuses, saying why."""
+    from tests.old_duckdb import read_with
+
+    settings = fresh_copy(published_in_batches[0], tmp_path, "latest").replace(serving_storage_version="latest")
+    published = build_and_publish(settings)
+    assert published.how.startswith("copied whole"), published.how
+    assert published.how.endswith("the standby is in storage format v1.1.0, serving_storage_version is latest")
+    refused = read_with(old_reader, settings.published_path)
+    assert refused.returncode != 0 and "version" in refused.stderr.lower()
     assert differences(settings) == {}

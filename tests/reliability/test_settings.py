@@ -124,6 +124,7 @@ RULE_CASES = [
     ("engine", "postgres", "must be one of duckdb, spark, got 'postgres'"),
     ("spark_master", "local[0]", "must be a Spark master URL"),
     ("spark_driver_memory", "4GB", "must be a JVM memory size like 512m or 4g, got '4GB'"),
+    ("serving_storage_version", "v1", "must be a DuckDB storage version like v1.1.0, or latest, got 'v1'"),
     ("ingest_session_timeout_s", "0.5", "must be a number between 1 and 1800, got"),
     ("publish_interval_s", "never", "must be a number > 0, got 'never'"),
     ("build_lock_timeout_s", "-1", "must be a number >= 0, got -1"),
@@ -414,6 +415,7 @@ def _non_default(name: str, default, tmp_path: Path) -> tuple[str, object]:
         "spark_master": (" sc://spark-connect.internal:15002 ", "sc://spark-connect.internal:15002"),
         "lake": (str(tmp_path / "lake"), tmp_path / "lake"),
         "spark_driver_memory": ("6G", "6g"),
+        "serving_storage_version": ("v1.4.0", "v1.4.0"),
     }
     if name in special:
         return special[name]
