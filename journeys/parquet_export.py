@@ -10,6 +10,11 @@ whose fingerprint equals the one the current export recorded is not written agai
 hard-linked from that export's folder. So an incremental build, whose changes are mostly recent,
 rewrites the latest month of the event-grain tables and the small aggregates, and links the rest.
 
+Each file says what it holds, as pandas, Polars and Spark read it: the table's description in the
+file's metadata (`description`) and each column's in its field's metadata (`description`, in the
+Arrow schema pyarrow and Polars read), and timestamps marked UTC-adjusted (the warehouse's
+naive TIMESTAMPs are UTC by contract), so readers see them as UTC rather than as local times.
+
 Why a content fingerprint rather than the build's change log: it covers every table, the ones
 rebuilt whole included, and a file is reused only when its rows are the same, whatever the build
 did. It costs one hashing scan per table (about 1 s for 12M journey steps on 2 threads), against
@@ -24,8 +29,8 @@ import os
 from pathlib import Path
 
 import duckdb
-
-from journeys.warehouse import sql_string
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 PARTITIONED_BY = {"journey_steps": "occurred_at", "path_steps": "entered_at", "journeys": "started_at"}
 """The event- and journey-grain marts, split by month of this column: the tables that grow with
@@ -33,6 +38,13 @@ history. Every other mart is small and exported as one file."""
 
 UNDATED = "undated"
 """The partition of rows whose month column is NULL."""
+
+FILE_FORMAT = "described-utc-1"
+"""In every fingerprint: files an export wrote in an older form (without descriptions, naive
+timestamps) differ from this one's, so they are written again rather than linked."""
+
+ROWS_PER_BATCH = 100_000
+"""Rows handed from DuckDB to the Parquet writer at a time: memory stays bounded for any table."""
 
 
 def export_marts(con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | None) -> dict[str, dict]:
@@ -46,13 +58,16 @@ def export_marts(con: duckdb.DuckDBPyConnection, folder: Path, previous: Path | 
     ).fetchall()
     exported: dict[str, dict] = {}
     for table, comment in tables:
+        described = dict(con.execute(
+            "select column_name, comment from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'marts' and table_name = ?", [table]).fetchall())
         (folder / table).mkdir()
         files = []
         for partition, rows, fingerprint in _partitions(con, table):
             name = f"{table}/{partition}.parquet"
             old = reusable.get((table, partition))
             if not (old and old["fingerprint"] == fingerprint and _link(previous / old["file"], folder / name)):
-                _write(con, table, partition, folder / name)
+                _write(con, table, partition, folder / name, comment, described)
             files.append({"file": name, "partition": partition, "rows": rows, "fingerprint": fingerprint})
         exported[table] = {"files": files, "rows": sum(f["rows"] for f in files), "description": comment}
     return exported
@@ -82,13 +97,29 @@ def _partition_sql(table: str) -> str:
 
 
 def _fingerprint(columns: str, rows: int, row_hashes: str) -> str:
-    return hashlib.sha256(f"{columns}|{rows}|{row_hashes}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{FILE_FORMAT}|{columns}|{rows}|{row_hashes}".encode()).hexdigest()[:32]
 
 
-def _write(con: duckdb.DuckDBPyConnection, table: str, partition: str, path: Path) -> None:
+def _write(con: duckdb.DuckDBPyConnection, table: str, partition: str, path: Path, description: str | None,
+           column_descriptions: dict[str, str | None]) -> None:
     where = "" if table not in PARTITIONED_BY else f" where {_partition_sql(table)} = '{partition}'"
-    con.execute(f"copy (select * from marts.\"{table}\"{where}) to {sql_string(path)} "
-                "(format parquet, compression zstd)")
+    reader = con.sql(f"select * from marts.\"{table}\"{where}").to_arrow_reader(ROWS_PER_BATCH)
+    schema = described_schema(reader.schema, description, column_descriptions)
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch.cast(schema))
+
+
+def described_schema(schema: pa.Schema, description: str | None, column_descriptions: dict[str, str | None]) -> pa.Schema:
+    """`schema` with its description and its columns' in the metadata, and naive timestamps as UTC."""
+    fields = []
+    for field in schema:
+        kind = field.type
+        if pa.types.is_timestamp(kind) and kind.tz is None:
+            kind = pa.timestamp(kind.unit, tz="UTC")
+        text = column_descriptions.get(field.name)
+        fields.append(pa.field(field.name, kind, field.nullable, metadata={"description": text} if text else None))
+    return pa.schema(fields, metadata={"description": description} if description else None)
 
 
 def _previous_partitions(previous: Path | None) -> dict[tuple[str, str], dict]:

@@ -131,6 +131,33 @@ def _journey_steps_build(settings, months: dict[str, int], note: str = "x") -> N
         con.execute(f"create or replace table marts.summary as select {sum(months.values())} as n_steps")
 
 
+def test_the_parquet_export_carries_descriptions_and_utc_timestamps(tmp_path):
+    """Each file holds its table's description and each column's (pyarrow field metadata, as pandas
+    and Polars read them), and the warehouse's UTC timestamps marked UTC-adjusted: pandas reads
+    2025-01-01 05:00 as 05:00 UTC, not as a naive time; a table's empty file still has its schema."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    settings = load_settings(home=tmp_path / "home")
+    _journey_steps_build(settings, {"2025-01": 6})
+    with warehouse.writer(settings) as con:
+        con.execute("comment on table marts.journey_steps is 'One row per step.'")
+        con.execute("comment on column marts.journey_steps.occurred_at is 'when it happened, UTC'")
+        con.execute("create table marts.nothing (seen_at timestamp, n bigint)")
+    publish_as_one_build(settings)
+    link = publishing.parquet_link(settings)
+    schema = pq.read_schema(link / "journey_steps" / "2025-01.parquet")
+    assert schema.metadata[b"description"] == b"One row per step."
+    assert schema.field("occurred_at").metadata == {b"description": b"when it happened, UTC"}
+    assert schema.field("note").metadata is None  # no comment, no metadata
+    assert str(schema.field("occurred_at").type) == "timestamp[us, tz=UTC]"
+    frame = pd.read_parquet(link / "journey_steps" / "2025-01.parquet")
+    assert frame["occurred_at"].min() == pd.Timestamp("2025-01-01 00:00", tz="UTC")
+    assert frame["occurred_at"].max() == pd.Timestamp("2025-01-01 05:00", tz="UTC")
+    empty = pq.read_table(link / "nothing" / "data.parquet")
+    assert empty.num_rows == 0 and str(empty.schema.field("seen_at").type) == "timestamp[us, tz=UTC]"
+
+
 def test_an_export_rewrites_only_the_partitions_that_changed(tmp_path):
     """Journey steps are exported by month of occurred_at. Publishing again after a change to one month
     rewrites that month (a new file) and hard-links the others from the previous export (the same inode);
