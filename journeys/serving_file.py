@@ -354,10 +354,12 @@ def _copy_whole(settings: Settings, path: Path, changes_absorbed: int, token: st
 
 def _copy_in_format(settings: Settings, tmp: Path) -> None:
     """The working file rewritten into `tmp` in serving_storage_version's format: every schema,
-    table, view, macro and comment (COPY FROM DATABASE), read older readers can open."""
+    table, view, macro and comment (COPY FROM DATABASE), in a format older readers open, raw in
+    its row order as a file copy keeps it."""
     con = duckdb.connect()
     try:
         warehouse.configure(con, settings)
+        con.execute("SET preserve_insertion_order = true")  # raw rows keep their row order (see _check_raw)
         con.execute(f"attach {sql_string(settings.warehouse_path)} as working (read_only)")
         con.execute(f"attach {sql_string(tmp)} as serving (storage_version {sql_string(settings.serving_storage_version)})")
         con.execute("copy from database working to serving")
