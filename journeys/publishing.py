@@ -187,7 +187,7 @@ def sweep_stale(settings: Settings) -> list[Path]:
     """Remove temporary copies and unfinished Parquet folders left by processes that died; returns them."""
     removed = []
     candidates = [*settings.published_dir.glob(".*.tmp"), *settings.published_dir.glob(".*.tmp.wal"),
-                  *serving_file.serving_dir(settings).glob(".*.tmp"), *serving_file.serving_dir(settings).glob(".*.tmp.wal"),
+                  *serving_file.serving_dir(settings).glob("*/.*.tmp"), *serving_file.serving_dir(settings).glob("*/.*.tmp.wal"),
                   *raw_export.raw_dir(settings).glob("*/.*.tmp")]
     builds = _parquet_builds(settings)
     if builds.exists():

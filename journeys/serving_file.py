@@ -1,7 +1,11 @@
 """The published DuckDB file, brought up to the working file at a cost that grows with what changed.
 
-    published/warehouse.duckdb -> serving/warehouse-a.duckdb   what readers open (a symlink)
-    published/serving/warehouse-b.duckdb                       the standby: the build before last
+    published/warehouse.duckdb -> serving/a/warehouse.duckdb   what readers open (a symlink)
+    published/serving/b/warehouse.duckdb                       the standby: the build before last
+
+Both files are named warehouse.duckdb, in a folder per slot, because DuckDB names a file's catalog
+after its file name: a BI tool that lists `warehouse.marts` finds it under that name after every
+publish, whichever file the link points at.
 
 Why: every build's publish used to copy the whole working file, raw and all of history, for what an
 incremental build changed (28 GB and 7 minutes at 100M events). Now a publish brings the standby up
@@ -85,7 +89,12 @@ def serving_dir(settings: Settings) -> Path:
 
 
 def slot_path(settings: Settings, slot: str) -> Path:
-    return serving_dir(settings) / f"warehouse-{slot}.duckdb"
+    return serving_dir(settings) / slot / "warehouse.duckdb"
+
+
+OLD_LAYOUT = "warehouse-*.duckdb"
+"""Serving files of the layout before the slot folders (serving/warehouse-a.duckdb): removed once the
+link points at the new layout (an open reader keeps its file until it closes)."""
 
 
 def reader_name(slot: str) -> str:
@@ -97,9 +106,9 @@ def standby_slot(settings: Settings) -> str:
     """The slot the published link does not point at (the first one when there is no link yet)."""
     link = settings.published_path
     if link.is_symlink():
-        current = Path(os.readlink(link)).name
+        current = os.path.normpath(os.path.join(link.parent, os.readlink(link)))
         for slot, other in zip(SLOTS, reversed(SLOTS), strict=True):
-            if current == slot_path(settings, slot).name:
+            if current == os.path.normpath(slot_path(settings, slot)):
                 return other
     return SLOTS[0]
 
@@ -110,7 +119,7 @@ def refresh(settings: Settings, slot: str, changes_absorbed: int, token: str,
     published build's row) and its state recorded as (`token`, `changes_absorbed`). The working file
     must be checkpointed and unwritten meanwhile (hold warehouse.exclusive_lock)."""
     path = slot_path(settings, slot)
-    serving_dir(settings).mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
         detail = _update_in_place(settings, path, slot, changes_absorbed, token, write_meta)
@@ -137,6 +146,8 @@ def swap_link(settings: Settings, slot: str) -> None:
     tmp.unlink(missing_ok=True)
     os.symlink(os.path.relpath(slot_path(settings, slot), link.parent), tmp)
     os.replace(tmp, link)
+    for old in serving_dir(settings).glob(OLD_LAYOUT):
+        _remove(old)
 
 
 # ---- in place --------------------------------------------------------------------------------

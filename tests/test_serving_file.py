@@ -124,9 +124,10 @@ def test_every_publish_equals_the_working_file_and_the_later_ones_replace_only_w
         assert 0 < int(by_key[2].replace(",", "")) < rows, how  # some rows, not every row of those tables
         assert appended > 0, how  # each batch's raw rows, by position
     # the link points at the other file after each publish: five publishes end on the first one
-    assert os.readlink(settings.published_path) == os.path.join("serving", "warehouse-a.duckdb")
+    assert os.readlink(settings.published_path) == os.path.join("serving", "a", "warehouse.duckdb")
     with duckdb.connect(str(settings.published_path), read_only=True) as con:
         assert con.execute("select count(*) from meta.published_build").fetchone()[0] == 1
+        assert con.execute("select current_database()").fetchone()[0] == "warehouse"  # whichever file: one name
 
 
 def fresh_copy(source, root, name: str):
