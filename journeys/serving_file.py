@@ -27,7 +27,7 @@ still has it open, its token is not the one the working file recorded for it (a 
 restored from a copy, a `journeys build --full`, a publish that died in between), the catalogs
 differ (a table, column, type or comment changed), a raw table went back, or the standby grew to
 twice the working file (deleted rows' space that DuckDB did not reuse), or so many persons changed
-that a copy is cheaper (COPY_ABOVE_CHANGED_SHARE), or it is in another storage format than
+that a copy is cheaper (copy_above_changed_share), or it is in another storage format than
 serving_storage_version. After the update every table's row count is compared with the working
 file's, and any difference rolls it back to a copy.
 
@@ -64,6 +64,12 @@ their rows. Measured at 10M events (2.5 GB working file): 13.5% of persons chang
 events, and bringing the standby up took 15.0 s (6.6M rows replaced, about 440k rows/s) where a
 copy took 4.4 s from the page cache, so the two cost the same near 4%; a file too big to stay
 cached (28 GB at 100M) copies slower and moves that point up."""
+
+FORMAT_COPY_ABOVE_CHANGED_SHARE = 0.5
+"""The same point when a whole copy is a rewrite into serving_storage_version's older format (COPY
+FROM DATABASE), not a file copy: measured at 1M events (0.22 GB), 8.2 s against 0.08 s for the
+file copy (benchmarks/bench_serving_format.py), about 27 MB/s, so ~90 s at 10M where replacing 13.5%
+of persons took 15 s: in place stays cheaper until most persons changed."""
 
 GROWTH_LIMIT = 2.0
 """A standby this many times the working file's size (plus 64 MB) is copied whole again: a fresh
@@ -172,7 +178,7 @@ def _update_in_place(settings: Settings, path: Path, slot: str, changes_absorbed
         since = _standby_state(con, here, slot, untouched)
         _check_storage_version(con, here, settings.serving_storage_version)
         _check_catalogs(con, here)
-        _check_changed_share(con, since)
+        _check_changed_share(con, since, copy_above_changed_share(settings))
         tables = _tables(con, "working")
         _check_raw(con, here, tables)
         con.execute("begin transaction")
@@ -267,18 +273,24 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, here: str) -> None:
         con.execute(f"comment on {kind} \"{here}\".{name} is {sql_string(comment) if comment is not None else 'null'}")
 
 
-def _check_changed_share(con: duckdb.DuckDBPyConnection, since: int) -> None:
-    """Copy instead when more persons changed than COPY_ABOVE_CHANGED_SHARE (their rows are most of the delta)."""
+def copy_above_changed_share(settings: Settings) -> float:
+    """Above this share of persons changed a whole copy is cheaper: a plain file copy is fast, a copy
+    into an older storage format is not."""
+    return COPY_ABOVE_CHANGED_SHARE if settings.serving_storage_version == "latest" else FORMAT_COPY_ABOVE_CHANGED_SHARE
+
+
+def _check_changed_share(con: duckdb.DuckDBPyConnection, since: int, limit: float) -> None:
+    """Copy instead when more persons changed than `limit` (their rows are most of the delta)."""
     if not _has_table(con, "working", "intermediate", "int_persons"):
         return
     _, producer, kind = incremental.REPLACED_KEYS["marts.journey_steps"]
     changed = _rows(con, "select count(distinct key) from working.meta.change_log where producer = ? and key_type = ? "
                          "and change_seq > ?", [producer, kind, since])[0][0]
     persons = _row_count(con, "working.intermediate.int_persons")
-    if persons and changed / persons > COPY_ABOVE_CHANGED_SHARE:
+    if persons and changed / persons > limit:
         raise _NotInPlace(f"{changed:,} persons changed since the standby's state (merged and split ones on both "
                           f"sides), {changed / persons:.1%} of the {persons:,} there are; above "
-                          f"{COPY_ABOVE_CHANGED_SHARE:.0%} a copy is cheaper")
+                          f"{limit:.0%} a copy is cheaper")
 
 
 def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:

@@ -96,6 +96,7 @@ def published_in_batches(tmp_path_factory):
     publishes = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(serving_file, "COPY_ABOVE_CHANGED_SHARE", float("inf"))  # every batch changes many of 250 persons
+        patch.setattr(serving_file, "FORMAT_COPY_ABOVE_CHANGED_SHARE", float("inf"))
         for number, batch in enumerate(arrival_batches(pq.read_table(simulated))):
             path = root / f"batch-{number}.parquet"
             pq.write_table(batch, path)
@@ -109,6 +110,7 @@ def published_in_batches(tmp_path_factory):
 def in_place_whatever_changed(monkeypatch):
     """The tests below break one thing each; the share of persons changed is not it."""
     monkeypatch.setattr(serving_file, "COPY_ABOVE_CHANGED_SHARE", float("inf"))
+    monkeypatch.setattr(serving_file, "FORMAT_COPY_ABOVE_CHANGED_SHARE", float("inf"))
 
 
 def test_every_publish_equals_the_working_file_and_the_later_ones_replace_only_what_changed(published_in_batches):
@@ -226,9 +228,10 @@ def test_a_serving_file_written_by_someone_else_is_copied_whole(published_in_bat
 
 
 def test_a_build_that_changed_many_persons_copies_whole(published_in_batches, tmp_path, monkeypatch):
-    """With the default share: a batch of events for every person (a new day for each) changes all of
-    them since the standby's state, and a copy is cheaper than replacing their rows."""
-    monkeypatch.setattr(serving_file, "COPY_ABOVE_CHANGED_SHARE", 0.05)
+    """With the default share (the older-format copy's, serving_storage_version's default): a batch of
+    events for every person (a new day for each) changes all of them since the standby's state, and
+    a copy is cheaper than replacing their rows."""
+    monkeypatch.setattr(serving_file, "FORMAT_COPY_ABOVE_CHANGED_SHARE", 0.5)
     settings = fresh_copy(published_in_batches[0], tmp_path, "home")
     with warehouse.writer(settings) as con:
         n_persons = con.execute("select count(*) from intermediate.int_persons").fetchone()[0]
@@ -240,7 +243,7 @@ def test_a_build_that_changed_many_persons_copies_whole(published_in_batches, tm
     published = build_and_publish(settings)
     changed = int(re.search(r"([\d,]+) persons changed", published.how)[1].replace(",", ""))
     assert published.how.startswith("copied whole") and "a copy is cheaper" in published.how, published.how
-    assert changed > 0.05 * n_persons
+    assert changed > 0.5 * n_persons and "above 50% a copy is cheaper" in published.how
     assert differences(settings) == {}
 
 
