@@ -74,11 +74,10 @@ def _render(con, personas: list[str], fmt: str) -> str:
 
 
 def _json_value(value):
-    """NaN and missing values as null (JSON has no NaN); numpy scalars as Python numbers."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
+    """Missing values, NaN and ±infinity as null (JSON has no such numbers, as `journeys query` does);
+    numpy scalars as Python numbers."""
     if hasattr(value, "item"):
         value = value.item()
-        if isinstance(value, float) and math.isnan(value):
-            return None
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
     return value
