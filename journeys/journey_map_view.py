@@ -48,7 +48,12 @@ def personas(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def default_personas(con: duckdb.DuckDBPyConnection) -> list[str]:
     """What a reader wants first: each named persona; 'all' when the journeys carry none."""
-    named = [p for p in personas(con) if p not in ("all", "(none)")]
+    return shown_personas(personas(con))
+
+
+def shown_personas(found) -> list[str]:
+    """Of the personas `found`, those the map and its charts show: the named ones, else 'all'."""
+    named = sorted(set(found) - {"all", "(none)"})
     return named or ["all"]
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from journeys import report_journey_map, warehouse
+from journeys import atomic_files, report_journey_map, warehouse
 from journeys.report_figures import SCALES, EmptySection, clipped_error_bars
 from journeys.report_figures import currency_of as _currency
 from journeys.report_figures import frame as _frame
@@ -466,9 +466,5 @@ def build_report(settings: Settings, out: Path, progress: bool = False) -> list[
         n_charts=str(sum(1 for s in sections if s.html)),
         chart_keys=html.escape(json.dumps([s.key for s in sections if s.html])),
     )
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(out)
+    atomic_files.write_text(Path(out), page)
     return sections

@@ -32,12 +32,6 @@ def journey_map_pages(con: duckdb.DuckDBPyConnection) -> HtmlBlock:
         raise EmptySection(str(missing)) from None
 
 
-def _shown_personas(personas) -> list[str]:
-    """The charts' personas: the named ones, else 'all' (journeys without personas), as the map shows them."""
-    named = sorted(set(personas) - {"all", "(none)"})
-    return named or ["all"]
-
-
 def _colors(personas) -> dict[str, str]:
     return {p: PERSONA_COLORS.get(p, "#4C78A8") for p in personas}
 
@@ -49,7 +43,7 @@ def emotion_curve(con: duckdb.DuckDBPyConnection):
     df = frame(con, """select persona, stage, stage_rank, n_nps_responses, nps, nps_margin_of_error,
                               n_csat_responses, csat, csat_margin_of_error, n_ces_responses, ces, ces_margin_of_error
                        from marts.emotion_curve order by persona, stage_rank""", "marts.emotion_curve")
-    df = df[df["persona"].isin(_shown_personas(df["persona"]))]
+    df = df[df["persona"].isin(journey_map_view.shown_personas(df["persona"]))]
     stage_order = list(df.sort_values("stage_rank")["stage"].drop_duplicates())
     fig = make_subplots(rows=1, cols=3, subplot_titles=("NPS (points)", "CSAT (share satisfied)", "CES (lower is easier)"),
                         horizontal_spacing=0.08)
@@ -76,7 +70,7 @@ def where_to_invest(con: duckdb.DuckDBPyConnection):
 
     df = frame(con, """select persona, stage, stage_rank, n_dropped, n_customers_at_stake, value_at_stake, rank
                        from marts.stage_value_at_stake order by persona, stage_rank""", "marts.stage_value_at_stake")
-    df = df[df["persona"].isin(_shown_personas(df["persona"]))]
+    df = df[df["persona"].isin(journey_map_view.shown_personas(df["persona"]))]
     currency = currency_of(con, "marts.stage_value_at_stake")
     stage_order = list(df.sort_values("stage_rank")["stage"].drop_duplicates())
     fig = go.Figure()

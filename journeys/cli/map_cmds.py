@@ -33,7 +33,7 @@ def register(commands) -> None:
 
 
 def run_map(args) -> int:
-    from journeys import journey_map_view, warehouse
+    from journeys import atomic_files, journey_map_view, warehouse
 
     con = warehouse.reader(load_settings())
     try:
@@ -45,10 +45,7 @@ def run_map(args) -> int:
         sys.stdout.write(text)
         return 0
     out = args.out.expanduser().resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    atomic_files.write_text(out, text)
     print(f"wrote {out}: the journey map of {', '.join(personas)} ({args.format})")
     return 0
 
