@@ -44,3 +44,20 @@ def env_clean(monkeypatch):
     for var in list(os.environ):
         if var.startswith("JOURNEYS_"):
             monkeypatch.delenv(var)
+
+
+@pytest.fixture(scope="session")
+def bi_sample(tmp_path_factory):
+    """A small published warehouse (80 customers, 40 days) for the BI-tool recipes to connect to,
+    built once per test session: every recipe reads it, none writes to it."""
+    from tests.sample_warehouse import build_sample_warehouse
+
+    return build_sample_warehouse(tmp_path_factory.mktemp("bi-sample") / "home", customers=80, days=40)
+
+
+@pytest.fixture(scope="session")
+def old_reader(tmp_path_factory):
+    """The Python of a venv with the older DuckDB that BI tools embed (tests/old_duckdb.py)."""
+    from tests.old_duckdb import old_duckdb_python
+
+    return old_duckdb_python(tmp_path_factory.mktemp("old-duckdb"))

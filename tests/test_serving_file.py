@@ -247,13 +247,6 @@ def test_a_build_that_changed_many_persons_copies_whole(published_in_batches, tm
     assert differences(settings) == {}
 
 
-@pytest.fixture(scope="module")
-def old_reader(tmp_path_factory):
-    from tests.old_duckdb import old_duckdb_python
-
-    return old_duckdb_python(tmp_path_factory.mktemp("old-duckdb"))
-
-
 def test_an_older_duckdb_reads_every_table_and_comment_after_copies_and_updates_in_place(published_in_batches,
                                                                                           old_reader):
     """After two whole copies and three updates in place (serving_storage_version v1.1.0, the default),

@@ -15,8 +15,6 @@ import textwrap
 import duckdb
 import pytest
 
-from tests.sample_warehouse import build_sample_warehouse
-
 pytestmark = pytest.mark.slow
 
 RECIPES = {"1.4.54": "sqlalchemy==1.4.54", "2.0": "sqlalchemy>=2.0,<2.1"}
@@ -48,8 +46,8 @@ INSPECT = textwrap.dedent("""
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    return build_sample_warehouse(tmp_path_factory.mktemp("sqlalchemy") / "home", customers=80, days=40)
+def published(bi_sample):
+    return bi_sample
 
 
 @pytest.fixture(scope="module")
