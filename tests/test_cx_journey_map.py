@@ -279,6 +279,28 @@ def test_one_ces_answer_has_no_margin_to_show():
     assert _emotion_text(emotion) == "CES 4.00 (n=1)"
 
 
+def test_one_ces_answer_shows_no_margin_in_the_emotion_curves_hover(tmp_path):
+    """The chart's hover for that stage reads 'CES 4.00 (n=1)'-like text without '± nan'; two answers
+    with a margin of 0.5 show '± 0.50'."""
+    import duckdb
+
+    from journeys.report_journey_map import emotion_curve
+
+    con = duckdb.connect(str(tmp_path / "curve.duckdb"))
+    con.execute("create schema marts")
+    scores = {"nps", "nps_margin_of_error", "csat", "csat_margin_of_error", "ces", "ces_margin_of_error"}
+    columns = ", ".join(f"{name} {'double' if name in scores else kind}"
+                        for name, kind in schema("marts.emotion_curve").items())
+    con.execute(f"create table marts.emotion_curve ({columns})")
+    con.execute("""insert into marts.emotion_curve (persona, stage, stage_rank, n_responses, n_ces_responses, ces,
+                                                    ces_margin_of_error, n_csat_responses, n_nps_responses)
+                   values ('all', 'decision', 1, 1, 1, 4.0, 'nan'::double, 0, 0),
+                          ('all', 'retention', 2, 2, 2, 3.0, 0.5, 0, 0)""")
+    ces = [trace for trace in emotion_curve(con).data if trace.xaxis == "x3"][0]
+    assert list(ces.text) == ["", " ± 0.50"]
+    assert "nan" not in ces.hovertemplate.lower()
+
+
 def test_an_empty_map_is_a_note_in_the_report_not_a_crash(tmp_path):
     """The marts exist but hold no row (nothing reached a mapped stage): the section says so."""
     import duckdb
