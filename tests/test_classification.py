@@ -189,6 +189,7 @@ def test_a_journey_of_unmapped_events_only(tmp_path):
     journey = classified(tmp_path, "web coupon_applied", "web coupon_applied", "web wishlist_add")
     assert shape(journey) == ("linear", "no touchpoint maps to a stage")
     assert (journey["highest_stage"], journey["stages_reached"], journey["n_unmapped_touchpoints"]) == (None, [], 3)
+    assert (journey["stages_reached_text"], journey["channels_text"]) == ("", "web")
 
 
 def test_cycle_numbers_on_the_steps(tmp_path):

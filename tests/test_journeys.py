@@ -76,14 +76,15 @@ def test_journey_figures(tmp_path):
     build(con)
     journey = one(con, "select * from marts.journeys")
     assert {k: journey[k] for k in (
-        "customer_id", "persona", "started_at", "ended_at", "n_touchpoints", "channels", "n_channels", "first_channel",
-        "last_channel", "stages_reached", "highest_stage", "highest_stage_rank", "is_converted", "first_converted_at",
-        "time_to_convert_s", "n_conversions", "revenue",
+        "customer_id", "persona", "started_at", "ended_at", "n_touchpoints", "channels", "channels_text", "n_channels",
+        "first_channel", "last_channel", "stages_reached", "stages_reached_text", "highest_stage", "highest_stage_rank",
+        "is_converted", "first_converted_at", "time_to_convert_s", "n_conversions", "revenue",
     )} == {
         "customer_id": "c1", "persona": "loyalist",
         "started_at": dt.datetime(2024, 3, 1, 9), "ended_at": dt.datetime(2024, 3, 1, 12),
-        "n_touchpoints": 4, "channels": ["web", "store"], "n_channels": 2, "first_channel": "web",
-        "last_channel": "store", "stages_reached": ["awareness", "decision"], "highest_stage": "decision",
+        "n_touchpoints": 4, "channels": ["web", "store"], "channels_text": "web > store", "n_channels": 2,
+        "first_channel": "web", "last_channel": "store", "stages_reached": ["awareness", "decision"],
+        "stages_reached_text": "awareness > decision", "highest_stage": "decision",
         "highest_stage_rank": 3, "is_converted": True, "first_converted_at": dt.datetime(2024, 3, 1, 11),
         "time_to_convert_s": 2 * 3600.0, "n_conversions": 2, "revenue": 25.0,
     }

@@ -1,7 +1,8 @@
 """The README's SQLAlchemy recipe (Superset, and any tool that takes a SQLAlchemy URL), tried as a
 BI tool's own environment would: a separate venv with duckdb-engine 0.17 and the SQLAlchemy
 releases the README names, connecting to the published file with the README's URI. SQLAlchemy's
-inspector lists the schemas, tables, columns and their comments, a query runs, a write is refused.
+inspector lists the schemas, tables, columns and their comments, a query runs, a write is refused,
+and the text rendering of a list column (marts.journeys.channels_text) is a string type.
 SQLAlchemy 2.1 is not in the recipe: duckdb-engine 0.17 cannot list columns with it (its inspector
 query joins pg_catalog.pg_collation, which DuckDB does not have)."""
 
@@ -30,8 +31,12 @@ INSPECT = textwrap.dedent("""
            "marts": sorted(inspector.get_table_names(schema="marts")),
            "columns": {c["name"]: c.get("comment") for c in inspector.get_columns("journey_map", schema="marts")},
            "table_comment": inspector.get_table_comment("journey_map", schema="marts")["text"]}
+    journeys = {c["name"]: c["type"] for c in inspector.get_columns("journeys", schema="marts")}
+    out["list_types"] = {name: type(journeys[name]).__name__ for name in ("channels", "channels_text")}
     with engine.connect() as con:
         out["rows"] = con.execute(sa.text("select count(*) from marts.journey_map")).scalar()
+        out["channels_text"] = con.execute(sa.text(
+            "select channels_text from marts.journeys order by journey_id limit 1")).scalar()
         try:
             con.execute(sa.text("create table marts.written as select 1 as x"))
             out["write"] = "accepted"
@@ -87,6 +92,12 @@ def test_the_inspector_lists_tables_columns_and_comments_and_writes_are_refused(
     assert seen["columns"] == comments and all(comments.values())
     assert seen["table_comment"] == table_comment
     assert seen["rows"] == rows > 0
+    # A list column is a type SQLAlchemy does not know (NullType: Superset shows "?"); its text rendering
+    # is a string, and reads as the list joined with ' > '.
+    assert seen["list_types"] == {"channels": "NullType", "channels_text": "String"}
+    with duckdb.connect(str(published.published_path), read_only=True) as con:
+        first_channels = con.execute("select channels from marts.journeys order by journey_id limit 1").fetchone()[0]
+    assert seen["channels_text"] == " > ".join(first_channels)
     assert seen["write"] != "accepted" and "Cannot execute statement" in seen["write"]
     if version == "1.4.54":
         assert seen["primary_key"] == []  # the marts have no declared key: nothing to list, and no error
