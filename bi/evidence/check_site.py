@@ -6,7 +6,7 @@ page in headless Chromium the way a person would.
 Steps: `npm install` (the versions package-lock.json pins), `npm run sources` (reads journeys_home/published/warehouse.duckdb, or
 EVIDENCE_SOURCE__journeys__filename), `npm run build` (Evidence's strict build: a query or
 component error fails it), then serves build/ on a local port and loads each page in Chromium
-(Debian: apt-get install -y chromium). A page passes when the browser logs no console error and the
+(Debian: apt-get install -y chromium). A page passes when the browser logs no console error or uncaught exception and the
 page drew a chart or a table. Exits non-zero on the first failure, saying which.
 
 Needs what Evidence needs at build time and in the browser: its DuckDB-Wasm fetches the parquet
@@ -54,6 +54,24 @@ def serve(folder: Path) -> http.server.ThreadingHTTPServer:
     return server
 
 
+REPORT_ERRORS = ("<script>(function () { var log = console.log.bind(console);"
+                 " console.error = function () { log('PAGE-ERROR ' + Array.from(arguments).join(' ')); };"
+                 " window.addEventListener('error', function (e) { log('PAGE-ERROR ' + e.message); });"
+                 " window.addEventListener('unhandledrejection', function (e) { log('PAGE-ERROR ' + e.reason); });"
+                 " })();</script>")
+"""Chromium logs every console message at the same level: this marks errors and uncaught exceptions."""
+
+
+def site_copy(build: Path, into: Path) -> Path:
+    """build/ copied with REPORT_ERRORS first in every page's head (the build itself is left as it is)."""
+    site = into / "site"
+    shutil.copytree(build, site)
+    for page in site.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        page.write_text(re.sub(r"<head[^>]*>", lambda m: m.group(0) + REPORT_ERRORS, text, count=1), encoding="utf-8")
+    return site
+
+
 def check_page(url: str, profile: Path) -> list[str]:
     """What is wrong with the page as Chromium draws it (empty when nothing is)."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -63,7 +81,7 @@ def check_page(url: str, profile: Path) -> list[str]:
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={profile}",
          "--enable-logging=stderr", "--v=0", "--virtual-time-budget=20000", "--window-size=1280,900",
          "--dump-dom", url], capture_output=True, text=True, timeout=120)
-    problems = [line for line in done.stderr.splitlines() if "CONSOLE" in line and ":ERROR:" in line]
+    problems = [line for line in done.stderr.splitlines() if "CONSOLE" in line and "PAGE-ERROR" in line]
     if done.returncode != 0:
         problems.append(f"chromium exited with {done.returncode}")
     if not re.search(r"<canvas|<svg[^>]*echarts|<table", done.stdout):
@@ -75,15 +93,15 @@ def main() -> int:
     run("npm", "install")
     run("npm", "run", "sources", timeout=SOURCES_TIMEOUT_S)
     run("npm", "run", "build")
-    server = serve(PROJECT / "build")
     failures = 0
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory() as scratch:
+        server = serve(site_copy(PROJECT / "build", Path(scratch)))
         for page in PAGES:
             url = f"http://127.0.0.1:{server.server_address[1]}/{page}"
-            problems = check_page(url, Path(profile))
+            problems = check_page(url, Path(scratch) / "chromium-profile")
             print(("FAIL " if problems else "ok   ") + url, *problems, sep="\n  ")
             failures += bool(problems)
-    server.shutdown()
+        server.shutdown()
     return 1 if failures else 0
 
 
