@@ -115,16 +115,25 @@ def _dwell_text(part: pd.DataFrame) -> str:
     return f"median {duration(top['median_dwell_s'])}, p90 {duration(top['p90_dwell_s'])} ({top['event_type']})"
 
 
+SCORE_FORMAT = {"csat": ".0%", "nps": ".0f", "ces": ".2f"}
+"""How the map and its charts write each score: CSAT a share, NPS points, CES on its 1-5 scale."""
+
+
+def plus_minus(margin, spec: str) -> str:
+    """' ± margin' written with `spec`, or '' where there is none: one answer (one CES score) has no
+    standard deviation, hence no margin."""
+    return "" if pd.isna(margin) else f" ± {margin:{spec}}"
+
+
 def _emotion_text(emotion) -> str:
     if emotion is None or not emotion["n_responses"]:
         return "no survey answers"
     parts = []
-    for score, fmt in (("csat", "{:.0%}"), ("nps", "{:.0f}"), ("ces", "{:.2f}")):
-        n, margin = emotion[f"n_{score}_responses"], emotion[f"{score}_margin_of_error"]
+    for score, spec in SCORE_FORMAT.items():
+        n = emotion[f"n_{score}_responses"]
         if n:
-            # One CES answer has no standard deviation, hence no margin.
-            plus_minus = "" if pd.isna(margin) else f" ± {fmt.format(margin)}"
-            parts.append(f"{score.upper()} {fmt.format(emotion[score])}{plus_minus} (n={int(n)})")
+            margin = plus_minus(emotion[f"{score}_margin_of_error"], spec)
+            parts.append(f"{score.upper()} {emotion[score]:{spec}}{margin} (n={int(n)})")
     return "\n".join(parts)
 
 

@@ -6,7 +6,6 @@ the sBG projection. Each draw function reads published marts only; journey_map_v
 from __future__ import annotations
 
 import html
-import math
 from dataclasses import dataclass
 
 import duckdb
@@ -50,14 +49,15 @@ def emotion_curve(con: duckdb.DuckDBPyConnection):
                         horizontal_spacing=0.08)
     for persona, color in _colors(sorted(set(df["persona"]))).items():
         part, label = df[df["persona"] == persona], html.escape(persona)
-        for col, (metric, fmt) in enumerate((("nps", ".0f"), ("csat", ".0%"), ("ces", ".2f")), start=1):
+        for col, metric in enumerate(("nps", "csat", "ces"), start=1):
+            fmt = journey_map_view.SCORE_FORMAT[metric]
             plus, minus = clipped_error_bars(part[metric], part[f"{metric}_margin_of_error"], *SCALES[metric])
             fig.add_trace(go.Scatter(
                 x=part["stage"], y=part[metric], mode="lines+markers", name=label, legendgroup=persona,
                 showlegend=col == 1, line=dict(color=color), connectgaps=False,
                 error_y=dict(type="data", symmetric=False, array=plus, arrayminus=minus, visible=True, thickness=1),
                 customdata=part[[f"n_{metric}_responses"]].to_numpy(),
-                text=[_margin_text(margin, fmt) for margin in part[f"{metric}_margin_of_error"]],
+                text=[journey_map_view.plus_minus(margin, fmt) for margin in part[f"{metric}_margin_of_error"]],
                 hovertemplate=f"{label}, %{{x}}: %{{y:{fmt}}}%{{text}} (n=%{{customdata[0]:,}})"
                               "<extra></extra>"), row=1, col=col)
     fig.update_xaxes(categoryorder="array", categoryarray=stage_order)
@@ -65,11 +65,6 @@ def emotion_curve(con: duckdb.DuckDBPyConnection):
     # The legend under the charts: above them it would sit on the subplot titles.
     return layout(fig, height=460).update_layout(legend=dict(orientation="h", yanchor="top", y=-0.3, x=0),
                                                  margin=dict(b=110))
-
-
-def _margin_text(margin, fmt: str) -> str:
-    """' ± margin' for a hover, or nothing where there is none (one answer has no spread to measure)."""
-    return "" if margin is None or math.isnan(margin) else f" ± {margin:{fmt}}"
 
 
 def where_to_invest(con: duckdb.DuckDBPyConnection):
