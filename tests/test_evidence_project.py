@@ -108,15 +108,12 @@ def sources_run(bi_sample, old_reader):
 def sources_loaded(bi_sample):
     """An in-memory DuckDB with schema `journeys` holding each source query's result, as the pages see them."""
     con = duckdb.connect()
-    con.execute(f"attach '{bi_sample.published_path}' as published (read_only)")
-    con.execute("use published")
-    results = {name: con.execute(sql).df() for name, sql in source_queries().items()}
-    con.execute("use memory")
     con.execute("create schema journeys")
-    for name, frame in results.items():
-        con.register("frame", frame)
-        con.execute(f"create table journeys.{name} as select * from frame")
-        con.unregister("frame")
+    con.execute(f"attach '{bi_sample.published_path}' as published (read_only)")
+    con.execute("use published")  # the source queries name marts.<table>, as on the published file
+    for name, sql in source_queries().items():
+        con.execute(f"create table memory.journeys.{name} as {sql}")
+    con.execute("use memory")
     con.execute("detach published")
     yield con
     con.close()
@@ -138,39 +135,43 @@ def test_every_source_query_runs_on_the_published_file_with_an_older_duckdb(sour
         assert not unmapped, (name, unmapped)
 
 
-def test_every_page_query_runs_for_every_input_value(sources_loaded):
-    pages = sorted(PROJECT.glob("pages/*.md"))
-    assert [p.name for p in pages] == ["attribution.md", "cohort-retention.md", "index.md", "journey-map.md",
-                                       "journey-types.md"]
-    for path in pages:
+def pages(con) -> list[tuple[str, str, dict[str, str], dict[str, list[str]]]]:
+    """Per page: its name, its text, its queries and its dropdowns' values."""
+    found = []
+    for path in sorted(PROJECT.glob("pages/*.md")):
         page = path.read_text(encoding="utf-8")
         queries = page_queries(page)
-        options = dropdown_options(page, queries, sources_loaded)
-        assert all(options.values()), (path.name, options)
+        found.append((path.name, page, queries, dropdown_options(page, queries, con)))
+    return found
+
+
+def test_every_page_query_runs_for_every_input_value(sources_loaded):
+    every = pages(sources_loaded)
+    assert [name for name, *_ in every] == ["attribution.md", "cohort-retention.md", "index.md", "journey-map.md",
+                                            "journey-types.md"]
+    for page_name, page, queries, options in every:
+        assert all(options.values()), (page_name, options)
         choices = [{}] + [{name: value} for name, values in options.items() for value in values]
         for choice in choices:
             inputs = {name: values[0] for name, values in options.items()} | choice
             for name, sql in queries.items():
                 rows = sources_loaded.execute(inline(sql, queries, inputs)).fetchall()
-                assert rows or name in may_be_empty(page), (path.name, name, inputs)
+                assert rows or name in may_be_empty(page), (page_name, name, inputs)
 
 
 def test_every_component_names_a_query_and_its_columns(sources_loaded):
     column_props = ("x", "y", "series", "nameCol", "valueCol", "value", "column", "groupBy")
-    for path in sorted(PROJECT.glob("pages/*.md")):
-        page = path.read_text(encoding="utf-8")
-        queries = page_queries(page)
-        options = dropdown_options(page, queries, sources_loaded)
+    for page_name, page, queries, options in pages(sources_loaded):
         inputs = {name: values[0] for name, values in options.items()}
         current = None
         for tag, text in components(page):
             found = attributes(text)
             if "data" in found:
-                assert found["data"] in queries, (path.name, tag, found["data"])
+                assert found["data"] in queries, (page_name, tag, found["data"])
                 current = set(sources_loaded.execute(inline(queries[found["data"]], queries, inputs)
                                                      + " limit 0").df().columns)
                 for prop in column_props:
                     if prop in found:
-                        assert found[prop] in current, (path.name, tag, prop, found[prop], sorted(current))
+                        assert found[prop] in current, (page_name, tag, prop, found[prop], sorted(current))
             elif tag == "Column":
-                assert found["id"] in current, (path.name, found["id"], sorted(current))
+                assert found["id"] in current, (page_name, found["id"], sorted(current))
