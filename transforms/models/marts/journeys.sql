@@ -83,6 +83,7 @@ classified as (
 explained as (
     select
         *,
+        {{ list_items('stage_names', 'stage_ranks_reached') }} as stages_reached,
         case journey_type
             when 'complex'
                 then concat_ws(
@@ -131,9 +132,8 @@ final as (
         explained.first_channel,
         explained.last_channel,
         explained.last_stage_kind,
-        {{ list_items('explained.stage_names', 'explained.stage_ranks_reached') }} as stages_reached,
-        {{ list_join(list_items('explained.stage_names', 'explained.stage_ranks_reached'), "' > '") }}
-            as stages_reached_text,
+        explained.stages_reached,
+        {{ list_join('explained.stages_reached', "' > '") }} as stages_reached_text,
         {{ list_item('explained.stage_names', 'explained.highest_stage_rank') }} as highest_stage,
         explained.highest_stage_rank,
         explained.is_converted,
