@@ -2,11 +2,12 @@
 
 The five arrival batches of tests/test_incremental.py (late store events, late identity links,
 redeliveries) are built and published one after the other. After every publish, every table of the
-published file holds exactly the working file's rows; from the third publish on (the first two
-write the two serving files), the standby is brought up in place and replaces a part of the rows
-of the incremental tables, not all of them. Then each reason to copy the file whole instead: a reader
-still reading the standby, a changed table, a working file restored from an older copy, and
-`journeys build --full`.
+published file holds exactly the working file's rows; from the second publish on (the first one
+writes the first serving file, the second seeds the other one with a file copy of it), the standby
+is brought up in place and replaces a part of the rows of the incremental tables, not all of them.
+Then each reason not to bring the standby up in place: a reader still reading it or someone writing
+to it (a copy of the published file instead), and a changed table, a working file restored from an
+older copy and `journeys build --full` (the working file copied whole).
 """
 
 from __future__ import annotations
@@ -117,9 +118,10 @@ def test_every_publish_equals_the_working_file_and_the_later_ones_replace_only_w
     settings, publishes = published_in_batches
     assert [diff for _, diff, _ in publishes] == [{}] * 5
     hows = [how for how, _, _ in publishes]
-    assert [how.split(" in ")[0] for how in hows] == ["copied whole"] * 2 + ["brought up"] * 3, hows
-    assert all(how.endswith("no standby file yet") for how in hows[:2])
-    for how, _, rows in publishes[2:]:
+    assert [how.split(" in ")[0] for how in hows] == (
+        ["copied whole", "a copy of the published file brought up"] + ["brought up"] * 3), hows
+    assert hows[0].endswith("no standby file yet") and "(no standby file yet)" in hows[1]
+    for how, _, rows in publishes[1:]:
         by_key = re.search(r"(\d+) tables by key \(([\d,]+) rows replaced\)", how)
         appended = int(re.search(r"([\d,]+) raw rows appended", how)[1].replace(",", ""))
         assert by_key and int(by_key[1]) == len(incremental.INCREMENTAL_MODELS), how
@@ -151,7 +153,8 @@ READER = textwrap.dedent("""
 
 def test_a_reader_still_on_the_standby_gets_it_copied_around_it(published_in_batches, tmp_path):
     """A reader that opened the file before the last swap still reads it: the next publish writes a new
-    copy under the standby's name instead, and the reader's view does not change under it."""
+    file under the standby's name instead (a copy of the published file, brought up in place), and
+    the reader's view does not change under it."""
     settings = fresh_copy(published_in_batches[0], tmp_path, "home")
     standby = serving_file.slot_path(settings, serving_file.standby_slot(settings))
     reader = subprocess.Popen([sys.executable, "-c", READER, str(standby)], stdin=subprocess.PIPE,
@@ -165,7 +168,7 @@ def test_a_reader_still_on_the_standby_gets_it_copied_around_it(published_in_bat
     finally:
         reader.kill()
         reader.wait()
-    assert published.how.startswith("copied whole")
+    assert published.how.startswith("a copy of the published file brought up in place"), published.how
     assert "a reader still has the standby open" in published.how
     assert differences(settings) == {}
     assert build_and_publish(settings).how.startswith("brought up in place")  # the other file, free
@@ -216,15 +219,22 @@ def test_a_raw_table_that_went_back_copies_whole(tmp_path):
 
 def test_a_serving_file_written_by_someone_else_is_copied_whole(published_in_batches, tmp_path):
     """Someone opened a serving file read-write and changed a value (the row counts stay the same): the
-    next publish to it notices the file changed since it was published and copies it whole."""
-    settings = fresh_copy(published_in_batches[0], tmp_path, "home")
-    standby = serving_file.slot_path(settings, serving_file.standby_slot(settings))
-    with duckdb.connect(str(standby)) as con:
-        con.execute("update marts.journeys set n_touchpoints = n_touchpoints + 1 where rowid = 0")
-    published = build_and_publish(settings)
-    assert published.how.startswith("copied whole"), published.how
-    assert "the standby was written to since it was published" in published.how
-    assert differences(settings) == {}
+    next publish to it notices the file changed since it was published and replaces it with a copy
+    of the published file; when the published file was written to as well, with a whole copy."""
+    for both in (False, True):
+        settings = fresh_copy(published_in_batches[0], tmp_path, f"home-{both}")
+        standby = serving_file.slot_path(settings, serving_file.standby_slot(settings))
+        for written in (standby, settings.published_path.resolve()) if both else (standby,):
+            with duckdb.connect(str(written)) as con:
+                con.execute("update marts.journeys set n_touchpoints = n_touchpoints + 1 where rowid = 0")
+        published = build_and_publish(settings)
+        assert "the standby was written to since it was published" in published.how
+        if both:
+            assert published.how.startswith("copied whole"), published.how
+            assert "the published file cannot seed it: it was written to since it was published" in published.how
+        else:
+            assert published.how.startswith("a copy of the published file brought up in place"), published.how
+        assert differences(settings) == {}
 
 
 def test_a_build_that_changed_many_persons_copies_whole(published_in_batches, tmp_path, monkeypatch):
@@ -249,7 +259,8 @@ def test_a_build_that_changed_many_persons_copies_whole(published_in_batches, tm
 
 def test_an_older_duckdb_reads_every_table_and_comment_after_copies_and_updates_in_place(published_in_batches,
                                                                                           old_reader):
-    """After two whole copies and three updates in place (serving_storage_version v1.1.0, the default),
+    """After a whole copy, a file copy of it brought up in place and three updates in place
+    (serving_storage_version v1.1.0, the default),
     DuckDB 1.1.3, as BI tools embed it, opens the published file and reads every table with the rows
     and the table and column comments DuckDB 2 reads."""
     from tests.old_duckdb import OLD_DUCKDB, read_here, read_with
@@ -273,7 +284,9 @@ def test_serving_storage_version_latest_copies_whole_in_the_newer_format(publish
     settings = fresh_copy(published_in_batches[0], tmp_path, "latest").replace(serving_storage_version="latest")
     published = build_and_publish(settings)
     assert published.how.startswith("copied whole"), published.how
-    assert published.how.endswith("the standby is in storage format v1.1.0, serving_storage_version is latest")
+    assert published.how.endswith("the standby is in storage format v1.1.0, serving_storage_version is latest; "
+                                  "the published file cannot seed it: it is in storage format v1.1.0, "
+                                  "serving_storage_version is latest")
     refused = read_with(old_reader, settings.published_path)
     assert refused.returncode != 0 and "version" in refused.stderr.lower()
     assert differences(settings) == {}
