@@ -55,11 +55,20 @@ def wait_until_listening(port: int, process: subprocess.Popen | None = None, tim
     raise BrokerError(f"tansu did not listen on port {port} within {timeout_s:.0f} s")
 
 
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
+
+
 class EmbeddedBroker:
     """A tansu process on 127.0.0.1:port; use as a context manager."""
 
     def __init__(self, port: int | None = None, log_path: Path | None = None):
         self.port = port or free_port()
+        self.chosen_port = port is None
+        """A port we picked (free when picked): another process may take it before tansu binds it (two
+        test workers, two demos at once), and then start() picks another."""
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
 
@@ -68,10 +77,21 @@ class EmbeddedBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> EmbeddedBroker:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(broker_command(self.port), stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-        wait_until_listening(self.port, self.process)
+        if _accepts(self.port):  # someone else's server would answer our clients there
+            if not self.chosen_port:
+                raise BrokerError(f"port {self.port} is already in use by another process")
+            self.port = free_port()  # taken since it was picked
+        for attempt in range(3):
+            log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+            self.process = subprocess.Popen(broker_command(self.port), stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+            try:
+                wait_until_listening(self.port, self.process)
+                return self
+            except BrokerError:
+                if not self.chosen_port or self.process.poll() is None or attempt == 2:
+                    raise
+                self.port = free_port()  # it exited: most likely the port was taken in between
         return self
 
     def stop(self) -> None:
