@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.venvs import venv_python
+
 OLD_DUCKDB = "1.1.3"
 """The oldest release serving_storage_version's default (v1.1.0) promises to open."""
 
@@ -30,13 +32,7 @@ READ_EVERYTHING = textwrap.dedent("""
 
 def old_duckdb_python(root: Path) -> Path:
     """The Python of a venv with duckdb OLD_DUCKDB (made under `root`)."""
-    venv = root / f"duckdb-{OLD_DUCKDB}"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", f"duckdb=={OLD_DUCKDB}"], check=True,
-                       capture_output=True, timeout=600)
-    return python
+    return venv_python(root / f"duckdb-{OLD_DUCKDB}", [f"duckdb=={OLD_DUCKDB}"])
 
 
 def read_with(python: Path, database: Path) -> subprocess.CompletedProcess:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import textwrap
 
 import duckdb
 import pytest
+
+from tests.venvs import venv_python
 
 pytestmark = pytest.mark.slow
 
@@ -61,12 +62,8 @@ def bi_venvs(tmp_path_factory):
 
     def python_for(version: str):
         if version not in made:
-            venv = root / version
-            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "duckdb-engine==0.17.0",
-                            RECIPES[version], f"duckdb=={duckdb.__version__}"], check=True, capture_output=True,
-                           timeout=600)
-            made[version] = venv / "bin" / "python"
+            made[version] = venv_python(root / version, ["duckdb-engine==0.17.0", RECIPES[version],
+                                                         f"duckdb=={duckdb.__version__}"])
         return made[version]
 
     return python_for
