@@ -1,4 +1,23 @@
 {#
+  The satisfaction scores of a group of survey responses (marts.survey_responses' columns, each
+  named with `prefix`, e.g. 'responses.'), as aggregate columns of the caller's grouped query, for
+  every mart that reports them (marts.satisfaction, marts.journey_map, marts.emotion_curve): the
+  number of answers to each question, the promoter and detractor shares of the NPS answers, CSAT
+  (the satisfied share of the CSAT answers), the mean CES and its sample standard deviation.
+  count(*) filter, not count_if: count_if of only NULLs (a group with no such answer) is NULL, not 0.
+#}
+{% macro satisfaction_scores(prefix='') -%}
+    count({{ prefix }}nps_score) as n_nps_responses,
+    count(*) filter (where {{ prefix }}is_promoter) / nullif(count({{ prefix }}nps_score), 0) as share_promoters,
+    count(*) filter (where {{ prefix }}is_detractor) / nullif(count({{ prefix }}nps_score), 0) as share_detractors,
+    count({{ prefix }}csat_score) as n_csat_responses,
+    count(*) filter (where {{ prefix }}is_csat_satisfied) / nullif(count({{ prefix }}csat_score), 0) as csat,
+    count({{ prefix }}ces_score) as n_ces_responses,
+    avg({{ prefix }}ces_score) as ces,
+    stddev_samp({{ prefix }}ces_score) as ces_sd
+{%- endmacro %}
+
+{#
   95% margins of error of the satisfaction scores, for every mart that reports them
   (marts.satisfaction, marts.journey_map, marts.emotion_curve). Each is an expression on columns
   the caller computed:

@@ -25,14 +25,7 @@ counted as (
         responses.persona,
         responses.rated_stage,
         count(*) as n_responses,
-        count(responses.nps_score) as n_nps_responses,
-        count(*) filter (where responses.is_promoter) / nullif(count(responses.nps_score), 0) as share_promoters,
-        count(*) filter (where responses.is_detractor) / nullif(count(responses.nps_score), 0) as share_detractors,
-        count(responses.csat_score) as n_csat_responses,
-        count(*) filter (where responses.is_csat_satisfied) / nullif(count(responses.csat_score), 0) as csat,
-        count(responses.ces_score) as n_ces_responses,
-        avg(responses.ces_score) as ces,
-        stddev_samp(responses.ces_score) as ces_sd
+        {{ satisfaction_scores('responses.') }}
     from responses
     group by responses.persona, responses.rated_stage
 ),

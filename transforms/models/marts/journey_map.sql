@@ -215,14 +215,7 @@ satisfaction as (
         stage_rank,
         channel,
         event_type,
-        count(nps_score) as n_nps_responses,
-        count(*) filter (where is_promoter) / nullif(count(nps_score), 0) as share_promoters,
-        count(*) filter (where is_detractor) / nullif(count(nps_score), 0) as share_detractors,
-        count(csat_score) as n_csat_responses,
-        count(*) filter (where is_csat_satisfied) / nullif(count(csat_score), 0) as csat,
-        count(ces_score) as n_ces_responses,
-        avg(ces_score) as ces,
-        stddev_samp(ces_score) as ces_sd
+        {{ satisfaction_scores() }}
     from rated_responses
     group by persona, stage_rank, channel, event_type
 ),
@@ -230,12 +223,13 @@ satisfaction as (
 persona_satisfaction as (
     select
         persona,
-        100 * (count(*) filter (where is_promoter) - count(*) filter (where is_detractor)) / nullif(
-            count(nps_score), 0
-        ) as persona_nps,
-        count(*) filter (where is_csat_satisfied) / nullif(count(csat_score), 0) as persona_csat
-    from rated_responses
-    group by persona
+        100 * (share_promoters - share_detractors) as persona_nps,
+        csat as persona_csat
+    from (
+        select persona, {{ satisfaction_scores() }}
+        from rated_responses
+        group by persona
+    ) as persona_scores
 ),
 
 -- Repeat contacts opened at a touchpoint: the tickets it opened (marts.support_tickets).

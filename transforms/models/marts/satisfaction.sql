@@ -31,30 +31,16 @@ counted as (
     select
         dimension,
         dimension_value,
-        -- count(*) filter, not count_if: count_if of only NULLs (a slice with no such answer) is NULL, not 0
         count(*) as n_responses,
-        count(nps_score) as n_nps_responses,
         count(*) filter (where is_promoter) as n_promoters,
         count(*) filter (where nps_score between 7 and 8) as n_passives,
         count(*) filter (where is_detractor) as n_detractors,
-        count(csat_score) as n_csat_responses,
         count(*) filter (where is_csat_satisfied) as n_csat_satisfied,
         count(*) filter (where is_csat_low) as n_csat_low,
-        count(ces_score) as n_ces_responses,
         count(*) filter (where is_ces_high_effort) as n_ces_high_effort,
-        avg(ces_score) as ces,
-        stddev_samp(ces_score) as ces_sd
+        {{ satisfaction_scores() }}
     from sliced
     group by dimension, dimension_value
-),
-
-shares as (
-    select
-        *,
-        n_promoters / nullif(n_nps_responses, 0) as share_promoters,
-        n_detractors / nullif(n_nps_responses, 0) as share_detractors,
-        n_csat_satisfied / nullif(n_csat_responses, 0) as csat
-    from counted
 ),
 
 final as (
@@ -79,7 +65,7 @@ final as (
         n_ces_high_effort,
         ces,
         {{ ces_margin_of_error('ces_sd', 'n_ces_responses') }} as ces_margin_of_error
-    from shares
+    from counted
 )
 
 select * from final
