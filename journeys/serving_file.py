@@ -26,8 +26,8 @@ is none yet, on a home's second publish, or its state cannot be trusted) but the
 the standby is replaced by a file copy of the published file, brought up in place from that one's
 state: a plain file copy keeps the older storage format, where rewriting the working file into it
 costs many times more. The standby is copied whole from the working file, as every publish did
-before, whenever the delta cannot be trusted: there is no standby yet, a reader
-still has it open, its token is not the one the working file recorded for it (a working file
+before, when neither file can be brought up, for one of these reasons: there is no standby yet, a
+reader still has it open, its token is not the one the working file recorded for it (a working file
 restored from a copy, a `journeys build --full`, a publish that died in between), the catalogs
 differ (a table, column, type or comment changed), a raw table went back, or the standby grew to
 twice the working file (deleted rows' space that DuckDB did not reuse), or so many persons changed
@@ -141,10 +141,10 @@ def refresh(settings: Settings, slot: str, changes_absorbed: int, token: str,
                          _recorded(token, path))
     except _NotInPlace as why:
         reason = str(why)
-    published = slot_path(settings, next(other for other in SLOTS if other != slot))
-    if published.exists():  # not on a home's first publish
+    published_slot = next(other for other in SLOTS if other != slot)
+    if slot_path(settings, published_slot).exists():  # not on a home's first publish
         try:
-            detail = _seed_from_published(settings, path, published, changes_absorbed, token, write_meta)
+            detail = _seed_from_published(settings, path, published_slot, changes_absorbed, token, write_meta)
             return Refreshed(path, True, f"a copy of the published file brought up in place in "
                                          f"{time.monotonic() - started:.1f} s ({reason}): {detail}", _recorded(token, path))
         except _NotInPlace as why:
@@ -230,13 +230,14 @@ def _trusted_state(con: duckdb.DuckDBPyConnection, here: str, slot: str, untouch
     return since
 
 
-def _seed_from_published(settings: Settings, path: Path, published: Path, changes_absorbed: int, token: str,
+def _seed_from_published(settings: Settings, path: Path, published_slot: str, changes_absorbed: int, token: str,
                          write_meta: Callable[[duckdb.DuckDBPyConnection], None]) -> str:
     """The standby replaced by a file copy of the published file, brought up in place from the state
     the working file recorded for that one. A plain file copy keeps its storage format, so with an
     older serving_storage_version this is far cheaper than rewriting the working file (a second
     build at 10M events: 84 s for COPY FROM DATABASE). The published file is only read (readers
     may hold it open: they only read it too); it is checked, read-only, before anything is copied."""
+    published = slot_path(settings, published_slot)
     if published.with_name(published.name + ".wal").exists():
         raise _NotInPlace("it has a write-ahead log (a read-write connection to it?)")
     _check_growth(settings, published)
@@ -246,7 +247,7 @@ def _seed_from_published(settings: Settings, path: Path, published: Path, change
         warehouse.configure(con, settings)
         con.execute(f"attach {sql_string(settings.warehouse_path)} as working (read_only)")
         con.execute(f"attach {sql_string(published)} as published (read_only)")
-        _trusted_state(con, "published", published.parent.name, untouched, settings)
+        _trusted_state(con, "published", published_slot, untouched, settings)
     except _NotInPlace as why:
         raise _NotInPlace(str(why).replace("the standby", "it")) from None
     except duckdb.Error as exc:
@@ -257,7 +258,7 @@ def _seed_from_published(settings: Settings, path: Path, published: Path, change
     _remove(tmp)
     try:
         shutil.copy2(published, tmp)  # copy2: with its modification time, which the recorded state includes
-        detail = _update_in_place(settings, tmp, published.parent.name, changes_absorbed, token, write_meta, untouched)
+        detail = _update_in_place(settings, tmp, published_slot, changes_absorbed, token, write_meta, untouched)
         path.with_name(path.name + ".wal").unlink(missing_ok=True)
         os.replace(tmp, path)
     except BaseException:
