@@ -18,7 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="journeys",
         description="Customer-journey analytics: Kafka touchpoints into a DuckDB warehouse, built by Dagster.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress (every library's INFO, e.g. Dagster's steps) and journeys' own debug output; "
+                             "tracebacks instead of one-line errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(commands)
@@ -27,8 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+    # -v: INFO for every library, DEBUG for ours only; Great Expectations and alembic (Dagster's
+    # instance) log hundreds of INFO lines of registrations and migrations per build: warnings only
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        logging.getLogger("journeys").setLevel(logging.DEBUG)
+        for noisy in ("great_expectations", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     if not args.verbose:  # kafka-python warns whenever a poll took > 100 ms: noise on a busy laptop
         logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
     try:
