@@ -217,7 +217,7 @@ def test_a_raw_table_that_went_back_copies_whole(tmp_path):
     assert differences(settings) == {}
 
 
-def test_a_serving_file_written_by_someone_else_is_copied_whole(published_in_batches, tmp_path):
+def test_a_serving_file_written_by_someone_else_is_replaced_not_updated(published_in_batches, tmp_path):
     """Someone opened a serving file read-write and changed a value (the row counts stay the same): the
     next publish to it notices the file changed since it was published and replaces it with a copy
     of the published file; when the published file was written to as well, with a whole copy."""
