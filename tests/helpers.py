@@ -133,11 +133,12 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> list[dict]:
     return [dict(zip(names, values)) for values in result.fetchall()]
 
 
-def file_rows(path: Path, sql: str) -> list[tuple]:
-    """`sql` on a DuckDB file opened read-only just for it (closed again, so writers are not held up)."""
+def file_rows(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """`sql` (with `params`) on a DuckDB file opened read-only just for it (closed again, so writers
+    are not held up)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        return con.execute(sql).fetchall()
+        return con.execute(sql, params or []).fetchall()
     finally:
         con.close()
 

@@ -11,6 +11,7 @@ import subprocess
 import duckdb
 import pytest
 
+from tests.helpers import file_rows
 from tests.venvs import venv_python
 
 pytestmark = pytest.mark.slow
@@ -29,11 +30,6 @@ def shown(bi_sample, tmp_path_factory):
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-5000:]
     return json.loads(done.stdout.strip().splitlines()[-1]), bi_sample.published_path
-
-
-def file_rows(path, sql: str, params=None) -> list[tuple]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
 
 
 def test_superset_connects_and_lists_every_mart_with_its_comments(shown):

@@ -33,7 +33,9 @@ SOURCES_TIMEOUT_S = 600
 """`npm run sources` hangs, rather than fails, where extensions.duckdb.org cannot be reached."""
 
 
-def run(*command: str, timeout: float = 900) -> None:
+def run(*command: str, timeout: float = 900, why_slow: str = "") -> None:
+    """`command` in the project; exits saying so when it fails or takes longer than `timeout` (its
+    likely cause `why_slow`, when known)."""
     print("$", " ".join(command), flush=True)
     process = subprocess.Popen(command, cwd=PROJECT, start_new_session=True)  # npm's children in one group
     try:
@@ -41,8 +43,7 @@ def run(*command: str, timeout: float = 900) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        sys.exit(f"{' '.join(command)} did not finish in {timeout:.0f} s: Evidence's DuckDB-Wasm may be "
-                 "waiting for extensions.duckdb.org (the parquet extension), which this machine must reach")
+        sys.exit(f"{' '.join(command)} did not finish in {timeout:.0f} s{why_slow}")
     if code != 0:
         sys.exit(f"{' '.join(command)} failed with exit code {code}")
 
@@ -91,7 +92,9 @@ def check_page(url: str, profile: Path) -> list[str]:
 
 def main() -> int:
     run("npm", "install")
-    run("npm", "run", "sources", timeout=SOURCES_TIMEOUT_S)
+    run("npm", "run", "sources", timeout=SOURCES_TIMEOUT_S,
+        why_slow=": Evidence's DuckDB-Wasm may be waiting for extensions.duckdb.org (the parquet extension), "
+                 "which this machine must reach")
     run("npm", "run", "build")
     failures = 0
     with tempfile.TemporaryDirectory() as scratch:
